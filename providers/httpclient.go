@@ -1,0 +1,112 @@
+package providers
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Limits of every request portcullis makes to a provider.
+const (
+	requestTimeout  = 10 * time.Second
+	maxResponseSize = 1 << 20
+)
+
+// hardenedClient returns a copy of base (or of a default client) that never
+// follows redirects (a token endpoint answering 307 to another host must not
+// receive the code again, RFC 9700 §4.12), gives up after requestTimeout
+// unless base sets its own timeout, and refuses response bodies larger than
+// maxResponseSize.
+func hardenedClient(base *http.Client) *http.Client {
+	c := &http.Client{Timeout: requestTimeout}
+	if base != nil {
+		*c = *base
+		if c.Timeout == 0 {
+			c.Timeout = requestTimeout
+		}
+	}
+	rt := c.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	c.Transport = limitTransport{rt}
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c.Jar = nil
+	return c
+}
+
+type limitTransport struct{ next http.RoundTripper }
+
+func (t limitTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = &limitedBody{rc: resp.Body, left: maxResponseSize}
+	return resp, nil
+}
+
+var errResponseTooLarge = errors.New("providers: response body exceeds 1 MiB")
+
+type limitedBody struct {
+	rc   io.ReadCloser
+	left int64
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		// Probe for one more byte to tell "exactly at the limit" from "over".
+		var one [1]byte
+		if n, _ := b.rc.Read(one[:]); n > 0 {
+			return 0, errResponseTooLarge
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.rc.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+func (b *limitedBody) Close() error { return b.rc.Close() }
+
+// checkEndpoint refuses URLs a provider must not use: relative ones, any
+// scheme but https, and plain http to anything but a loopback host
+// (127.0.0.0/8, ::1, localhost), which local development and tests need.
+func checkEndpoint(what, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("providers: %s %q: %w", what, raw, err)
+	}
+	if u.Host == "" || u.User != nil || u.Fragment != "" {
+		return fmt.Errorf("providers: %s %q must be an absolute URL without user info or fragment", what, raw)
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if IsLoopback(u.Hostname()) {
+			return nil
+		}
+	}
+	return fmt.Errorf("providers: %s %q must use https (plain http only on loopback hosts)", what, raw)
+}
+
+// IsLoopback reports whether host (without port) names the local machine:
+// "localhost" (or a name under .localhost), an address in 127.0.0.0/8, or
+// ::1. Plain http is acceptable only to such hosts.
+func IsLoopback(host string) bool {
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,168 @@
+package providers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/portcullis-go/portcullis/session"
+	"golang.org/x/oauth2"
+)
+
+// Provider is one sign-in provider: its endpoints, the application's client
+// credentials there, and how a login's tokens become a verified
+// [session.User]. Every constructor in this package returns a *Provider; it
+// is immutable and safe for concurrent use.
+type Provider struct {
+	name        string
+	displayName string
+	issuer      string // OpenID Connect issuer; empty for plain OAuth 2.0
+	// issParamRequired is set when the provider advertises RFC 9207
+	// authorization_response_iss_parameter_supported.
+	issParamRequired bool
+	oauth            oauth2.Config // RedirectURL is set per flow
+	client           *http.Client
+	authParams       []oauth2.AuthCodeOption
+	now              func() time.Time
+	// identify turns a token response into an identity; it is the part
+	// that differs between OpenID Connect and plain OAuth 2.0 providers.
+	identify func(ctx context.Context, tok *oauth2.Token, f Flow) (*Identity, error)
+}
+
+// Flow is what a login flow carries from its start to its callback. The
+// middleware mints every value with crypto/rand and keeps them in the
+// encrypted flow cookie; none of them ever comes from request input.
+type Flow struct {
+	// RedirectURL is the provider's callback URL, built from the
+	// application's configured base URL, never from request headers.
+	RedirectURL string
+	// State is the OAuth 2.0 state (CSRF protection, RFC 6749 §10.12).
+	State string
+	// Nonce binds the ID token to this flow (OpenID Connect Core §15.5.2).
+	Nonce string
+	// Verifier is the PKCE code verifier (RFC 7636); only its S256
+	// challenge goes into the authorization URL.
+	Verifier string
+}
+
+// Identity is the verified outcome of a login: who the user is, the tokens,
+// and the provider's session id.
+type Identity struct {
+	User   session.User
+	Tokens session.Tokens
+	// SID is the OpenID Connect session id ("sid"), if the provider sent
+	// one; back-channel logout refers to it.
+	SID string
+}
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
+
+func validName(name string) error {
+	if !nameRE.MatchString(name) {
+		return fmt.Errorf("providers: name %q must be 1 to 32 lower-case letters, digits or '-' (it appears in the callback path)", name)
+	}
+	return nil
+}
+
+// Name returns the provider's configured name, as used in the callback
+// path /auth/callback/{name}.
+func (p *Provider) Name() string { return p.name }
+
+// DisplayName returns the name shown on the sign-in button.
+func (p *Provider) DisplayName() string { return p.displayName }
+
+// Issuer returns the OpenID Connect issuer, or "" for a plain OAuth 2.0
+// provider.
+func (p *Provider) Issuer() string { return p.issuer }
+
+// RequiresIssuerParameter reports whether the provider advertises RFC 9207
+// (authorization_response_iss_parameter_supported), in which case an
+// authorization response without an "iss" parameter must be refused.
+func (p *Provider) RequiresIssuerParameter() bool { return p.issParamRequired }
+
+// AuthCodeURL returns the authorization request URL for f: response_type
+// code, the configured scopes, state, nonce (OpenID Connect providers) and
+// the PKCE S256 challenge — always, whatever the provider advertises.
+func (p *Provider) AuthCodeURL(f Flow) string {
+	c := p.oauth
+	c.RedirectURL = f.RedirectURL
+	opts := append([]oauth2.AuthCodeOption{oauth2.S256ChallengeOption(f.Verifier)}, p.authParams...)
+	if p.issuer != "" {
+		opts = append(opts, oauth2.SetAuthURLParam("nonce", f.Nonce))
+	}
+	return c.AuthCodeURL(f.State, opts...)
+}
+
+// Exchange redeems an authorization code for tokens at the provider's
+// token endpoint (with f's PKCE verifier and redirect URL) and verifies
+// them completely; see [OIDC] for what that means for OpenID Connect.
+//
+// Errors from the token endpoint are returned as *oauth2.RetrieveError
+// wrapped; callers must not show their text to users.
+func (p *Provider) Exchange(ctx context.Context, f Flow, code string) (*Identity, error) {
+	if code == "" {
+		return nil, errors.New("providers: empty authorization code")
+	}
+	c := p.oauth
+	c.RedirectURL = f.RedirectURL
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, p.client)
+	tok, err := c.Exchange(ctx, code, oauth2.VerifierOption(f.Verifier))
+	if err != nil {
+		return nil, fmt.Errorf("providers: %s: exchange code: %w", p.name, err)
+	}
+	if err := checkTokenResponse(tok); err != nil {
+		return nil, fmt.Errorf("providers: %s: %w", p.name, err)
+	}
+	id, err := p.identify(ctx, tok, f)
+	if err != nil {
+		return nil, fmt.Errorf("providers: %s: %w", p.name, err)
+	}
+	return id, nil
+}
+
+// checkTokenResponse refuses token responses a client must not use
+// (RFC 6749 §5.1, §7.1).
+func checkTokenResponse(tok *oauth2.Token) error {
+	if tok.AccessToken == "" {
+		return errors.New("token response without access_token")
+	}
+	switch {
+	case tok.TokenType == "", equalFoldASCII(tok.TokenType, "bearer"):
+	default:
+		return errors.New("token response with a token_type other than Bearer")
+	}
+	return nil
+}
+
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// tokens converts an oauth2 token to the session's form.
+func tokens(tok *oauth2.Token, rawIDToken string) session.Tokens {
+	return session.Tokens{
+		AccessToken:  tok.AccessToken,
+		TokenType:    "Bearer",
+		RefreshToken: tok.RefreshToken,
+		Expiry:       tok.Expiry,
+		IDToken:      rawIDToken,
+	}
+}

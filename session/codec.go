@@ -1,0 +1,146 @@
+package session
+
+import (
+	"encoding/binary"
+	"errors"
+	"time"
+)
+
+// The session encoding is a small versioned binary format, not gob or JSON:
+// decoding it is on the path of every authenticated request, and it must be
+// cheap, allocation-light and strict.
+//
+//	version byte (1)
+//	strings:  uvarint length, bytes   (ID, the User fields, the Tokens, SID)
+//	groups:   uvarint count, strings
+//	times:    varint Unix nanoseconds, 0 for the zero time
+//
+// Decoding refuses unknown versions, lengths beyond the input and trailing
+// bytes, so a value either decodes exactly or not at all.
+const codecVersion = 1
+
+// maxGroups bounds the number of groups a decoded session may hold.
+const maxGroups = 1024
+
+var errMalformed = errors.New("session: malformed encoding")
+
+// appendSession appends the encoding of s to b.
+func appendSession(b []byte, s *Session) []byte {
+	b = append(b, codecVersion)
+	b = appendString(b, s.ID)
+	u := &s.User
+	for _, v := range [...]string{u.Provider, u.Issuer, u.Subject, u.Email, u.Name, u.Login, u.Picture} {
+		b = appendString(b, v)
+	}
+	b = binary.AppendUvarint(b, uint64(len(u.Groups)))
+	for _, g := range u.Groups {
+		b = appendString(b, g)
+	}
+	t := &s.Tokens
+	for _, v := range [...]string{t.AccessToken, t.TokenType, t.RefreshToken, t.IDToken} {
+		b = appendString(b, v)
+	}
+	b = appendTime(b, t.Expiry)
+	b = appendString(b, s.SID)
+	b = appendTime(b, s.Created)
+	b = appendTime(b, s.LastSeen)
+	b = appendTime(b, s.Expires)
+	return b
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func appendTime(b []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return binary.AppendVarint(b, 0)
+	}
+	return binary.AppendVarint(b, t.UnixNano())
+}
+
+// decodeSession decodes data produced by appendSession.
+func decodeSession(data []byte) (*Session, error) {
+	if len(data) == 0 || data[0] != codecVersion {
+		return nil, errMalformed
+	}
+	d := decoder{buf: data[1:]}
+	s := new(Session)
+	s.ID = d.string()
+	u := &s.User
+	for _, p := range [...]*string{&u.Provider, &u.Issuer, &u.Subject, &u.Email, &u.Name, &u.Login, &u.Picture} {
+		*p = d.string()
+	}
+	if n := d.uvarint(); n > 0 {
+		// Each group takes at least one byte, so n is bounded by the input
+		// before anything is allocated.
+		if n > maxGroups || n > uint64(len(d.buf)) {
+			return nil, errMalformed
+		}
+		u.Groups = make([]string, n)
+		for i := range u.Groups {
+			u.Groups[i] = d.string()
+		}
+	}
+	t := &s.Tokens
+	for _, p := range [...]*string{&t.AccessToken, &t.TokenType, &t.RefreshToken, &t.IDToken} {
+		*p = d.string()
+	}
+	t.Expiry = d.time()
+	s.SID = d.string()
+	s.Created = d.time()
+	s.LastSeen = d.time()
+	s.Expires = d.time()
+	if d.err || len(d.buf) != 0 {
+		return nil, errMalformed
+	}
+	return s, nil
+}
+
+// decoder reads the encoding; after the first error every read returns a
+// zero value and err stays set.
+type decoder struct {
+	buf []byte
+	err bool
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err {
+		return 0
+	}
+	v, n := binary.Uvarint(d.buf)
+	if n <= 0 {
+		d.err = true
+		return 0
+	}
+	d.buf = d.buf[n:]
+	return v
+}
+
+func (d *decoder) string() string {
+	n := d.uvarint()
+	if d.err || n > uint64(len(d.buf)) {
+		d.err = true
+		return ""
+	}
+	s := string(d.buf[:n])
+	d.buf = d.buf[n:]
+	return s
+}
+
+func (d *decoder) time() time.Time {
+	if d.err {
+		return time.Time{}
+	}
+	v, n := binary.Varint(d.buf)
+	if n <= 0 {
+		d.err = true
+		return time.Time{}
+	}
+	d.buf = d.buf[n:]
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, v)
+}

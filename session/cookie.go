@@ -1,0 +1,274 @@
+package session
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/securecookie"
+	"github.com/portcullis-go/portcullis/internal/cookiekeys"
+)
+
+// Defaults and bounds of [CookieConfig].
+const (
+	DefaultLifetime  = 24 * time.Hour
+	DefaultMaxChunks = 5
+	// MaxChunksLimit is the largest MaxChunks a CookieStore accepts.
+	MaxChunksLimit = 16
+	// chunkSize is the most value bytes one cookie carries, leaving room for
+	// the name and attributes under browsers' 4096-byte limit per cookie.
+	chunkSize = 3800
+)
+
+// ErrTooLarge is returned by [CookieStore.Save] when the encoded session
+// needs more cookies than MaxChunks allows. Nothing is written: the browser
+// keeps whatever session it had.
+var ErrTooLarge = errors.New("session: encoded session exceeds the cookie size limit")
+
+// CookieConfig configures a [CookieStore]. The zero value of every field but
+// Keys is a documented, secure default.
+type CookieConfig struct {
+	// Keys are the secret keys, newest first: the first encrypts and signs
+	// new cookies, every key is tried when reading, so a new key can be put
+	// in front and the old one removed a lifetime later without signing
+	// anyone out. Each is 32 to 64 random bytes. Required.
+	Keys [][]byte
+	// Name is the cookie name; chunks are Name.1, Name.2, …. Default
+	// "__Host-portcullis", or "portcullis" when InsecureHTTP is set (the
+	// __Host- prefix requires Secure).
+	Name string
+	// Lifetime is the longest any session may live, enforced from the
+	// authenticated timestamp as well as from the session's own Expires.
+	// Default [DefaultLifetime].
+	Lifetime time.Duration
+	// MaxChunks is the most cookies one session may span. Default
+	// [DefaultMaxChunks], at most [MaxChunksLimit].
+	MaxChunks int
+	// InsecureHTTP omits the Secure attribute so that cookies work over
+	// plain http. It exists for http://127.0.0.1 development and tests and
+	// MUST NOT be used in production.
+	InsecureHTTP bool
+}
+
+// CookieStore keeps the whole session in the browser: encrypted with
+// AES-256 and authenticated with HMAC-SHA256 (gorilla/securecookie), in the
+// compact binary encoding of this package, split over several cookies
+// (Name, Name.1, …) when it is larger than one cookie can hold.
+//
+// The first cookie's value starts with the number of chunks ("3.…"); a
+// request whose chunks are missing, duplicated, reordered or mixed from two
+// sessions fails authentication and reads as [ErrNoSession]. Nothing is
+// allocated from a count an attacker sends beyond MaxChunks.
+//
+// A CookieStore cannot forget a session on its own: a copied cookie stays
+// valid until it expires. The middleware's revocation list covers that.
+type CookieStore struct {
+	name      string
+	lifetime  time.Duration
+	maxChunks int
+	secure    bool
+	codecs    []securecookie.Codec
+	now       func() time.Time
+}
+
+var _ Store = (*CookieStore)(nil)
+
+// NewCookieStore returns a CookieStore, or an error when the configuration
+// is unsafe or inconsistent.
+func NewCookieStore(cfg CookieConfig) (*CookieStore, error) {
+	if cfg.Lifetime == 0 {
+		cfg.Lifetime = DefaultLifetime
+	}
+	if cfg.Lifetime < time.Minute {
+		return nil, fmt.Errorf("session: Lifetime %v is shorter than a minute", cfg.Lifetime)
+	}
+	if cfg.MaxChunks == 0 {
+		cfg.MaxChunks = DefaultMaxChunks
+	}
+	if cfg.MaxChunks < 1 || cfg.MaxChunks > MaxChunksLimit {
+		return nil, fmt.Errorf("session: MaxChunks %d is outside 1..%d", cfg.MaxChunks, MaxChunksLimit)
+	}
+	if cfg.Name == "" {
+		cfg.Name = "__Host-portcullis"
+		if cfg.InsecureHTTP {
+			cfg.Name = "portcullis"
+		}
+	}
+	if !validCookieName(cfg.Name) {
+		return nil, fmt.Errorf("session: invalid cookie name %q", cfg.Name)
+	}
+	if cfg.InsecureHTTP && strings.HasPrefix(cfg.Name, "__Host-") || cfg.InsecureHTTP && strings.HasPrefix(cfg.Name, "__Secure-") {
+		return nil, fmt.Errorf("session: cookie name %q needs Secure, which InsecureHTTP turns off", cfg.Name)
+	}
+	codecs, err := cookiekeys.Codecs(cfg.Keys, "session", cfg.Lifetime, 0)
+	if err != nil {
+		return nil, fmt.Errorf("session: %w", err)
+	}
+	return &CookieStore{
+		name:      cfg.Name,
+		lifetime:  cfg.Lifetime,
+		maxChunks: cfg.MaxChunks,
+		secure:    !cfg.InsecureHTTP,
+		codecs:    codecs,
+		now:       time.Now,
+	}, nil
+}
+
+// Name returns the name of the session's first cookie.
+func (c *CookieStore) Name() string { return c.name }
+
+// Load implements [Store].
+func (c *CookieStore) Load(r *http.Request) (*Session, error) {
+	encoded, ok := c.read(r)
+	if !ok {
+		return nil, ErrNoSession
+	}
+	var data []byte
+	if err := securecookie.DecodeMulti(c.name, encoded, &data, c.codecs...); err != nil {
+		return nil, ErrNoSession
+	}
+	s, err := decodeSession(data)
+	if err != nil || !s.Valid(c.now()) || s.Expires.After(s.Created.Add(c.lifetime)) {
+		return nil, ErrNoSession
+	}
+	return s, nil
+}
+
+// read reassembles the encoded value from the request's chunk cookies.
+func (c *CookieStore) read(r *http.Request) (string, bool) {
+	first, ok := onlyCookie(r, c.name)
+	if !ok {
+		return "", false
+	}
+	countText, rest, ok := strings.Cut(first, ".")
+	if !ok || len(countText) == 0 || len(countText) > 2 {
+		return "", false
+	}
+	n, err := strconv.Atoi(countText)
+	if err != nil || n < 1 || n > c.maxChunks || len(rest) == 0 || len(rest) > chunkSize {
+		return "", false
+	}
+	if n == 1 {
+		return rest, true
+	}
+	var b strings.Builder
+	b.Grow(n * chunkSize)
+	b.WriteString(rest)
+	for i := 1; i < n; i++ {
+		v, ok := onlyCookie(r, c.chunkName(i))
+		if !ok || len(v) == 0 || len(v) > chunkSize {
+			return "", false
+		}
+		b.WriteString(v)
+	}
+	return b.String(), true
+}
+
+// onlyCookie returns the value of the cookie called name when the request
+// carries exactly one such cookie.
+func onlyCookie(r *http.Request, name string) (string, bool) {
+	cs := r.CookiesNamed(name)
+	if len(cs) != 1 {
+		return "", false
+	}
+	return cs[0].Value, true
+}
+
+func (c *CookieStore) chunkName(i int) string {
+	if i == 0 {
+		return c.name
+	}
+	return c.name + "." + strconv.Itoa(i)
+}
+
+// Save implements [Store]. It writes every chunk, expires chunks of an
+// earlier, larger session that the request carried, and returns
+// [ErrTooLarge] without writing anything when the session does not fit.
+func (c *CookieStore) Save(w http.ResponseWriter, r *http.Request, s *Session) error {
+	if s == nil {
+		return errors.New("session: Save of a nil session")
+	}
+	now := c.now()
+	if !s.Valid(now) {
+		return errors.New("session: Save of an expired session")
+	}
+	if s.Expires.After(s.Created.Add(c.lifetime)) {
+		return fmt.Errorf("session: session lifetime exceeds the store's Lifetime %v", c.lifetime)
+	}
+	encoded, err := securecookie.EncodeMulti(c.name, appendSession(nil, s), c.codecs...)
+	if err != nil {
+		return fmt.Errorf("session: encode: %w", err)
+	}
+	n := (len(encoded) + chunkSize - 1) / chunkSize
+	if n > c.maxChunks {
+		return fmt.Errorf("%w: %d bytes need %d cookies, MaxChunks is %d", ErrTooLarge, len(encoded), n, c.maxChunks)
+	}
+	prefix := strconv.Itoa(n) + "."
+	maxAge := int(s.Expires.Sub(now) / time.Second)
+	if maxAge < 1 {
+		maxAge = 1
+	}
+	for i := 0; i < n; i++ {
+		part := encoded[i*chunkSize : min((i+1)*chunkSize, len(encoded))]
+		if i == 0 {
+			part = prefix + part
+		}
+		http.SetCookie(w, c.cookie(c.chunkName(i), part, maxAge))
+	}
+	c.expireFrom(w, r, n)
+	return nil
+}
+
+// Clear implements [Store]: it expires the first cookie and every chunk the
+// request carried.
+func (c *CookieStore) Clear(w http.ResponseWriter, r *http.Request) error {
+	http.SetCookie(w, c.cookie(c.name, "", -1))
+	c.expireFrom(w, r, 1)
+	return nil
+}
+
+// expireFrom expires chunk cookies with index ≥ from that the request
+// carries.
+func (c *CookieStore) expireFrom(w http.ResponseWriter, r *http.Request, from int) {
+	seen := make(map[string]bool)
+	for _, ck := range r.Cookies() {
+		rest, ok := strings.CutPrefix(ck.Name, c.name+".")
+		if !ok || seen[ck.Name] {
+			continue
+		}
+		if i, err := strconv.Atoi(rest); err == nil && i >= from && i < MaxChunksLimit && c.chunkName(i) == ck.Name {
+			seen[ck.Name] = true
+			http.SetCookie(w, c.cookie(ck.Name, "", -1))
+		}
+	}
+}
+
+func (c *CookieStore) cookie(name, value string, maxAge int) *http.Cookie {
+	return &http.Cookie{
+		Name:     name,
+		Value:    value,
+		Path:     "/",
+		MaxAge:   maxAge,
+		Secure:   c.secure,
+		HttpOnly: true,
+		SameSite: http.SameSiteLaxMode,
+	}
+}
+
+// validCookieName reports whether name is a non-empty RFC 6265 token that
+// leaves room for chunk suffixes.
+func validCookieName(name string) bool {
+	if name == "" || len(name) > 64 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c <= 0x20 || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,33 @@
+// Package session holds the nouns shared by portcullis: the signed-in
+// [User], the [Session] that carries the user's tokens, and the [Store]
+// that keeps sessions between requests.
+//
+// # The flow
+//
+// The middleware creates a Session when a login completes (always a new
+// one, with a new random ID), saves it through a Store before redirecting
+// the browser back to the application, loads it on every protected
+// request, saves it again when tokens are refreshed, and clears it on
+// logout.
+//
+// # Stores
+//
+// [CookieStore] is the default: the whole session lives in the browser,
+// encrypted with AES-256 and authenticated with HMAC-SHA256 by
+// gorilla/securecookie, in a compact versioned binary encoding (decoding it
+// is on the path of every request, so it is neither gob nor JSON). Keys
+// rotate without signing anyone out: new cookies use the first key, every
+// key is tried when reading. A session larger than one cookie (long ID
+// tokens with many groups) is split over several cookies up to a hard
+// bound; beyond it Save fails with [ErrTooLarge] and writes nothing.
+//
+// Every Store reports "no session" — absent, expired, tampered, made with
+// an unknown key — as [ErrNoSession]; other errors are system failures.
+//
+// # What this package does not do
+//
+// It does not decide whether a session is still acceptable beyond its
+// absolute lifetime (idle timeouts, revocation, token expiry and refresh
+// belong to the middleware), and a cookie store cannot forget a copied
+// cookie by itself.
+package session

@@ -1,0 +1,100 @@
+package session
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"time"
+)
+
+// User is who signed in: the identity a provider vouched for, reduced to the
+// fields an application needs. The pair (Provider, Subject) is the stable key
+// of a user: the same Subject at two providers is two different users, and
+// an email address is never an identity.
+type User struct {
+	// Provider is the configured name of the provider that signed the user
+	// in, such as "google" or "corp".
+	Provider string
+	// Issuer is the OpenID Connect issuer that vouched for the user, empty
+	// for plain OAuth 2.0 providers.
+	Issuer string
+	// Subject is the provider's stable, never reassigned identifier for the
+	// user: the ID token's "sub", or GitHub's numeric account id.
+	Subject string
+	// Email is set only when the provider says it verified the address.
+	Email string
+	// Name is the display name, if the provider shares one.
+	Name string
+	// Login is the user's handle at the provider (preferred_username, the
+	// GitHub login); it can change and must not be used as a key.
+	Login string
+	// Picture is the URL of the user's avatar, if any.
+	Picture string
+	// Groups holds group, organisation or team names the provider asserted.
+	Groups []string
+}
+
+// ID returns the user's stable key, "provider|subject", suitable for a
+// database column. See [User] for why the provider is part of it.
+func (u *User) ID() string { return u.Provider + "|" + u.Subject }
+
+// Tokens are the OAuth 2.0 tokens a provider issued for the session.
+type Tokens struct {
+	AccessToken  string
+	TokenType    string
+	RefreshToken string
+	// Expiry is when the access token expires; zero means the provider did
+	// not say.
+	Expiry time.Time
+	// IDToken is the raw, verified OpenID Connect ID token, kept for
+	// RP-initiated logout (id_token_hint).
+	IDToken string
+}
+
+// Session is one signed-in browser session: the user, their tokens and the
+// times that bound its life. A Session is a plain value: the stores encode
+// it, the middleware decides what it means.
+type Session struct {
+	// ID is a random identifier minted at sign-in; a new sign-in always gets
+	// a new ID (no session fixation).
+	ID string
+	// User is who signed in.
+	User User
+	// Tokens are the provider's tokens for this session.
+	Tokens Tokens
+	// SID is the provider's session identifier (the ID token's "sid"),
+	// used by back-channel logout.
+	SID string
+	// Created is when the user signed in.
+	Created time.Time
+	// LastSeen is when the session was last written with activity.
+	LastSeen time.Time
+	// Expires is the absolute end of the session, fixed at sign-in; a
+	// refresh never moves it.
+	Expires time.Time
+}
+
+// New returns a session for u with a fresh random ID, created at now and
+// ending at now+lifetime.
+func New(u User, t Tokens, now time.Time, lifetime time.Duration) *Session {
+	return &Session{
+		ID:       NewID(),
+		User:     u,
+		Tokens:   t,
+		Created:  now,
+		LastSeen: now,
+		Expires:  now.Add(lifetime),
+	}
+}
+
+// NewID returns 128 random bits, base64url-encoded.
+func NewID() string {
+	var b [16]byte
+	rand.Read(b[:]) // never returns an error; see crypto/rand.Read
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// Valid reports whether the session is still within its absolute lifetime
+// at now.
+func (s *Session) Valid(now time.Time) bool {
+	return s != nil && !s.Expires.IsZero() && now.Before(s.Expires)
+}
