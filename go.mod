@@ -8,4 +8,7 @@ require (
 	golang.org/x/oauth2 v0.36.0
 )
 
-require github.com/go-jose/go-jose/v4 v4.1.4 // indirect
+require (
+	github.com/go-jose/go-jose/v4 v4.1.4 // indirect
+	github.com/gorilla/sessions v1.4.0 // indirect
+)

@@ -1,0 +1,136 @@
+// Command demo is portcullis with nothing to configure: it starts a
+// development OpenID provider (devoidc) and an application in one process,
+// both on 127.0.0.1, and prints the application's URL.
+//
+//	go run ./examples/demo
+//
+// The home page is public; /private requires signing in, which goes
+// through the development provider's sign-in page (pick a test user) and
+// comes back with the user and the expiry of their access token. The
+// provider is for development only; see examples/oidc for a real one.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"html/template"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/portcullis-go/portcullis/middleware"
+	"github.com/portcullis-go/portcullis/providers"
+	"github.com/portcullis-go/portcullis/providers/devoidc"
+)
+
+func main() {
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	// Listen first, so that the URLs are known before anything is
+	// configured. The ports fall back to random ones when taken.
+	appLn := listen("127.0.0.1:8080")
+	opLn := listen("127.0.0.1:9090")
+	appURL := "http://" + appLn.Addr().String()
+	opURL := "http://" + opLn.Addr().String()
+
+	op, err := devoidc.New(devoidc.Config{
+		Issuer: opURL,
+		Clients: []devoidc.Client{{
+			ID:                     "demo",
+			Secret:                 "demo-secret",
+			RedirectURIs:           []string{appURL + "/auth/callback/devoidc"},
+			PostLogoutRedirectURIs: []string{appURL + "/"},
+		}},
+		Logger: logger,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	go func() { log.Fatal(http.Serve(opLn, op)) }()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	provider, err := providers.OIDC(ctx, providers.OIDCConfig{
+		Name:         "devoidc",
+		DisplayName:  "Development provider",
+		Issuer:       opURL,
+		ClientID:     "demo",
+		ClientSecret: "demo-secret",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// A fresh key per run: restarting the demo signs everyone out.
+	key := make([]byte, 32)
+	rand.Read(key)
+	auth, err := middleware.New(middleware.Config{
+		BaseURL:   appURL,
+		Providers: []*providers.Provider{provider},
+		Keys:      [][]byte{key},
+		Logger:    logger,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", auth.Handler())
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		render(w, homePage, nil)
+	})
+	mux.Handle("GET /private", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := middleware.SessionFrom(r.Context())
+		render(w, privatePage, s)
+	})))
+
+	fmt.Printf("\n  portcullis demo: open %s\n  (development provider at %s)\n\n", appURL, opURL)
+	log.Fatal(http.Serve(appLn, mux))
+}
+
+// listen listens on addr, or on a random loopback port when addr is taken.
+func listen(addr string) net.Listener {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		ln, err = net.Listen("tcp", "127.0.0.1:0")
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+	return ln
+}
+
+func render(w http.ResponseWriter, t *template.Template, data any) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := t.Execute(w, data); err != nil {
+		log.Print(err)
+	}
+}
+
+const style = `<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem}
+a.button,button{display:inline-block;padding:.6rem 1.1rem;border-radius:8px;border:1px solid #1f5fbf;background:#1f5fbf;color:#fff;font:inherit;font-weight:600;text-decoration:none;cursor:pointer}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem}dt{font-weight:600}</style>`
+
+var homePage = template.Must(template.New("home").Parse(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>portcullis demo</title>` + style + `</head>
+<body><main><h1>portcullis demo</h1>
+<p>This page is public. The private page needs you to sign in with the development provider, which runs in this same process.</p>
+<p><a class="button" href="/private">Sign in</a></p></main></body></html>`))
+
+var privatePage = template.Must(template.New("private").Parse(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Private — portcullis demo</title>` + style + `</head>
+<body><main><h1>Hello, {{.User.Name}}</h1>
+<p>You are signed in. This page is behind <code>auth.Require</code>.</p>
+<dl>
+<dt>Name</dt><dd>{{.User.Name}}</dd>
+<dt>Email</dt><dd>{{.User.Email}}</dd>
+<dt>Subject</dt><dd>{{.User.Subject}}</dd>
+<dt>Provider</dt><dd>{{.User.Provider}}</dd>
+<dt>Access token expires</dt><dd>{{.Tokens.Expiry.Format "15:04:05 MST"}}</dd>
+<dt>Session ends</dt><dd>{{.Expires.Format "Jan 2 15:04 MST"}}</dd>
+</dl>
+<form method="post" action="/auth/logout"><button type="submit">Sign out</button></form>
+</main></body></html>`))

@@ -1,0 +1,96 @@
+package middleware
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Auth is the login middleware: the /auth endpoints ([Auth.Handler]) and
+// the login requirement for application routes ([Auth.Require]). It is
+// immutable after [New] and safe for concurrent use.
+type Auth struct {
+	s     *settings
+	flows *flowCookies
+	mux   *http.ServeMux
+	cop   *http.CrossOriginProtection
+	log   *slog.Logger
+	pages *pages
+	now   func() time.Time
+}
+
+// New validates cfg and returns an Auth. It refuses missing or short keys,
+// a BaseURL that is not an absolute https origin (or http on loopback), no
+// providers, duplicate provider names and a bad PathPrefix.
+func New(cfg Config) (*Auth, error) {
+	s, err := validate(cfg)
+	if err != nil {
+		return nil, err
+	}
+	flows, err := newFlowCookies(cfg.Keys, s.secure)
+	if err != nil {
+		return nil, err
+	}
+	pg, err := newPages()
+	if err != nil {
+		return nil, err
+	}
+	a := &Auth{
+		s:     s,
+		flows: flows,
+		mux:   http.NewServeMux(),
+		cop:   http.NewCrossOriginProtection(),
+		log:   s.Logger,
+		pages: pg,
+		now:   time.Now,
+	}
+	if s.ErrorHandler == nil {
+		s.ErrorHandler = a.serveError
+	}
+	p := s.PathPrefix
+	a.mux.HandleFunc("GET "+p+"/login", a.serveLogin)
+	a.mux.HandleFunc("GET "+p+"/login/{provider}", a.serveLoginProvider)
+	a.mux.HandleFunc("GET "+p+"/callback/{provider}", a.serveCallback)
+	a.mux.HandleFunc("GET "+p+"/logout", a.serveLogoutPage)
+	a.mux.HandleFunc("POST "+p+"/logout", a.serveLogout)
+	a.mux.HandleFunc("GET "+p+"/userinfo", a.serveUserInfo)
+	a.mux.HandleFunc(p+"/", func(w http.ResponseWriter, r *http.Request) {
+		a.fail(w, r, fail(ErrInvalidRequest, "unknown_endpoint", nil))
+	})
+	return a, nil
+}
+
+// Handler returns the handler of the endpoints under PathPrefix; mount it
+// with mux.Handle(PathPrefix+"/", auth.Handler()):
+//
+//	GET  /auth/login?return_to=/path            sign-in page, or straight to the only provider
+//	GET  /auth/login/{provider}?return_to=/path start a login with that provider
+//	GET  /auth/callback/{provider}              finish it (the provider's redirect URI)
+//	GET  /auth/logout                           a page with a sign-out button
+//	POST /auth/logout?return_to=/path           sign out (same-origin requests only)
+//	GET  /auth/userinfo                         the signed-in user as JSON, or 401
+//
+// return_to is accepted only as a same-origin relative path; anything else
+// becomes "/".
+func (a *Auth) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("X-Frame-Options", "DENY")
+		a.mux.ServeHTTP(w, r)
+	})
+}
+
+// fail sends err to the error handler and logs it with its reason.
+func (a *Auth) fail(w http.ResponseWriter, r *http.Request, err error) {
+	a.s.ErrorHandler(w, r, err)
+}
+
+// loginPath returns the sign-in URL path for returnTo.
+func (a *Auth) loginPath(returnTo string) string {
+	if returnTo == "" || returnTo == "/" {
+		return a.s.PathPrefix + "/login"
+	}
+	return a.s.PathPrefix + "/login?return_to=" + queryEscape(returnTo)
+}

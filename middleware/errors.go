@@ -1,0 +1,105 @@
+package middleware
+
+import (
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Errors a caller may handle differently. Every error passed to
+// Config.ErrorHandler wraps exactly one of them or is a *ProviderError.
+var (
+	// ErrUnauthenticated: the request carries no valid session. The default
+	// handler redirects browser navigations to the sign-in page and answers
+	// other requests with 401.
+	ErrUnauthenticated = errors.New("middleware: not signed in")
+	// ErrForbidden: the user is signed in, or has just proved who they are,
+	// but is not allowed (a policy or OnLogin refused). 403.
+	ErrForbidden = errors.New("middleware: forbidden")
+	// ErrInvalidRequest: a malformed or unacceptable request, such as a
+	// callback with a missing, wrong, reused or expired state, or a
+	// request for an unknown provider. 400; the user should start again.
+	ErrInvalidRequest = errors.New("middleware: invalid request")
+	// ErrLoginFailed: the provider's answer did not verify (code exchange
+	// refused, ID token invalid). 401.
+	ErrLoginFailed = errors.New("middleware: login failed")
+	// ErrProviderUnavailable: the provider could not be reached or answered
+	// with a server error. 502.
+	ErrProviderUnavailable = errors.New("middleware: provider unavailable")
+)
+
+// ProviderError is an error response from the provider's authorization
+// endpoint (RFC 6749 §4.1.2.1), such as access_denied when the user
+// declined. Its fields come from the request: escape them before display.
+type ProviderError struct {
+	Provider    string // configured provider name
+	Code        string // "error"
+	Description string // "error_description", may be empty
+	URI         string // "error_uri", may be empty
+}
+
+func (e *ProviderError) Error() string {
+	return fmt.Sprintf("middleware: provider %s returned error %q", e.Provider, e.Code)
+}
+
+// Status returns the HTTP status for an error given to the ErrorHandler:
+// 401, 403, 400, 502 for the exported errors, 401 for a *ProviderError and
+// 500 for anything else.
+func Status(err error) int {
+	var pe *ProviderError
+	switch {
+	case errors.Is(err, ErrUnauthenticated), errors.Is(err, ErrLoginFailed), errors.As(err, &pe):
+		return http.StatusUnauthorized
+	case errors.Is(err, ErrForbidden):
+		return http.StatusForbidden
+	case errors.Is(err, ErrInvalidRequest):
+		return http.StatusBadRequest
+	case errors.Is(err, ErrProviderUnavailable):
+		return http.StatusBadGateway
+	}
+	return http.StatusInternalServerError
+}
+
+// failure is an error with the short, fixed reason the logs record. The
+// reason never holds request data, tokens or claims.
+type failure struct {
+	kind   error  // one of the exported errors
+	reason string // e.g. "state_mismatch"
+	err    error  // cause, may be nil
+}
+
+func (f *failure) Error() string {
+	if f.err != nil {
+		return fmt.Sprintf("%v: %s: %v", f.kind, f.reason, f.err)
+	}
+	return fmt.Sprintf("%v: %s", f.kind, f.reason)
+}
+
+func (f *failure) Unwrap() []error {
+	if f.err != nil {
+		return []error{f.kind, f.err}
+	}
+	return []error{f.kind}
+}
+
+func fail(kind error, reason string, err error) *failure {
+	return &failure{kind: kind, reason: reason, err: err}
+}
+
+// reasonOf returns the logged reason of err.
+func reasonOf(err error) string {
+	var f *failure
+	if errors.As(err, &f) {
+		return f.reason
+	}
+	var pe *ProviderError
+	if errors.As(err, &pe) {
+		return "provider_error"
+	}
+	return "internal"
+}
+
+func constantTimeEqual(a, b string) bool {
+	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}

@@ -1,0 +1,209 @@
+package middleware
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gorilla/securecookie"
+	"github.com/portcullis-go/portcullis/internal/cookiekeys"
+	"golang.org/x/oauth2"
+)
+
+// A login flow lives in its own encrypted, authenticated cookie from the
+// redirect to the provider until the callback: several tabs can sign in at
+// once without overwriting each other's state. The cookie's name is derived
+// from the state, so the callback finds its flow without trying others.
+const (
+	flowLifetime = 10 * time.Minute
+	// maxFlows bounds the flow cookies alive at once in one browser; a new
+	// login evicts the oldest.
+	maxFlows       = 5
+	flowVersion    = 1
+	maxFlowEncoded = 4096
+)
+
+// flow is the content of a flow cookie.
+type flow struct {
+	Provider string
+	Issuer   string
+	State    string
+	Nonce    string
+	Verifier string
+	ReturnTo string
+	Created  time.Time
+}
+
+// flowCookies encodes and names flow cookies.
+type flowCookies struct {
+	prefix string // cookie name prefix, e.g. "__Host-portcullis-flow."
+	secure bool
+	codecs []securecookie.Codec
+}
+
+func newFlowCookies(keys [][]byte, secure bool) (*flowCookies, error) {
+	codecs, err := cookiekeys.Codecs(keys, "flow", flowLifetime, maxFlowEncoded)
+	if err != nil {
+		return nil, err
+	}
+	prefix := "portcullis-flow."
+	if secure {
+		prefix = "__Host-" + prefix
+	}
+	return &flowCookies{prefix: prefix, secure: secure, codecs: codecs}, nil
+}
+
+// newFlow mints a flow with fresh random state, nonce and PKCE verifier.
+func newFlow(provider, issuer, returnTo string, now time.Time) *flow {
+	return &flow{
+		Provider: provider,
+		Issuer:   issuer,
+		State:    randomString(32),
+		Nonce:    randomString(32),
+		Verifier: oauth2.GenerateVerifier(),
+		ReturnTo: returnTo,
+		Created:  now,
+	}
+}
+
+func randomString(n int) string {
+	b := make([]byte, n)
+	rand.Read(b) // never returns an error; see crypto/rand.Read
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// name returns the cookie name of the flow with the given state.
+func (fc *flowCookies) name(state string) string {
+	h := sha256.Sum256([]byte(state))
+	return fc.prefix + base64.RawURLEncoding.EncodeToString(h[:16])
+}
+
+// set writes f's cookie, first expiring the oldest flows the request
+// carries so that at most maxFlows remain.
+func (fc *flowCookies) set(w http.ResponseWriter, r *http.Request, f *flow) error {
+	name := fc.name(f.State)
+	encoded, err := securecookie.EncodeMulti(name, encodeFlow(f), fc.codecs...)
+	if err != nil {
+		return err
+	}
+	type live struct {
+		name    string
+		created time.Time
+	}
+	var alive []live
+	for _, c := range r.Cookies() {
+		if !strings.HasPrefix(c.Name, fc.prefix) {
+			continue
+		}
+		old, err := fc.decode(c.Name, c.Value)
+		if err != nil {
+			http.SetCookie(w, fc.cookie(c.Name, "", -1))
+			continue
+		}
+		alive = append(alive, live{c.Name, old.Created})
+	}
+	slices.SortFunc(alive, func(a, b live) int { return a.created.Compare(b.created) })
+	for len(alive) >= maxFlows {
+		http.SetCookie(w, fc.cookie(alive[0].name, "", -1))
+		alive = alive[1:]
+	}
+	http.SetCookie(w, fc.cookie(name, encoded, int(flowLifetime/time.Second)))
+	return nil
+}
+
+// take finds and decodes the flow for state, and expires its cookie.
+// Every failure is errInvalidFlow.
+func (fc *flowCookies) take(w http.ResponseWriter, r *http.Request, state string, now time.Time) (*flow, error) {
+	if state == "" {
+		return nil, errInvalidFlow
+	}
+	name := fc.name(state)
+	cs := r.CookiesNamed(name)
+	if len(cs) == 0 {
+		return nil, errInvalidFlow
+	}
+	http.SetCookie(w, fc.cookie(name, "", -1))
+	if len(cs) != 1 {
+		return nil, errInvalidFlow
+	}
+	f, err := fc.decode(name, cs[0].Value)
+	if err != nil || !constantTimeEqual(f.State, state) {
+		return nil, errInvalidFlow
+	}
+	if now.Sub(f.Created) > flowLifetime || f.Created.After(now.Add(time.Minute)) {
+		return nil, errInvalidFlow
+	}
+	return f, nil
+}
+
+// clearAll expires every flow cookie the request carries.
+func (fc *flowCookies) clearAll(w http.ResponseWriter, r *http.Request) {
+	seen := map[string]bool{}
+	for _, c := range r.Cookies() {
+		if strings.HasPrefix(c.Name, fc.prefix) && !seen[c.Name] {
+			seen[c.Name] = true
+			http.SetCookie(w, fc.cookie(c.Name, "", -1))
+		}
+	}
+}
+
+func (fc *flowCookies) decode(name, value string) (*flow, error) {
+	var data []byte
+	if err := securecookie.DecodeMulti(name, value, &data, fc.codecs...); err != nil {
+		return nil, errInvalidFlow
+	}
+	return decodeFlow(data)
+}
+
+func (fc *flowCookies) cookie(name, value string, maxAge int) *http.Cookie {
+	return &http.Cookie{
+		Name:     name,
+		Value:    value,
+		Path:     "/",
+		MaxAge:   maxAge,
+		Secure:   fc.secure,
+		HttpOnly: true,
+		SameSite: http.SameSiteLaxMode,
+	}
+}
+
+var errInvalidFlow = errors.New("invalid flow")
+
+// encodeFlow and decodeFlow use the same shape of encoding as the session
+// codec: a version byte, length-prefixed strings, a varint time.
+func encodeFlow(f *flow) []byte {
+	b := []byte{flowVersion}
+	for _, s := range [...]string{f.Provider, f.Issuer, f.State, f.Nonce, f.Verifier, f.ReturnTo} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	return binary.AppendVarint(b, f.Created.Unix())
+}
+
+func decodeFlow(data []byte) (*flow, error) {
+	if len(data) == 0 || data[0] != flowVersion {
+		return nil, errInvalidFlow
+	}
+	data = data[1:]
+	f := new(flow)
+	for _, p := range [...]*string{&f.Provider, &f.Issuer, &f.State, &f.Nonce, &f.Verifier, &f.ReturnTo} {
+		n, k := binary.Uvarint(data)
+		if k <= 0 || n > uint64(len(data)-k) {
+			return nil, errInvalidFlow
+		}
+		*p = string(data[k : k+int(n)])
+		data = data[k+int(n):]
+	}
+	t, k := binary.Varint(data)
+	if k <= 0 || k != len(data) || f.State == "" || f.Provider == "" || f.Verifier == "" {
+		return nil, errInvalidFlow
+	}
+	f.Created = time.Unix(t, 0)
+	return f, nil
+}

@@ -1,0 +1,69 @@
+package middleware
+
+import (
+	"net/http"
+	"net/url"
+
+	"github.com/portcullis-go/portcullis/providers"
+)
+
+// serveLogin starts a login with the only provider, or shows the sign-in
+// page with a button per provider.
+func (a *Auth) serveLogin(w http.ResponseWriter, r *http.Request) {
+	returnTo := a.returnToParam(r)
+	if len(a.s.Providers) == 1 {
+		a.startLogin(w, r, a.s.Providers[0], returnTo)
+		return
+	}
+	buttons := make([]providerButton, len(a.s.Providers))
+	for i, p := range a.s.Providers {
+		u := a.s.PathPrefix + "/login/" + p.Name()
+		if returnTo != "/" {
+			u += "?return_to=" + queryEscape(returnTo)
+		}
+		buttons[i] = providerButton{Name: p.Name(), DisplayName: p.DisplayName(), URL: u}
+	}
+	a.pages.render(w, http.StatusOK, "chooser", chooserData{Providers: buttons})
+}
+
+// serveLoginProvider starts a login with the provider named in the path.
+func (a *Auth) serveLoginProvider(w http.ResponseWriter, r *http.Request) {
+	p := a.s.providers[r.PathValue("provider")]
+	if p == nil {
+		a.fail(w, r, fail(ErrInvalidRequest, "unknown_provider", nil))
+		return
+	}
+	a.startLogin(w, r, p, a.returnToParam(r))
+}
+
+// startLogin mints a flow (state, nonce, PKCE verifier), stores it in its
+// own cookie and redirects to the provider. Nothing in the flow comes from
+// the request but the validated return path.
+func (a *Auth) startLogin(w http.ResponseWriter, r *http.Request, p *providers.Provider, returnTo string) {
+	f := newFlow(p.Name(), p.Issuer(), returnTo, a.now())
+	if err := a.flows.set(w, r, f); err != nil {
+		a.fail(w, r, fail(ErrInvalidRequest, "flow_cookie", err))
+		return
+	}
+	target := p.AuthCodeURL(providers.Flow{
+		RedirectURL: a.s.callbackURL(p.Name()),
+		State:       f.State,
+		Nonce:       f.Nonce,
+		Verifier:    f.Verifier,
+	})
+	a.log.LogAttrs(r.Context(), levelInfo, "portcullis: login started", providerAttr(p.Name()))
+	http.Redirect(w, r, target, http.StatusFound)
+}
+
+// returnToParam returns the validated return_to query parameter, or "/".
+func (a *Auth) returnToParam(r *http.Request) string {
+	q := r.URL.Query()
+	if vs := q["return_to"]; len(vs) == 1 {
+		if v, ok := safeReturnTo(vs[0]); ok {
+			return v
+		}
+	}
+	return "/"
+}
+
+func queryEscape(s string) string { return url.QueryEscape(s) }

@@ -1,0 +1,93 @@
+package middleware
+
+import (
+	"bytes"
+	"embed"
+	"html/template"
+	"net/http"
+	"strconv"
+	"unicode"
+	"unicode/utf8"
+)
+
+//go:embed pages/*.html
+var pageFiles embed.FS
+
+// pages renders the HTML pages a person sees: the sign-in chooser, error
+// pages and the sign-out confirmation. They load nothing from elsewhere and
+// run no script.
+type pages struct {
+	t map[string]*template.Template
+}
+
+// pageCSP forbids scripts, frames and every external request.
+const pageCSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+func newPages() (*pages, error) {
+	funcs := template.FuncMap{"initial": initial}
+	p := &pages{t: map[string]*template.Template{}}
+	for _, name := range []string{"chooser", "error", "logout"} {
+		t, err := template.New(name).Funcs(funcs).ParseFS(pageFiles, "pages/layout.html", "pages/"+name+".html")
+		if err != nil {
+			return nil, err
+		}
+		p.t[name] = t
+	}
+	return p, nil
+}
+
+type pageData struct {
+	Title string
+	Data  any
+}
+
+type providerButton struct {
+	Name        string
+	DisplayName string
+	URL         string
+}
+
+type chooserData struct {
+	Providers []providerButton
+}
+
+type errorData struct {
+	Status   int
+	Heading  string
+	Message  string
+	RetryURL string
+}
+
+type logoutData struct {
+	User   string
+	Action string
+}
+
+var titles = map[string]string{"chooser": "Sign in", "error": "Sign-in problem", "logout": "Sign out"}
+
+// render writes page name with status. Rendering happens into a buffer
+// first, so a template error never leaves half a page.
+func (p *pages) render(w http.ResponseWriter, status int, name string, data any) {
+	var buf bytes.Buffer
+	if err := p.t[name].ExecuteTemplate(&buf, "layout", pageData{Title: titles[name], Data: data}); err != nil {
+		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", pageCSP)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// initial returns the first letter of s, upper-cased, for a provider's
+// round mark on the sign-in page.
+func initial(s string) string {
+	r, _ := utf8.DecodeRuneInString(s)
+	if r == utf8.RuneError {
+		return "?"
+	}
+	return string(unicode.ToUpper(r))
+}

@@ -1,0 +1,97 @@
+package middleware
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/portcullis-go/portcullis/session"
+)
+
+// Session returns the request's valid session, or an error wrapping
+// ErrUnauthenticated. It is the decision behind [Auth.Require]; it makes no
+// network call.
+func (a *Auth) Session(r *http.Request) (*session.Session, error) {
+	s, err := a.s.Sessions.Load(r)
+	if err != nil {
+		if errors.Is(err, session.ErrNoSession) {
+			return nil, fail(ErrUnauthenticated, "no_session", nil)
+		}
+		return nil, fail(ErrUnauthenticated, "session_store", err)
+	}
+	if !s.Valid(a.now()) || s.Expires.After(s.Created.Add(a.s.SessionLifetime)) {
+		return nil, fail(ErrUnauthenticated, "session_expired", nil)
+	}
+	if _, ok := a.s.providers[s.User.Provider]; !ok {
+		// A session from a provider that is no longer configured.
+		return nil, fail(ErrUnauthenticated, "unknown_provider", nil)
+	}
+	return s, nil
+}
+
+// Require returns a handler that lets signed-in requests through to next,
+// with the session in the request context ([UserFrom], [SessionFrom]),
+// and sends the others to the error handler with ErrUnauthenticated: by
+// default, browser navigations are redirected to the sign-in page with
+// return_to set to the requested path, and other requests (fetch, API
+// clients, non-GET) get 401 with a JSON body.
+//
+// Require panics if next is nil.
+func (a *Auth) Require(next http.Handler) http.Handler {
+	if next == nil {
+		panic("middleware: Require(nil)")
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := a.Session(r)
+		if err != nil {
+			a.unauthenticated(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(withSession(r.Context(), s)))
+	})
+}
+
+// unauthenticated hands err to the error handler with the sign-in URL for
+// this request attached.
+func (a *Auth) unauthenticated(w http.ResponseWriter, r *http.Request, err error) {
+	var f *failure
+	if errors.As(err, &f) && f.reason == "session_store" {
+		a.log.LogAttrs(r.Context(), levelError, "portcullis: session store failed", reasonAttr(f.reason))
+	}
+	a.fail(w, r, &loginRequired{failure: err, login: a.loginPath(requestReturnTo(r))})
+}
+
+// loginRequired is ErrUnauthenticated with the URL that signs the user in
+// and brings them back.
+type loginRequired struct {
+	failure error
+	login   string
+}
+
+func (e *loginRequired) Error() string { return e.failure.Error() }
+func (e *loginRequired) Unwrap() error { return e.failure }
+
+// LoginURL returns the sign-in URL (a same-origin path) that brings the
+// user back to the page they asked for, for an error given to the
+// ErrorHandler by [Auth.Require], and "" for other errors.
+func LoginURL(err error) string {
+	var lr *loginRequired
+	if errors.As(err, &lr) {
+		return lr.login
+	}
+	return ""
+}
+
+// isNavigation reports whether r is a top-level browser navigation, which
+// should be redirected to sign in rather than answered with 401.
+func isNavigation(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	switch r.Header.Get("Sec-Fetch-Mode") {
+	case "navigate":
+		return true
+	case "":
+		return acceptsHTML(r)
+	}
+	return false
+}

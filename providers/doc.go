@@ -1,0 +1,39 @@
+// Package providers describes the sign-in providers portcullis talks to.
+// Every constructor returns the one concrete type, [*Provider]; the
+// middleware uses it to build the authorization request, redeem the code
+// and verify who signed in.
+//
+// # The flow, from the provider's side
+//
+//  1. [Provider.AuthCodeURL] builds the authorization request: response_type
+//     code, the scopes, the state, the nonce (OpenID Connect) and the PKCE
+//     S256 challenge, always (RFC 7636, RFC 9700 §2.1.1). The redirect URI is
+//     the one the application configured, never one derived from a request.
+//  2. At the callback, [Provider.Exchange] redeems the code with the PKCE
+//     verifier, refuses token responses a client must not use (no access
+//     token, a token type other than Bearer, no ID token for OpenID
+//     Connect) and verifies the identity.
+//  3. For OpenID Connect ([OIDC]) the ID token is verified completely:
+//     go-oidc checks the signature against the provider's published keys
+//     with a pinned algorithm list, "iss", "aud" and "exp"; this package adds
+//     what go-oidc leaves to its caller (OpenID Connect Core §3.1.3.7):
+//     "nonce", "iat" present and recent, "sub" present, untrusted extra
+//     audiences and "azp", "at_hash" when present, and the UserInfo "sub"
+//     when UserInfo is used (§5.3.2).
+//
+// # Outbound requests
+//
+// Every request to a provider goes through a client that never follows
+// redirects, times out and caps response bodies at 1 MiB. Endpoints must be
+// https; plain http is accepted only for loopback hosts, for local
+// development and tests ([IsLoopback]).
+//
+// # What this package does not do
+//
+// It keeps no state and sets no cookies: state, nonce and verifier are
+// minted and kept by the middleware. It does not support the implicit or
+// hybrid flows, encrypted ID tokens or request objects.
+//
+// For development and tests, package devoidc is a real OpenID provider
+// that runs in-process.
+package providers
