@@ -20,6 +20,7 @@ const (
 
 func providerAttr(name string) slog.Attr { return slog.String("provider", name) }
 func reasonAttr(reason string) slog.Attr { return slog.String("reason", reason) }
+
 // userAttr logs the user as "u_" and the first 16 hex digits of
 // SHA-256("provider|subject"): log lines of one user can be correlated, and
 // an operator who knows the user can compute the reference with

@@ -110,12 +110,19 @@ func (d *decoder) uvarint() uint64 {
 		return 0
 	}
 	v, n := binary.Uvarint(d.buf)
-	if n <= 0 {
+	if n <= 0 || !minimal(d.buf[:n]) {
 		d.err = true
 		return 0
 	}
 	d.buf = d.buf[n:]
 	return v
+}
+
+// minimal reports whether a varint has no redundant high zero group
+// ("0x80 0x00" for 0): binary.Uvarint accepts those, and without this
+// check one session would have many encodings.
+func minimal(varint []byte) bool {
+	return len(varint) == 1 || varint[len(varint)-1] != 0
 }
 
 func (d *decoder) string() string {
@@ -134,7 +141,7 @@ func (d *decoder) time() time.Time {
 		return time.Time{}
 	}
 	v, n := binary.Varint(d.buf)
-	if n <= 0 {
+	if n <= 0 || !minimal(d.buf[:n]) {
 		d.err = true
 		return time.Time{}
 	}

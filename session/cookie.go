@@ -123,7 +123,7 @@ func (c *CookieStore) Name() string { return c.name }
 // Load implements [Store].
 func (c *CookieStore) Load(r *http.Request) (*Session, error) {
 	encoded, ok := c.read(r)
-	if !ok {
+	if !ok || !canonicalBase64(encoded) {
 		return nil, ErrNoSession
 	}
 	var data []byte
@@ -165,6 +165,24 @@ func (c *CookieStore) read(r *http.Request) (string, bool) {
 		b.WriteString(v)
 	}
 	return b.String(), true
+}
+
+// canonicalBase64 reports whether the unused low bits of the last character
+// of padded base64url are zero. securecookie's decoder ignores them, so
+// without this check a changed last character (up to 15 other values) would
+// still read as the same session.
+func canonicalBase64(s string) bool {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	var unused int
+	switch {
+	case strings.HasSuffix(s, "=="):
+		s, unused = s[:len(s)-2], 0x0f
+	case strings.HasSuffix(s, "="):
+		s, unused = s[:len(s)-1], 0x03
+	default:
+		return true
+	}
+	return s != "" && strings.IndexByte(alphabet, s[len(s)-1])&unused == 0
 }
 
 // onlyCookie returns the value of the cookie called name when the request
