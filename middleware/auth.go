@@ -27,7 +27,7 @@ func New(cfg Config) (*Auth, error) {
 	if err != nil {
 		return nil, err
 	}
-	flows, err := newFlowCookies(cfg.Keys, s.secure)
+	flows, err := newFlowCookies(s.Keys, s.secure)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -79,6 +80,13 @@ type settings struct {
 }
 
 func validate(cfg Config) (*settings, error) {
+	// Copy what the caller could change afterwards.
+	cfg.Providers = slices.Clone(cfg.Providers)
+	keys := make([][]byte, len(cfg.Keys))
+	for i, k := range cfg.Keys {
+		keys[i] = slices.Clone(k)
+	}
+	cfg.Keys = keys
 	s := &settings{Config: cfg}
 	base, err := url.Parse(cfg.BaseURL)
 	if err != nil || base.Host == "" || (base.Scheme != "https" && base.Scheme != "http") {

@@ -1,0 +1,241 @@
+package oidctest
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// grant is what an authorization code or refresh token stands for.
+type grant struct {
+	redirectURI string
+	challenge   string
+	nonce       string
+	scope       string
+	issued      time.Time
+}
+
+// codeLifetime bounds how long an authorization code can be redeemed.
+const codeLifetime = time.Minute
+
+// serveAuthorize plays the user consenting at once: it mints a code bound
+// to the request's redirect_uri, PKCE challenge and nonce, and redirects.
+func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	redirectURI := q.Get("redirect_uri")
+	if q.Get("client_id") != ClientID || redirectURI == "" || len(q["redirect_uri"]) != 1 {
+		http.Error(w, "oidctest: unknown client_id or missing redirect_uri", http.StatusBadRequest)
+		return
+	}
+	cb := url.Values{}
+	switch {
+	case q.Get("response_type") != "code":
+		cb.Set("error", "unsupported_response_type")
+	case q.Get("code_challenge") == "" || q.Get("code_challenge_method") != "S256":
+		cb.Set("error", "invalid_request")
+		cb.Set("error_description", "PKCE S256 is required")
+	default:
+		code := random(24)
+		s.mu.Lock()
+		s.codes[code] = &grant{
+			redirectURI: redirectURI,
+			challenge:   q.Get("code_challenge"),
+			nonce:       q.Get("nonce"),
+			scope:       q.Get("scope"),
+			issued:      time.Now(),
+		}
+		s.secrets = append(s.secrets, code)
+		s.mu.Unlock()
+		cb.Set("code", code)
+	}
+	if q.Has("state") {
+		cb.Set("state", q.Get("state"))
+	}
+	cb.Set("iss", s.URL)
+	if s.Authorize != nil {
+		cb = s.Authorize(cb)
+		if cb == nil {
+			http.Error(w, "oidctest: the Authorize hook refused to redirect", http.StatusBadRequest)
+			return
+		}
+	}
+	sep := "?"
+	if strings.Contains(redirectURI, "?") {
+		sep = "&"
+	}
+	w.Header().Set("Location", redirectURI+sep+cb.Encode())
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusFound)
+}
+
+// serveToken is a strict token endpoint: client_secret_basic, one-time
+// codes bound to redirect_uri and PKCE S256, rotating refresh tokens.
+func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
+	if s.TokenResponse != nil && s.TokenResponse(w, r) {
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		tokenError(w, http.StatusMethodNotAllowed, "invalid_request", "POST only")
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
+		tokenError(w, http.StatusBadRequest, "invalid_request", "form body required")
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		tokenError(w, http.StatusBadRequest, "invalid_request", "malformed body")
+		return
+	}
+	f := r.PostForm
+	for k, vs := range f {
+		if len(vs) > 1 {
+			tokenError(w, http.StatusBadRequest, "invalid_request", "repeated parameter "+k)
+			return
+		}
+	}
+	if !clientAuthenticated(r) {
+		w.Header().Set("WWW-Authenticate", `Basic realm="oidctest"`)
+		tokenError(w, http.StatusUnauthorized, "invalid_client", "client_secret_basic required")
+		return
+	}
+	var g *grant
+	switch f.Get("grant_type") {
+	case "authorization_code":
+		code := f.Get("code")
+		s.mu.Lock()
+		g = s.codes[code]
+		delete(s.codes, code) // one use, successful or not
+		s.mu.Unlock()
+		switch {
+		case g == nil || time.Since(g.issued) > codeLifetime:
+			tokenError(w, http.StatusBadRequest, "invalid_grant", "unknown, used or expired code")
+			return
+		case f.Get("redirect_uri") != g.redirectURI:
+			tokenError(w, http.StatusBadRequest, "invalid_grant", "redirect_uri differs from the authorization request's")
+			return
+		case f.Get("code_verifier") == "" || !pkceMatches(f.Get("code_verifier"), g.challenge):
+			tokenError(w, http.StatusBadRequest, "invalid_grant", "PKCE verification failed")
+			return
+		}
+	case "refresh_token":
+		rt := f.Get("refresh_token")
+		s.mu.Lock()
+		g = s.refresh[rt]
+		delete(s.refresh, rt) // rotation: each refresh token works once
+		s.mu.Unlock()
+		if g == nil {
+			tokenError(w, http.StatusBadRequest, "invalid_grant", "unknown or used refresh token")
+			return
+		}
+		g = &grant{scope: g.scope, issued: time.Now()} // no nonce on refresh
+	default:
+		tokenError(w, http.StatusBadRequest, "unsupported_grant_type", "")
+		return
+	}
+	at, rt := random(24), random(24)
+	c := s.defaultClaims(g.nonce, at)
+	h := Header{}
+	if s.IDToken != nil {
+		c, h = s.IDToken(c, h)
+	}
+	idt := s.Sign(c, h)
+	s.mu.Lock()
+	s.access[at] = true
+	s.refresh[rt] = g
+	s.secrets = append(s.secrets, at, rt, idt)
+	s.mu.Unlock()
+	body := map[string]any{
+		"access_token":  at,
+		"token_type":    "Bearer",
+		"expires_in":    3600,
+		"refresh_token": rt,
+		"scope":         g.scope,
+		"id_token":      idt,
+	}
+	if s.Token != nil {
+		s.Token(body)
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// defaultClaims returns the claims of an honest ID token.
+func (s *Server) defaultClaims(nonce, accessToken string) Claims {
+	now := time.Now()
+	c := Claims{
+		"iss":            s.URL,
+		"sub":            Subject,
+		"aud":            ClientID,
+		"exp":            now.Add(5 * time.Minute).Unix(),
+		"iat":            now.Unix(),
+		"email":          "user-1@example.com",
+		"email_verified": true,
+		"name":           "Test User",
+		"sid":            "sid-1",
+		"at_hash":        AtHash(accessToken),
+	}
+	if nonce != "" {
+		c["nonce"] = nonce
+	}
+	return c
+}
+
+// clientAuthenticated checks client_secret_basic: id and secret
+// form-urlencoded, then HTTP Basic (RFC 6749 §2.3.1). Credentials in the
+// body are refused.
+func clientAuthenticated(r *http.Request) bool {
+	if r.PostForm.Has("client_secret") {
+		return false
+	}
+	id, secret, ok := r.BasicAuth()
+	if !ok {
+		return false
+	}
+	id, err1 := url.QueryUnescape(id)
+	secret, err2 := url.QueryUnescape(secret)
+	return err1 == nil && err2 == nil && id == ClientID &&
+		subtle.ConstantTimeCompare([]byte(secret), []byte(ClientSecret)) == 1
+}
+
+// pkceMatches reports whether BASE64URL(SHA256(verifier)) == challenge
+// (RFC 7636 §4.6).
+func pkceMatches(verifier, challenge string) bool {
+	h := sha256.Sum256([]byte(verifier))
+	return subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(h[:])), []byte(challenge)) == 1
+}
+
+func tokenError(w http.ResponseWriter, status int, code, description string) {
+	body := map[string]string{"error": code}
+	if description != "" {
+		body["error_description"] = description
+	}
+	writeJSON(w, status, body)
+}
+
+// serveUserInfo answers for issued access tokens sent as Bearer tokens in
+// the Authorization header, and only for them.
+func (s *Server) serveUserInfo(w http.ResponseWriter, r *http.Request) {
+	scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	s.mu.Lock()
+	ok := strings.EqualFold(scheme, "Bearer") && s.access[tok]
+	s.mu.Unlock()
+	if !ok {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	c := Claims{
+		"sub":            Subject,
+		"email":          "user-1@example.com",
+		"email_verified": true,
+		"name":           "Test User",
+	}
+	if s.UserInfo != nil {
+		c = s.UserInfo(c)
+	}
+	writeJSON(w, http.StatusOK, c)
+}

@@ -1,0 +1,95 @@
+package middleware
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portcullis-go/portcullis/providers"
+)
+
+func TestNewRefusesBadSetup(t *testing.T) {
+	p := devProvider(t, "dev", "https://app.example")
+	q := devProvider(t, "dev", "https://app.example") // same name
+	good := Config{BaseURL: "https://app.example", Providers: []*providers.Provider{p}, Keys: [][]byte{testKey}}
+	for name, tc := range map[string]struct {
+		edit func(c *Config)
+		want string
+	}{
+		"no keys":                 {func(c *Config) { c.Keys = nil }, "no keys"},
+		"short key":               {func(c *Config) { c.Keys = [][]byte{testKey[:31]} }, "31 bytes"},
+		"long key":                {func(c *Config) { c.Keys = [][]byte{append(append([]byte{}, testKey...), testKey...), make([]byte, 1)} }, "key 1"},
+		"zero key":                {func(c *Config) { c.Keys = [][]byte{make([]byte, 32)} }, "zero"},
+		"no base URL":             {func(c *Config) { c.BaseURL = "" }, "BaseURL"},
+		"relative base URL":       {func(c *Config) { c.BaseURL = "/app" }, "BaseURL"},
+		"base URL with path":      {func(c *Config) { c.BaseURL = "https://app.example/app" }, "origin"},
+		"base URL with query":     {func(c *Config) { c.BaseURL = "https://app.example?x=1" }, "origin"},
+		"base URL with user":      {func(c *Config) { c.BaseURL = "https://u:p@app.example" }, "origin"},
+		"ftp base URL":            {func(c *Config) { c.BaseURL = "ftp://app.example" }, "BaseURL"},
+		"http on a public host":   {func(c *Config) { c.BaseURL = "http://app.example" }, "plain http"},
+		"no providers":            {func(c *Config) { c.Providers = nil }, "Providers"},
+		"nil provider":            {func(c *Config) { c.Providers = []*providers.Provider{nil} }, "nil"},
+		"duplicate provider":      {func(c *Config) { c.Providers = []*providers.Provider{p, q} }, "two providers"},
+		"prefix without slash":    {func(c *Config) { c.PathPrefix = "auth" }, "PathPrefix"},
+		"prefix ending in slash":  {func(c *Config) { c.PathPrefix = "/auth/" }, "PathPrefix"},
+		"prefix with a pattern":   {func(c *Config) { c.PathPrefix = "/{x}" }, "PathPrefix"},
+		"lifetime under a minute": {func(c *Config) { c.SessionLifetime = time.Second }, "SessionLifetime"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := good
+			tc.edit(&c)
+			a, err := New(c)
+			if err == nil {
+				t.Fatalf("New accepted the configuration (%v)", a)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not mention %q", err, tc.want)
+			}
+		})
+	}
+	for name, edit := range map[string]func(c *Config){
+		"valid":                     func(*Config) {},
+		"base URL with slash":       func(c *Config) { c.BaseURL = "https://app.example/" },
+		"http on 127.0.0.1":         func(c *Config) { c.BaseURL = "http://127.0.0.1:8080" },
+		"http on localhost":         func(c *Config) { c.BaseURL = "http://localhost:8080" },
+		"http on [::1]":             func(c *Config) { c.BaseURL = "http://[::1]:8080" },
+		"http with InsecureCookies": func(c *Config) { c.BaseURL = "http://intranet.example"; c.InsecureCookies = true },
+		"two keys":                  func(c *Config) { c.Keys = [][]byte{[]byte("abcdef0123456789abcdef0123456789"), testKey} },
+		"custom prefix":             func(c *Config) { c.PathPrefix = "/_login" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := good
+			edit(&c)
+			if _, err := New(c); err != nil {
+				t.Fatalf("New refused: %v", err)
+			}
+		})
+	}
+}
+
+func TestConfigIsCopied(t *testing.T) {
+	p := devProvider(t, "dev", "https://app.example")
+	ps := []*providers.Provider{p}
+	a, err := New(Config{BaseURL: "https://app.example", Providers: ps, Keys: [][]byte{testKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps[0] = nil // the caller changes its slice afterwards
+	rec := serve(a.Handler(), "GET", "https://app.example/auth/login", nil)
+	if rec.Code != 302 {
+		t.Fatalf("login after the caller changed its Providers slice: %d", rec.Code)
+	}
+}
+
+func TestCallbackURLFromConfigOnly(t *testing.T) {
+	a := newTestAuth(t)
+	// Host and forwarding headers never change the redirect URI (AR-06).
+	rec := serve(a.Handler(), "GET", "https://app.example/auth/login", map[string]string{
+		"Host": "evil.example", "X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "http",
+		"Forwarded": "host=evil.example;proto=http", "X-Forwarded-Uri": "/x",
+	})
+	loc := rec.Header().Get("Location")
+	if !strings.Contains(loc, "redirect_uri=https%3A%2F%2Fapp.example%2Fauth%2Fcallback%2Fdev") || strings.Contains(loc, "evil") {
+		t.Fatalf("authorization URL %s", loc)
+	}
+}
