@@ -3,6 +3,7 @@ package middleware
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -141,16 +142,37 @@ var errSessionSave = errors.New("middleware: session could not be saved")
 func exchangeFailure(err error) error {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
-		if re.Response != nil && re.Response.StatusCode >= 500 {
-			return fail(ErrProviderUnavailable, "token_endpoint_error", err)
+		// The provider's error_description and body are not kept: they are
+		// text an attacker-controlled provider chooses.
+		status := 0
+		if re.Response != nil {
+			status = re.Response.StatusCode
 		}
-		return fail(ErrLoginFailed, "code_exchange_refused", err)
+		cause := fmt.Errorf("token endpoint answered HTTP %d, error %q", status, oauthCode(re.ErrorCode))
+		if status >= 500 {
+			return fail(ErrProviderUnavailable, "token_endpoint_error", cause)
+		}
+		return fail(ErrLoginFailed, "code_exchange_refused", cause)
 	}
 	var ne net.Error
 	if errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) {
 		return fail(ErrProviderUnavailable, "provider_unreachable", err)
 	}
 	return fail(ErrLoginFailed, "token_verification_failed", err)
+}
+
+// oauthCode returns code when it is a well-formed OAuth 2.0 error code
+// (RFC 6749 §5.2: printable ASCII without '"' and '\\'), else "invalid".
+func oauthCode(code string) string {
+	if len(code) > 64 {
+		return "invalid"
+	}
+	for i := 0; i < len(code); i++ {
+		if c := code[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return "invalid"
+		}
+	}
+	return code
 }
 
 func printableASCII(s string) bool {

@@ -618,7 +618,7 @@ func callbackCases() []callbackCase {
 				lt.t.Errorf("evil.example received %d requests", lt.evilN)
 			}
 		}},
-		{name: "TK-09/slow", why: "Timeout exceeded", opts: loginOptions{timeout: time.Second}, setup: func(lt *loginTest) {
+		{name: "TK-09/slow", why: "provider_unreachable", opts: loginOptions{timeout: time.Second}, setup: func(lt *loginTest) {
 			lt.op.TokenResponse = func(w http.ResponseWriter, r *http.Request) bool {
 				select {
 				case <-r.Context().Done():
@@ -632,24 +632,24 @@ func callbackCases() []callbackCase {
 		}), want: 401},
 
 		// IDT: ID token.
-		{name: "IDT-04/bad signature", why: "failed to verify signature", setup: signing(oidctest.Header{Sign: oidctest.SignCorrupted}), want: 401},
-		{name: "IDT-04/unpublished key", why: "failed to verify signature", setup: signing(oidctest.Header{Sign: oidctest.SignRS256Unpublished}), want: 401},
-		{name: "IDT-05/alg none", why: "unexpected signature algorithm \"none\"", setup: signing(oidctest.Header{Sign: oidctest.SignNone}), want: 401},
-		{name: "IDT-05/alg None", why: "unexpected signature algorithm \"None\"", setup: signing(oidctest.Header{Sign: oidctest.SignNone, Alg: "None"}), want: 401},
-		{name: "IDT-05/alg NONE", why: "unexpected signature algorithm \"NONE\"", setup: signing(oidctest.Header{Sign: oidctest.SignNone, Alg: "NONE"}), want: 401},
-		{name: "IDT-05/HS256 alg confusion", why: "unexpected signature algorithm \"HS256\"", setup: signing(oidctest.Header{Sign: oidctest.SignHS256Confusion}), want: 401},
-		{name: "IDT-05/ES256 when RS256 pinned", why: "unexpected signature algorithm \"ES256\"", opts: loginOptions{op: []oidctest.Option{oidctest.WithECKey()}},
+		{name: "IDT-04/bad signature", why: "id_token: signature invalid", setup: signing(oidctest.Header{Sign: oidctest.SignCorrupted}), want: 401},
+		{name: "IDT-04/unpublished key", why: "id_token: signature invalid", setup: signing(oidctest.Header{Sign: oidctest.SignRS256Unpublished}), want: 401},
+		{name: "IDT-05/alg none", why: "id_token: signing algorithm not allowed", setup: signing(oidctest.Header{Sign: oidctest.SignNone}), want: 401},
+		{name: "IDT-05/alg None", why: "id_token: signing algorithm not allowed", setup: signing(oidctest.Header{Sign: oidctest.SignNone, Alg: "None"}), want: 401},
+		{name: "IDT-05/alg NONE", why: "id_token: signing algorithm not allowed", setup: signing(oidctest.Header{Sign: oidctest.SignNone, Alg: "NONE"}), want: 401},
+		{name: "IDT-05/HS256 alg confusion", why: "id_token: signing algorithm not allowed", setup: signing(oidctest.Header{Sign: oidctest.SignHS256Confusion}), want: 401},
+		{name: "IDT-05/ES256 when RS256 pinned", why: "id_token: signing algorithm not allowed", opts: loginOptions{op: []oidctest.Option{oidctest.WithECKey()}},
 			setup: signing(oidctest.Header{Sign: oidctest.SignES256}), want: 401},
-		{name: "IDT-06/jwk header", why: "failed to verify signature", setup: signing(oidctest.Header{Sign: oidctest.SignEmbeddedJWK}), want: 401},
-		{name: "IDT-06/jku header", why: "failed to verify signature", setup: signing(oidctest.Header{Sign: oidctest.SignJKU}), want: 401, after: func(lt *loginTest) {
+		{name: "IDT-06/jwk header", why: "id_token: signature invalid", setup: signing(oidctest.Header{Sign: oidctest.SignEmbeddedJWK}), want: 401},
+		{name: "IDT-06/jku header", why: "id_token: signature invalid", setup: signing(oidctest.Header{Sign: oidctest.SignJKU}), want: 401, after: func(lt *loginTest) {
 			if n := len(lt.op.Requests(oidctest.PathAttackerJWKS)); n != 0 {
 				lt.t.Errorf("jku fetched %d times", n)
 			}
 		}},
-		{name: "IDT-01/wrong iss", why: "issued by a different provider", setup: claim("iss", "https://evil.example"), want: 401},
-		{name: "IDT-01/iss trailing slash", why: "issued by a different provider", setup: idToken(func(lt *loginTest, c oidctest.Claims, _ *oidctest.Header) { c["iss"] = lt.op.URL + "/" }), want: 401},
-		{name: "IDT-02/wrong aud", why: "expected audience", setup: claim("aud", "other-client"), want: 401},
-		{name: "IDT-02/aud missing", why: "expected audience", setup: claim("aud", nil), want: 401},
+		{name: "IDT-01/wrong iss", why: "id_token: wrong issuer", setup: claim("iss", "https://evil.example"), want: 401},
+		{name: "IDT-01/iss trailing slash", why: "id_token: wrong issuer", setup: idToken(func(lt *loginTest, c oidctest.Claims, _ *oidctest.Header) { c["iss"] = lt.op.URL + "/" }), want: 401},
+		{name: "IDT-02/wrong aud", why: "id_token: wrong audience", setup: claim("aud", "other-client"), want: 401},
+		{name: "IDT-02/aud missing", why: "id_token: wrong audience", setup: claim("aud", nil), want: 401},
 		{name: "IDT-03/extra untrusted aud", why: "untrusted audience", setup: idToken(func(_ *loginTest, c oidctest.Claims, _ *oidctest.Header) {
 			c["aud"] = []string{oidctest.ClientID, "untrusted"}
 			c["azp"] = oidctest.ClientID
@@ -657,11 +657,11 @@ func callbackCases() []callbackCase {
 		{name: "IDT-03/aud array, azp missing", why: "several audiences and no azp", opts: loginOptions{extraAudiences: []string{"trusted-2"}},
 			setup: claim("aud", []string{oidctest.ClientID, "trusted-2"}), want: 401},
 		{name: "IDT-03/azp other client", why: "azp is not this client", setup: claim("azp", "other-client"), want: 401},
-		{name: "IDT-09/expired", why: "token is expired", setup: idToken(func(_ *loginTest, c oidctest.Claims, _ *oidctest.Header) {
+		{name: "IDT-09/expired", why: "id_token: expired", setup: idToken(func(_ *loginTest, c oidctest.Claims, _ *oidctest.Header) {
 			c["iat"] = time.Now().Add(-7 * time.Minute).Unix()
 			c["exp"] = time.Now().Add(-2 * time.Minute).Unix()
 		}), want: 401},
-		{name: "IDT-09/exp missing", why: "token is expired", setup: claim("exp", nil), want: 401},
+		{name: "IDT-09/exp missing", why: "id_token: expired", setup: claim("exp", nil), want: 401},
 		{name: "IDT-10/iat missing", why: "iat missing", setup: claim("iat", nil), want: 401},
 		{name: "IDT-10/iat in the future", why: "iat in the future", setup: idToken(func(_ *loginTest, c oidctest.Claims, _ *oidctest.Header) {
 			c["iat"] = time.Now().Add(5 * time.Minute).Unix()
@@ -684,9 +684,9 @@ func callbackCases() []callbackCase {
 		{name: "IDT-11/sub empty", why: "sub missing", setup: claim("sub", ""), want: 401},
 		{name: "IDT-11/sub 256 chars", why: "longer than 255", setup: claim("sub", strings.Repeat("s", 256)), want: 401},
 		{name: "IDT/at_hash wrong", why: "at_hash does not match", setup: claim("at_hash", oidctest.AtHash("another-access-token")), want: 401},
-		{name: "IDT-04/2-part token", why: "three parts", setup: idTokenParts(func(_ *loginTest, p []string) string { return p[0] + "." + p[1] }), want: 401},
-		{name: "IDT-04/4-part token", why: "three parts", setup: idTokenParts(func(_ *loginTest, p []string) string { return strings.Join(p, ".") + "." + p[2] }), want: 401},
-		{name: "IDT/payload not JSON", why: "unmarshal claims", setup: idTokenParts(func(lt *loginTest, _ []string) string {
+		{name: "IDT-04/2-part token", why: "id_token: malformed", setup: idTokenParts(func(_ *loginTest, p []string) string { return p[0] + "." + p[1] }), want: 401},
+		{name: "IDT-04/4-part token", why: "id_token: malformed", setup: idTokenParts(func(_ *loginTest, p []string) string { return strings.Join(p, ".") + "." + p[2] }), want: 401},
+		{name: "IDT/payload not JSON", why: "id_token: malformed claims", setup: idTokenParts(func(lt *loginTest, _ []string) string {
 			return lt.op.SignRaw(oidctest.Header{}, []byte("not json"))
 		}), want: 401},
 

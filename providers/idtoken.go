@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -42,7 +43,7 @@ type idClaims struct {
 func (v *idTokenVerifier) verify(ctx context.Context, raw, nonce string) (*oidc.IDToken, *idClaims, error) {
 	tok, err := v.verifier.Verify(ctx, raw)
 	if err != nil {
-		return nil, nil, fmt.Errorf("id_token: %w", err)
+		return nil, nil, verifyError(err)
 	}
 	var c idClaims
 	if err := tok.Claims(&c); err != nil {
@@ -84,6 +85,35 @@ func (v *idTokenVerifier) checkCommon(tok *oidc.IDToken, c *idClaims) error {
 		return errors.New("id_token: azp is not this client")
 	}
 	return nil
+}
+
+// verifyError turns an error from go-oidc's Verify into one that names
+// the failed check but holds no value from the token: go-oidc's messages
+// quote the unverified issuer and audiences, and errors end up in logs.
+func verifyError(err error) error {
+	var expired *oidc.TokenExpiredError
+	msg := err.Error()
+	switch {
+	case errors.As(err, &expired):
+		return errors.New("id_token: expired")
+	case strings.Contains(msg, "signature algorithm"), strings.Contains(msg, "signing algorithm"):
+		return errors.New("id_token: signing algorithm not allowed")
+	case strings.Contains(msg, "unmarshal claims"):
+		return errors.New("id_token: malformed claims")
+	case strings.Contains(msg, "issued by a different provider"):
+		return errors.New("id_token: wrong issuer")
+	case strings.Contains(msg, "expected audience"):
+		return errors.New("id_token: wrong audience")
+	case strings.Contains(msg, "fetching keys"), strings.Contains(msg, "get keys failed"):
+		return errors.New("id_token: could not fetch the provider's keys")
+	case strings.Contains(msg, "malformed jwt"), strings.Contains(msg, "not signed"), strings.Contains(msg, "multiple signatures"):
+		return errors.New("id_token: malformed")
+	case strings.Contains(msg, "signature"):
+		return errors.New("id_token: signature invalid")
+	case strings.Contains(msg, "nbf"):
+		return errors.New("id_token: not yet valid")
+	}
+	return errors.New("id_token: invalid")
 }
 
 // identify verifies the token response of a login and builds the identity.

@@ -1,0 +1,80 @@
+// Package devoidc is a small, real OpenID provider that runs inside your Go
+// process, for local development, demos and tests.
+//
+// NEVER USE IT IN PRODUCTION. Anyone who can reach its sign-in page can
+// sign in as any configured user without a password, all state lives in
+// memory and is lost on restart, and the default signing key changes every
+// time the program starts.
+//
+// It is a complete enough provider that the relying party does not know
+// the difference: [github.com/coreos/go-oidc/v3/oidc] discovers it and
+// verifies its ID tokens, and [golang.org/x/oauth2] runs the authorization
+// code flow against it. It powers the project's zero-configuration demo and
+// end-to-end tests, and it is meant for your tests too.
+//
+// # Setting up
+//
+// [New] takes a [Config] with the issuer URL, the registered [Client]s and,
+// optionally, the test [User]s (by default Ada Lovelace, subject "ada", and
+// Grace Hopper, subject "grace"). The [Server] it returns is an
+// [net/http.Handler]; serve it at the issuer's address. In a test, create
+// the listener first so that the issuer is known before New:
+//
+//	ts := httptest.NewUnstartedServer(nil)
+//	op, err := devoidc.New(devoidc.Config{
+//		Issuer:  "http://" + ts.Listener.Addr().String(),
+//		Clients: []devoidc.Client{{ID: "app", Secret: "s3cret", RedirectURIs: []string{"http://127.0.0.1:8080/callback"}}},
+//		AutoLogin: "ada", // no sign-in page: redirects go straight back with a code
+//	})
+//	ts.Config.Handler = op
+//	ts.Start()
+//
+// # Endpoints
+//
+// All routes are relative to the issuer's path:
+//
+//   - GET /.well-known/openid-configuration: the discovery document
+//     (OpenID Connect Discovery 1.0 §4).
+//   - GET /jwks: the RS256 public keys (RFC 7517), the current one first;
+//     [Server.RotateKey] adds a new one.
+//   - GET /authorize: the authorization endpoint (OpenID Connect Core 1.0
+//     §3.1.2). Only response_type=code, with PKCE S256 required
+//     (RFC 7636). An unknown client_id or a redirect_uri that is not
+//     registered exactly gets an HTML error page, never a redirect. Without
+//     AutoLogin it shows a sign-in page with one button per user; POST
+//     /authorize is that page's form, refused when it comes from another
+//     site. Signing in starts an OP session in a cookie whose name begins
+//     with "devoidc_", so the next request signs in silently (single
+//     sign-on) unless prompt=login or max_age asks otherwise; prompt=none
+//     without a session returns login_required. The response carries code,
+//     state and iss (RFC 9207). Codes are single use and live 60 seconds.
+//   - POST /token: the authorization_code and refresh_token grants, with
+//     client_secret_basic or client_secret_post. Every response carries an
+//     opaque access token, a refresh token and an ID token. Refresh tokens
+//     rotate on every use; presenting a spent one revokes the whole grant
+//     (RFC 9700 §4.14.2), and so does replaying a code (RFC 6749 §4.1.2).
+//   - GET and POST /userinfo: the user's claims, for a Bearer access token
+//     in the Authorization header only.
+//   - POST /revoke: token revocation (RFC 7009).
+//   - GET and POST /end_session: RP-Initiated Logout 1.0. It ends the OP
+//     session, revokes its grants and redirects to a registered
+//     post_logout_redirect_uri.
+//
+// Claims are released by scope: "profile" gives name, preferred_username
+// and groups; "email" gives email and email_verified; "groups" gives
+// groups. ID tokens always carry iss, sub, aud (the client ID), exp, iat,
+// auth_time, at_hash and sid, and nonce when the request had one.
+//
+// [Server.Stats] counts requests, exchanges, refreshes, detected replays and
+// revocations, so a test can assert, for example, that a middleware
+// refreshed exactly once.
+//
+// # What it does not do
+//
+// No implicit or hybrid flow, no public clients (every client has a
+// secret), no plain PKCE, no consent screen, no request objects, no
+// dynamic registration, no token introspection, no encrypted tokens and no
+// algorithm other than RS256. Back-channel logout URIs are stored and
+// advertised but logout tokens are not sent yet. OP sessions last 12
+// hours; refresh grants last RefreshTokenTTL from the code exchange.
+package devoidc

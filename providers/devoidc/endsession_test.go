@@ -1,0 +1,191 @@
+package devoidc
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestEndSession(t *testing.T) {
+	otherKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forger, _ := newKeyring(otherKey)
+	tests := []struct {
+		name string
+		// params builds the request from the session's ID token.
+		params       func(idToken string) url.Values
+		pre          func(o *testOP)
+		wantRedirect string // empty: the signed-out page
+	}{
+		{
+			name: "hint, registered URI, state",
+			params: func(h string) url.Values {
+				return url.Values{"id_token_hint": {h}, "post_logout_redirect_uri": {testPostLogout}, "state": {"bye"}}
+			},
+			wantRedirect: testPostLogout + "?state=bye",
+		},
+		{
+			name: "client_id, registered URI, no state",
+			params: func(string) url.Values {
+				return url.Values{"client_id": {testClientID}, "post_logout_redirect_uri": {testPostLogout}}
+			},
+			wantRedirect: testPostLogout,
+		},
+		{
+			name: "hint and matching client_id",
+			params: func(h string) url.Values {
+				return url.Values{"id_token_hint": {h}, "client_id": {testClientID}, "post_logout_redirect_uri": {testPostLogout}, "state": {"s"}}
+			},
+			wantRedirect: testPostLogout + "?state=s",
+		},
+		{
+			name: "expired hint",
+			params: func(h string) url.Values {
+				return url.Values{"id_token_hint": {h}, "post_logout_redirect_uri": {testPostLogout}}
+			},
+			pre:          func(o *testOP) { o.clock.Advance(2 * time.Hour) },
+			wantRedirect: testPostLogout,
+		},
+		{
+			name: "unregistered URI",
+			params: func(h string) url.Values {
+				return url.Values{"id_token_hint": {h}, "post_logout_redirect_uri": {"https://evil.example/"}, "state": {"s"}}
+			},
+		},
+		{
+			name: "registered URI with a suffix",
+			params: func(h string) url.Values {
+				return url.Values{"id_token_hint": {h}, "post_logout_redirect_uri": {testPostLogout + "/x"}}
+			},
+		},
+		{
+			name: "no client named",
+			params: func(string) url.Values {
+				return url.Values{"post_logout_redirect_uri": {testPostLogout}}
+			},
+		},
+		{
+			name: "URI of another client",
+			params: func(string) url.Values {
+				return url.Values{"client_id": {otherClientID}, "post_logout_redirect_uri": {testPostLogout}}
+			},
+		},
+		{
+			name: "hint for another client_id",
+			params: func(h string) url.Values {
+				return url.Values{"id_token_hint": {h}, "client_id": {otherClientID}, "post_logout_redirect_uri": {testPostLogout}}
+			},
+		},
+		{
+			name: "forged hint",
+			params: func(h string) url.Values {
+				// The same claims, signed with a key that is not ours.
+				payload, _ := base64.RawURLEncoding.DecodeString(strings.Split(h, ".")[1])
+				var c idTokenClaims
+				json.Unmarshal(payload, &c)
+				forged, _ := forger.sign(c)
+				return url.Values{"id_token_hint": {forged}, "client_id": {testClientID}, "post_logout_redirect_uri": {testPostLogout}}
+			},
+		},
+		{
+			name:   "no parameters",
+			params: func(string) url.Values { return url.Values{} },
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := newTestOP(t, withClock)
+			m := o.tokens()
+			params := tt.params(str(m, "id_token"))
+			if tt.pre != nil {
+				tt.pre(o)
+			}
+			resp := o.get(o.url("/end_session") + "?" + params.Encode())
+			if tt.wantRedirect != "" {
+				if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != tt.wantRedirect {
+					t.Fatalf("got %d Location %q, want a redirect to %q", resp.StatusCode, resp.Header.Get("Location"), tt.wantRedirect)
+				}
+			} else {
+				body, _ := io.ReadAll(resp.Body)
+				if resp.StatusCode != http.StatusOK || resp.Header.Get("Location") != "" ||
+					!strings.Contains(string(body), "You are signed out of the development provider") {
+					t.Fatalf("got %d Location %q, want the signed-out page", resp.StatusCode, resp.Header.Get("Location"))
+				}
+			}
+			cleared := false
+			for _, c := range resp.Cookies() {
+				cleared = cleared || (c.Name == o.op.sessionCookie && c.MaxAge < 0 && c.Value == "")
+			}
+			if !cleared {
+				t.Error("session cookie not deleted")
+			}
+			o.wantSignedOut(m)
+		})
+	}
+}
+
+// wantSignedOut checks that the browser has no OP session and that the
+// grant of m is revoked.
+func (o *testOP) wantSignedOut(m map[string]any) {
+	o.t.Helper()
+	_, challenge := pkce()
+	q := redirectParams(o.t, o.authorize(authorizeQuery(challenge, map[string]string{"prompt": "none"})), testRedirect)
+	if q.Get("error") != "login_required" {
+		o.t.Errorf("prompt=none after logout: %v, want login_required", q)
+	}
+	if resp, _ := o.userinfo(str(m, "access_token")); resp.StatusCode != http.StatusUnauthorized {
+		o.t.Errorf("access token after logout: userinfo %d, want 401", resp.StatusCode)
+	}
+	if resp, _ := o.refresh(str(m, "refresh_token")); resp.StatusCode != http.StatusBadRequest {
+		o.t.Errorf("refresh after logout: %d, want 400", resp.StatusCode)
+	}
+}
+
+// TestEndSessionByHint checks that a logout request from a browser without
+// the session cookie still ends the session named by the hint's sid.
+func TestEndSessionByHint(t *testing.T) {
+	o := newTestOP(t)
+	m := o.tokens()
+	other := *o
+	other.t = t
+	other.client = newBrowser(t, o.srv)
+	req, _ := http.NewRequest(http.MethodPost, o.url("/end_session"),
+		strings.NewReader(url.Values{"id_token_hint": {str(m, "id_token")}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if resp := other.do(req); resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST end_session: %d", resp.StatusCode)
+	}
+	o.wantSignedOut(m)
+	if st := o.op.Stats(); st.GrantsRevoked != 1 {
+		t.Errorf("GrantsRevoked = %d, want 1", st.GrantsRevoked)
+	}
+}
+
+// TestEndSessionLeavesOtherSessions checks that logging out one browser
+// does not touch another browser's session or grants.
+func TestEndSessionLeavesOtherSessions(t *testing.T) {
+	o := newTestOP(t)
+	other := *o
+	other.t = t
+	other.client = newBrowser(t, o.srv)
+	keep := other.tokens()
+	o.tokens()
+	o.get(o.url("/end_session"))
+	if resp, _ := other.userinfo(str(keep, "access_token")); resp.StatusCode != http.StatusOK {
+		t.Errorf("other browser's access token: %d", resp.StatusCode)
+	}
+	_, challenge := pkce()
+	q := redirectParams(t, other.authorize(authorizeQuery(challenge, map[string]string{"prompt": "none"})), testRedirect)
+	if q.Get("code") == "" {
+		t.Errorf("other browser lost its session: %v", q)
+	}
+}

@@ -1,0 +1,212 @@
+package devoidc
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/http"
+	"strings"
+	"sync"
+)
+
+// maxRetiredKeys bounds how many previous public keys the JWKS keeps after
+// [Server.RotateKey], so that rotating in a loop cannot grow memory.
+const maxRetiredKeys = 4
+
+// maxJWTLen bounds the size of a JWT that verify will look at.
+const maxJWTLen = 16 << 10
+
+// jwk is a public RSA key in JWK form (RFC 7517 §4, RFC 7518 §6.3.1).
+type jwk struct {
+	Kty string `json:"kty"`
+	Kid string `json:"kid"`
+	Use string `json:"use"`
+	Alg string `json:"alg"`
+	N   string `json:"n"`
+	E   string `json:"e"`
+}
+
+// signingKey is a private key with its key ID and public JWK.
+type signingKey struct {
+	priv *rsa.PrivateKey
+	pub  jwk
+}
+
+// keyring holds the current signing key and the retired public keys.
+type keyring struct {
+	mu   sync.RWMutex
+	keys []*signingKey // keys[0] signs; the rest only verify
+}
+
+func newKeyring(priv *rsa.PrivateKey) (*keyring, error) {
+	k, err := newSigningKey(priv)
+	if err != nil {
+		return nil, err
+	}
+	return &keyring{keys: []*signingKey{k}}, nil
+}
+
+// newSigningKey derives the JWK of priv. The key ID is the RFC 7638 JWK
+// thumbprint, so the same key always has the same kid.
+func newSigningKey(priv *rsa.PrivateKey) (*signingKey, error) {
+	priv.Precompute()
+	b64 := base64.RawURLEncoding.EncodeToString
+	n := b64(priv.N.Bytes())
+	e := b64(big.NewInt(int64(priv.E)).Bytes())
+	// RFC 7638 §3.2: the required members in lexicographic order, no spaces.
+	thumb, err := json.Marshal(struct {
+		E   string `json:"e"`
+		Kty string `json:"kty"`
+		N   string `json:"n"`
+	}{e, "RSA", n})
+	if err != nil {
+		return nil, fmt.Errorf("devoidc: key thumbprint: %w", err)
+	}
+	sum := sha256.Sum256(thumb)
+	return &signingKey{
+		priv: priv,
+		pub:  jwk{Kty: "RSA", Kid: b64(sum[:]), Use: "sig", Alg: "RS256", N: n, E: e},
+	}, nil
+}
+
+// RotateKey generates a new 2048-bit signing key and makes it current: new
+// ID tokens carry its kid. The previous public key stays in the JWKS, so
+// tokens signed before the rotation still verify (OpenID Connect Core 1.0
+// §10.1.1, https://openid.net/specs/openid-connect-core-1_0.html#RotateSigKeys).
+// The JWKS keeps the current key and up to four retired ones.
+func (s *Server) RotateKey() error {
+	priv, err := rsa.GenerateKey(rand.Reader, minKeyBits)
+	if err != nil {
+		return fmt.Errorf("devoidc: generate signing key: %w", err)
+	}
+	k, err := newSigningKey(priv)
+	if err != nil {
+		return err
+	}
+	s.keys.mu.Lock()
+	defer s.keys.mu.Unlock()
+	s.keys.keys = append([]*signingKey{k}, s.keys.keys...)
+	if len(s.keys.keys) > 1+maxRetiredKeys {
+		s.keys.keys = s.keys.keys[:1+maxRetiredKeys]
+	}
+	s.log.Info("devoidc: signing key rotated", "kid", k.pub.Kid)
+	return nil
+}
+
+// jwtHeader is the JOSE header devoidc writes and reads (RFC 7515 §4).
+type jwtHeader struct {
+	Alg string `json:"alg"`
+	Kid string `json:"kid"`
+	Typ string `json:"typ,omitempty"`
+}
+
+// sign returns the compact JWS (RFC 7515 §7.1) of claims, signed with the
+// current key by RSASSA-PKCS1-v1_5 with SHA-256 (RS256, RFC 7518 §3.3).
+func (kr *keyring) sign(claims any) (string, error) {
+	kr.mu.RLock()
+	k := kr.keys[0]
+	kr.mu.RUnlock()
+
+	header, err := json.Marshal(jwtHeader{Alg: "RS256", Kid: k.pub.Kid, Typ: "JWT"})
+	if err != nil {
+		return "", err
+	}
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", err
+	}
+	b64 := base64.RawURLEncoding.EncodeToString
+	input := b64(header) + "." + b64(payload)
+	digest := sha256.Sum256([]byte(input))
+	sig, err := rsa.SignPKCS1v15(nil, k.priv, crypto.SHA256, digest[:])
+	if err != nil {
+		return "", fmt.Errorf("devoidc: sign token: %w", err)
+	}
+	return input + "." + b64(sig), nil
+}
+
+// errBadJWT is returned by verify for every malformed or forged token; the
+// reason is not interesting to anyone but an attacker.
+var errBadJWT = errors.New("devoidc: token is malformed or not signed by this provider")
+
+// verify checks that token is a compact JWS signed with RS256 by one of the
+// ring's keys and decodes its payload into claims. It checks no claim: the
+// caller decides what an expired or foreign token means.
+func (kr *keyring) verify(token string, claims any) error {
+	if len(token) > maxJWTLen {
+		return errBadJWT
+	}
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return errBadJWT
+	}
+	dec := base64.RawURLEncoding.DecodeString
+	rawHeader, err := dec(parts[0])
+	if err != nil {
+		return errBadJWT
+	}
+	var h jwtHeader
+	if err := json.Unmarshal(rawHeader, &h); err != nil || h.Alg != "RS256" || h.Kid == "" {
+		return errBadJWT
+	}
+	sig, err := dec(parts[2])
+	if err != nil {
+		return errBadJWT
+	}
+	pub := kr.publicKey(h.Kid)
+	if pub == nil {
+		return errBadJWT
+	}
+	digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
+	if rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], sig) != nil {
+		return errBadJWT
+	}
+	payload, err := dec(parts[1])
+	if err != nil {
+		return errBadJWT
+	}
+	if json.Unmarshal(payload, claims) != nil {
+		return errBadJWT
+	}
+	return nil
+}
+
+// publicKey returns the public key with the given kid, or nil.
+func (kr *keyring) publicKey(kid string) *rsa.PublicKey {
+	kr.mu.RLock()
+	defer kr.mu.RUnlock()
+	for _, k := range kr.keys {
+		if k.pub.Kid == kid {
+			return &k.priv.PublicKey
+		}
+	}
+	return nil
+}
+
+// currentKID returns the kid of the current signing key.
+func (kr *keyring) currentKID() string {
+	kr.mu.RLock()
+	defer kr.mu.RUnlock()
+	return kr.keys[0].pub.Kid
+}
+
+// handleJWKS serves GET /jwks: the JWK Set (RFC 7517 §5) of the current and
+// retired public keys, current first.
+func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
+	s.keys.mu.RLock()
+	set := struct {
+		Keys []jwk `json:"keys"`
+	}{Keys: make([]jwk, len(s.keys.keys))}
+	for i, k := range s.keys.keys {
+		set.Keys[i] = k.pub
+	}
+	s.keys.mu.RUnlock()
+	w.Header().Set("Cache-Control", "no-cache")
+	writeJSON(w, http.StatusOK, set)
+}

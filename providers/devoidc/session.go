@@ -1,0 +1,120 @@
+package devoidc
+
+import (
+	"net/http"
+	"time"
+)
+
+// opSession is the provider's own browser session: who signed in, and when.
+//
+// The browser holds a random handle in the session cookie; the store keeps
+// only its hash. The sid that relying parties see in ID tokens (OpenID
+// Connect Back-Channel Logout 1.0 §2.1) is a different random value, so an
+// ID token never reveals the cookie that would resume the session.
+type opSession struct {
+	sid      string
+	subject  string
+	authTime time.Time
+	expires  time.Time
+}
+
+// putSession stores a new session under the hash of its handle.
+func (st *store) putSession(now time.Time, handle string, sess opSession) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.pruneLocked(now)
+	st.sessions[tokenHash(handle)] = &sess
+}
+
+// session returns the unexpired session with the given handle.
+func (st *store) session(now time.Time, handle string) (opSession, bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	sess, ok := st.sessions[tokenHash(handle)]
+	if !ok || !now.Before(sess.expires) {
+		return opSession{}, false
+	}
+	return *sess, true
+}
+
+// sessionBySID returns the session with the given sid, expired or not.
+func (st *store) sessionBySID(sid string) (opSession, bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for _, sess := range st.sessions {
+		if sess.sid == sid {
+			return *sess, true
+		}
+	}
+	return opSession{}, false
+}
+
+// forgetSession drops the session with the given handle, leaving its grants
+// alone: a new sign-in in the same browser replaces the old session.
+func (st *store) forgetSession(handle string) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	delete(st.sessions, tokenHash(handle))
+}
+
+// endSessionSID drops the session sid and revokes every grant issued under
+// it.
+func (st *store) endSessionSID(sid string) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for h, sess := range st.sessions {
+		if sess.sid == sid {
+			delete(st.sessions, h)
+		}
+	}
+	st.revokeSessionGrantsLocked(sid)
+}
+
+// currentSession returns the session named by the request's session
+// cookie, if it is valid.
+func (s *Server) currentSession(r *http.Request) (opSession, bool) {
+	c, err := r.Cookie(s.sessionCookie)
+	if err != nil || c.Value == "" {
+		return opSession{}, false
+	}
+	return s.store.session(s.now(), c.Value)
+}
+
+// startSession signs subject in: it creates a new session with a fresh
+// handle and sid (never reusing one the browser presented, against session
+// fixation), sets the cookie and forgets any session it replaces.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, subject string) opSession {
+	if old, err := r.Cookie(s.sessionCookie); err == nil && old.Value != "" {
+		s.store.forgetSession(old.Value)
+	}
+	now := s.now()
+	handle := randomToken()
+	sess := opSession{
+		sid:      randomToken()[:22], // 128 bits is plenty for an identifier
+		subject:  subject,
+		authTime: now,
+		expires:  now.Add(sessionLifetime),
+	}
+	s.store.putSession(now, handle, sess)
+	http.SetCookie(w, s.cookie(s.sessionCookie, handle, int(sessionLifetime/time.Second)))
+	return sess
+}
+
+// clearSessionCookie deletes the session cookie in the browser.
+func (s *Server) clearSessionCookie(w http.ResponseWriter) {
+	http.SetCookie(w, s.cookie(s.sessionCookie, "", -1))
+}
+
+// cookie returns a cookie scoped to the issuer's path: HttpOnly,
+// SameSite=Lax, and Secure when the issuer is https.
+func (s *Server) cookie(name, value string, maxAge int) *http.Cookie {
+	return &http.Cookie{
+		Name:     name,
+		Value:    value,
+		Path:     s.cookiePath,
+		MaxAge:   maxAge,
+		HttpOnly: true,
+		Secure:   s.secure,
+		SameSite: http.SameSiteLaxMode,
+	}
+}

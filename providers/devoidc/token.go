@@ -1,0 +1,160 @@
+package devoidc
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// tokenResponse is the successful token response of RFC 6749 §5.1 with the
+// ID token of OpenID Connect Core 1.0 §3.1.3.3. A refresh token is always
+// issued.
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	RefreshToken string `json:"refresh_token"`
+	IDToken      string `json:"id_token"`
+	Scope        string `json:"scope"`
+}
+
+// handleToken serves POST /token: the authorization_code grant
+// (RFC 6749 §4.1.3 with PKCE, RFC 7636 §4.5) and the refresh_token grant
+// with rotation (RFC 6749 §6, RFC 9700 §4.14.2). Errors follow RFC 6749
+// §5.2.
+func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
+	s.stats.token.Add(1)
+	noStore(w)
+	form, oerr := readPostForm(w, r)
+	if oerr != nil {
+		writeOAuthError(w, oerr)
+		return
+	}
+	client, oerr := s.authenticateClient(r, form)
+	if oerr != nil {
+		s.log.Info("devoidc: token request refused", "error", oerr.code)
+		writeOAuthError(w, oerr)
+		return
+	}
+	tok := s.newIssue()
+	var g grantView
+	switch form.Get("grant_type") {
+	case "authorization_code":
+		g, oerr = s.exchangeCode(form, client, tok)
+	case "refresh_token":
+		g, oerr = s.refresh(form, client, tok)
+	case "":
+		oerr = invalidRequest("grant_type is required")
+	default:
+		oerr = &oauthError{code: "unsupported_grant_type", description: "only authorization_code and refresh_token are supported", status: http.StatusBadRequest}
+	}
+	if oerr != nil {
+		s.log.Info("devoidc: token request refused", "client_id", client.ID, "error", oerr.code)
+		writeOAuthError(w, oerr)
+		return
+	}
+
+	now := s.now()
+	idToken, err := s.idToken(now, g, tok.access)
+	if err != nil {
+		s.log.Error("devoidc: sign ID token", "client_id", client.ID, "err", err)
+		s.store.revoke(tok.refresh, client.ID)
+		writeOAuthError(w, &oauthError{code: "server_error", description: "the ID token could not be signed", status: http.StatusInternalServerError})
+		return
+	}
+	writeJSON(w, http.StatusOK, tokenResponse{
+		AccessToken:  tok.access,
+		TokenType:    "Bearer",
+		ExpiresIn:    int64(g.accessExpires.Sub(now) / time.Second),
+		RefreshToken: tok.refresh,
+		IDToken:      idToken,
+		Scope:        strings.Join(g.scope, " "),
+	})
+}
+
+// exchangeCode performs the authorization_code grant. The checks on the
+// request's shape come first and do not spend the code; once the code is
+// looked up, any mismatch spends it.
+func (s *Server) exchangeCode(form url.Values, client Client, tok issue) (grantView, *oauthError) {
+	code, redirectURI, verifier := form.Get("code"), form.Get("redirect_uri"), form.Get("code_verifier")
+	switch {
+	case code == "":
+		return grantView{}, invalidRequest("code is required")
+	case redirectURI == "":
+		return grantView{}, invalidRequest("redirect_uri is required")
+	case verifier == "":
+		return grantView{}, invalidRequest("code_verifier is required (PKCE, RFC 7636)")
+	case !validVerifier(verifier):
+		return grantView{}, invalidRequest("code_verifier must be 43 to 128 characters of [A-Za-z0-9-._~] (RFC 7636 §4.1)")
+	}
+	g, oerr := s.store.redeemCode(s.now(), code, func(c *authCode) *oauthError {
+		switch {
+		case c.clientID != client.ID:
+			return invalidGrant("the authorization code was issued to another client")
+		case c.redirectURI != redirectURI:
+			return invalidGrant("redirect_uri does not match the authorization request")
+		case !pkceMatches(verifier, c.challenge):
+			return invalidGrant("code_verifier does not match code_challenge")
+		}
+		return nil
+	}, tok)
+	switch {
+	case oerr == nil:
+		s.log.Info("devoidc: code exchanged", "client_id", client.ID)
+	case oerr.description == descCodeReplayed:
+		s.log.Warn("devoidc: authorization code replayed; its tokens are revoked", "client_id", client.ID)
+	}
+	return g, oerr
+}
+
+// refresh performs the refresh_token grant with rotation and reuse
+// detection. The new ID token has the same iss, sub, aud, sid and
+// auth_time, and no nonce (OpenID Connect Core 1.0 §12.2).
+func (s *Server) refresh(form url.Values, client Client, tok issue) (grantView, *oauthError) {
+	rt := form.Get("refresh_token")
+	if rt == "" {
+		return grantView{}, invalidRequest("refresh_token is required")
+	}
+	var scope []string
+	if form.Has("scope") {
+		if scope = strings.Fields(form.Get("scope")); len(scope) == 0 {
+			return grantView{}, invalidRequest("scope must not be empty")
+		}
+	}
+	g, oerr := s.store.rotateRefresh(s.now(), rt, client.ID, scope, tok)
+	switch {
+	case oerr == nil:
+		s.log.Info("devoidc: refresh token rotated", "client_id", client.ID)
+	case oerr.description == descRefreshReused:
+		s.log.Warn("devoidc: refresh token reuse detected; grant revoked", "client_id", client.ID)
+	}
+	return g, oerr
+}
+
+// validVerifier checks the code_verifier syntax of RFC 7636 §4.1:
+// 43 to 128 characters of [A-Za-z0-9-._~].
+func validVerifier(v string) bool {
+	if len(v) < 43 || len(v) > 128 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		b := v[i]
+		if !(b >= 'A' && b <= 'Z' || b >= 'a' && b <= 'z' || b >= '0' && b <= '9' ||
+			b == '-' || b == '.' || b == '_' || b == '~') {
+			return false
+		}
+	}
+	return true
+}
+
+// pkceMatches reports whether BASE64URL(SHA256(verifier)) equals challenge
+// (RFC 7636 §4.6), in constant time.
+func pkceMatches(verifier, challenge string) bool {
+	sum := sha256.Sum256([]byte(verifier))
+	got := base64.RawURLEncoding.EncodeToString(sum[:])
+	return subtle.ConstantTimeCompare([]byte(got), []byte(challenge)) == 1
+}
