@@ -176,7 +176,9 @@ func (fc *flowCookies) cookie(name, value string, maxAge int) *http.Cookie {
 var errInvalidFlow = errors.New("invalid flow")
 
 // encodeFlow and decodeFlow use the same shape of encoding as the session
-// codec: a version byte, length-prefixed strings, a varint time.
+// codec: a version byte, length-prefixed strings, a varint time. Decoding
+// accepts only the canonical (shortest) varints, so one flow has exactly
+// one encoding.
 func encodeFlow(f *flow) []byte {
 	b := []byte{flowVersion}
 	for _, s := range [...]string{f.Provider, f.Issuer, f.State, f.Nonce, f.Verifier, f.ReturnTo} {
@@ -194,14 +196,14 @@ func decodeFlow(data []byte) (*flow, error) {
 	f := new(flow)
 	for _, p := range [...]*string{&f.Provider, &f.Issuer, &f.State, &f.Nonce, &f.Verifier, &f.ReturnTo} {
 		n, k := binary.Uvarint(data)
-		if k <= 0 || n > uint64(len(data)-k) {
+		if k <= 0 || k != len(binary.AppendUvarint(nil, n)) || n > uint64(len(data)-k) {
 			return nil, errInvalidFlow
 		}
 		*p = string(data[k : k+int(n)])
 		data = data[k+int(n):]
 	}
 	t, k := binary.Varint(data)
-	if k <= 0 || k != len(data) || f.State == "" || f.Provider == "" || f.Verifier == "" {
+	if k <= 0 || k != len(data) || k != len(binary.AppendVarint(nil, t)) || f.State == "" || f.Provider == "" || f.Verifier == "" {
 		return nil, errInvalidFlow
 	}
 	f.Created = time.Unix(t, 0)
