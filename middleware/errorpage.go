@@ -42,11 +42,14 @@ func (a *Auth) serveError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Write(append(body, '\n'))
 		return
 	}
-	retry := ""
+	d := errorData{Status: status, Heading: heading, Message: message}
 	if status != http.StatusForbidden {
-		retry = login
+		d.RetryURL, d.RetryLabel = login, "Try again"
+		if errors.Is(err, ErrUnauthenticated) {
+			d.RetryLabel = "Sign in"
+		}
 	}
-	a.pages.render(w, status, "error", errorData{Status: status, Heading: heading, Message: message, RetryURL: retry})
+	a.pages.render(w, status, "error", d)
 }
 
 func loginIf(status int, login string) string {

@@ -52,10 +52,11 @@ type chooserData struct {
 }
 
 type errorData struct {
-	Status   int
-	Heading  string
-	Message  string
-	RetryURL string
+	Status     int
+	Heading    string
+	Message    string
+	RetryURL   string
+	RetryLabel string
 }
 
 type logoutData struct {

@@ -69,10 +69,11 @@ func (s *Server) handleEndSession(w http.ResponseWriter, r *http.Request) {
 // every grant issued under its sid. Every way a session ends goes through
 // here.
 //
-// TODO(backchannel): send a logout token to the BackchannelLogoutURI of
-// each client that holds a grant under sess.sid, once back-channel logout
-// sending is implemented.
-func (s *Server) endSession(sess opSession) {
-	s.store.endSessionSID(sess.sid)
-	s.log.Info("devoidc: OP session ended")
+// Back-channel logout (not implemented yet) belongs here: the returned
+// clients are the ones to send a logout token to, at their
+// BackchannelLogoutURI, with sess.subject and sess.sid.
+func (s *Server) endSession(sess opSession) (clients []string) {
+	clients = s.store.endSessionSID(sess.sid)
+	s.log.Info("devoidc: OP session ended", "clients", len(clients))
+	return clients
 }

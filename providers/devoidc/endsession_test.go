@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -187,5 +188,38 @@ func TestEndSessionLeavesOtherSessions(t *testing.T) {
 	q := redirectParams(t, other.authorize(authorizeQuery(challenge, map[string]string{"prompt": "none"})), testRedirect)
 	if q.Get("code") == "" {
 		t.Errorf("other browser lost its session: %v", q)
+	}
+}
+
+// TestEndSessionClients checks that endSession reports every client that
+// held a grant under the session, once: the recipients of back-channel
+// logout.
+func TestEndSessionClients(t *testing.T) {
+	o := newTestOP(t)
+	o.tokens()
+	o.tokens()
+	verifier, _ := pkce()
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {o.codeFor(specialClientID, verifier)},
+		"code_verifier": {verifier}, "redirect_uri": {testRedirect}}
+	if resp, m := o.postForm("/token", form, specialClientID, specialSecret); resp.StatusCode != http.StatusOK {
+		t.Fatalf("exchange for %s: %d %v", specialClientID, resp.StatusCode, m)
+	}
+	u, _ := url.Parse(o.url("/"))
+	var handle string
+	for _, c := range o.client.Jar.Cookies(u) {
+		if c.Name == o.op.sessionCookie {
+			handle = c.Value
+		}
+	}
+	sess, ok := o.op.store.session(o.op.now(), handle)
+	if !ok {
+		t.Fatal("the browser has no OP session")
+	}
+	got := o.op.endSession(sess)
+	if want := []string{testClientID, specialClientID}; !slices.Equal(got, want) {
+		t.Errorf("endSession = %q, want %q", got, want)
+	}
+	if st := o.op.Stats(); st.GrantsRevoked != 3 {
+		t.Errorf("GrantsRevoked = %d, want 3", st.GrantsRevoked)
 	}
 }

@@ -273,13 +273,17 @@ func (st *store) revoke(token, clientID string) bool {
 }
 
 // revokeSessionGrantsLocked revokes every grant issued under the OP session
-// sid.
-func (st *store) revokeSessionGrantsLocked(sid string) {
+// sid and returns the IDs of the clients that held them, sorted.
+func (st *store) revokeSessionGrantsLocked(sid string) []string {
+	var clients []string
 	for _, g := range st.grants {
 		if g.sid == sid {
 			st.revokeGrantLocked(g)
+			clients = append(clients, g.clientID)
 		}
 	}
+	slices.Sort(clients)
+	return slices.Compact(clients)
 }
 
 // revokeGrantLocked forgets g and every token issued from it, and counts it.

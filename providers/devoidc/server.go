@@ -17,7 +17,8 @@ import (
 // Server is an in-memory OpenID provider. It is an [http.Handler] that
 // serves the routes listed in the package documentation under the path of
 // the issuer. A Server is safe for concurrent use; its configuration is
-// fixed by [New].
+// fixed by [New]. All its state is in memory. It is for development and
+// tests only: see the package documentation for what it does not do.
 type Server struct {
 	issuer     string // Config.Issuer, verbatim
 	base       string // issuer without a trailing slash: endpoint URLs are base + route
@@ -63,8 +64,8 @@ type Stats struct {
 	// RefreshReuses counts replays detected: an already rotated refresh
 	// token presented again (RFC 9700 §4.14.2).
 	RefreshReuses int
-	// Revocations counts revocation requests (RFC 7009) that passed client
-	// authentication, whether or not the token was known.
+	// Revocations counts well-formed revocation requests (RFC 7009) that
+	// passed client authentication, whether or not the token was known.
 	Revocations int
 	// UserInfoRequests counts requests to the userinfo endpoint, including
 	// rejected ones.
@@ -83,7 +84,7 @@ type counters struct {
 // error that starts with "devoidc:"; New never logs a warning instead.
 //
 // The Server is not listening anywhere: mount it on a listener whose
-// address matches cfg.Issuer, for example an [net/http/httptest.Server]
+// address matches cfg.Issuer, for example a [net/http/httptest.Server]
 // created with NewUnstartedServer, whose address is known before it starts.
 func New(cfg Config) (*Server, error) {
 	c, err := validate(cfg)

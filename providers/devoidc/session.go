@@ -57,9 +57,9 @@ func (st *store) forgetSession(handle string) {
 	delete(st.sessions, tokenHash(handle))
 }
 
-// endSessionSID drops the session sid and revokes every grant issued under
-// it.
-func (st *store) endSessionSID(sid string) {
+// endSessionSID drops the session sid, revokes every grant issued under it
+// and returns the IDs of the clients that held those grants.
+func (st *store) endSessionSID(sid string) []string {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	for h, sess := range st.sessions {
@@ -67,7 +67,7 @@ func (st *store) endSessionSID(sid string) {
 			delete(st.sessions, h)
 		}
 	}
-	st.revokeSessionGrantsLocked(sid)
+	return st.revokeSessionGrantsLocked(sid)
 }
 
 // currentSession returns the session named by the request's session

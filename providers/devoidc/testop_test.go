@@ -320,3 +320,20 @@ func str(m map[string]any, k string) string {
 	s, _ := m[k].(string)
 	return s
 }
+
+// codeFor runs an authorization request for clientID with the challenge of
+// verifier and returns the code.
+func (o *testOP) codeFor(clientID, verifier string) string {
+	o.t.Helper()
+	sum := sha256.Sum256([]byte(verifier))
+	challenge := base64.RawURLEncoding.EncodeToString(sum[:])
+	q := redirectParams(o.t, o.authorize(authorizeQuery(challenge, map[string]string{"client_id": clientID})), testRedirect)
+	return q.Get("code")
+}
+
+func decodeJSON(t *testing.T, resp *http.Response, v any) {
+	t.Helper()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("response body is not JSON: %v", err)
+	}
+}

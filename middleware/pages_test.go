@@ -1,0 +1,204 @@
+package middleware
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestChooserPage(t *testing.T) {
+	a := newTestAuth(t, devProvider(t, "corp", "https://app.example"), devProvider(t, "partner", "https://app.example"))
+	rec := serve(a.Handler(), "GET", "https://app.example/auth/login?return_to=/docs%3Fa%3D1", nil)
+	if rec.Code != 200 || rec.Header().Get("Content-Type") != "text/html; charset=utf-8" {
+		t.Fatalf("status %d, Content-Type %q", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	body := rec.Body.String()
+	for _, want := range []string{
+		`href="/auth/login/corp?return_to=%2Fdocs%3Fa%3D1"`,
+		`href="/auth/login/partner?return_to=%2Fdocs%3Fa%3D1"`,
+		`<span>Sign in with corp</span>`,
+		`<span>Sign in with partner</span>`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("chooser lacks %s", want)
+		}
+	}
+	if len(rec.Result().Cookies()) != 0 {
+		t.Error("the chooser page set a cookie; flows start only when a button is chosen")
+	}
+	// An unsafe return_to is dropped, not echoed.
+	rec = serve(a.Handler(), "GET", "https://app.example/auth/login?return_to=//evil.example", nil)
+	if strings.Contains(rec.Body.String(), "evil") {
+		t.Error("chooser echoed an unsafe return_to")
+	}
+	// Each button starts a flow with its provider.
+	rec = serve(a.Handler(), "GET", "https://app.example/auth/login/partner", nil)
+	if rec.Code != http.StatusFound || !strings.Contains(rec.Header().Get("Location"), "callback%2Fpartner") {
+		t.Fatalf("login/partner: %d %s", rec.Code, rec.Header().Get("Location"))
+	}
+	if rec := serve(a.Handler(), "GET", "https://app.example/auth/login/nope", nil); rec.Code != http.StatusBadRequest {
+		t.Fatalf("unknown provider: %d, want 400", rec.Code)
+	}
+}
+
+func TestChooserEscapesDisplayNames(t *testing.T) {
+	a := newTestAuth(t)
+	// Display names come from configuration; they are still escaped, and
+	// a URL that is not a path is neutralised by html/template.
+	rec := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.pages.render(w, 200, "chooser", chooserData{Providers: []providerButton{{Name: "x", DisplayName: `<img src=x onerror=alert(1)>`, URL: "javascript:alert(1)"}}})
+	}), "GET", "/", nil)
+	body := rec.Body.String()
+	if strings.Contains(body, "<img") || strings.Contains(body, "javascript:") {
+		t.Fatalf("unescaped output: %s", body)
+	}
+}
+
+// TestPagesAreSelfContained checks every page for what "designed,
+// accessible, no external requests" means in markup: a language, a title,
+// a viewport, a CSP without scripts, no URLs to other hosts, visible focus,
+// and labelled controls.
+func TestPagesAreSelfContained(t *testing.T) {
+	a := newTestAuth(t, devProvider(t, "corp", "https://app.example"), devProvider(t, "partner", "https://app.example"))
+	pages := map[string]string{}
+	pages["chooser"] = serve(a.Handler(), "GET", "https://app.example/auth/login", nil).Body.String()
+	pages["logout"] = serve(a.Handler(), "GET", "https://app.example/auth/logout", nil).Body.String()
+	rec := serve(a.Handler(), "GET", "https://app.example/auth/callback/corp?state=x&code=y", map[string]string{"Accept": "text/html"})
+	pages["error"] = rec.Body.String()
+	if rec.Header().Get("Content-Security-Policy") != pageCSP || !strings.Contains(pageCSP, "default-src 'none'") || strings.Contains(pageCSP, "script-src") {
+		t.Errorf("CSP %q", rec.Header().Get("Content-Security-Policy"))
+	}
+	external := regexp.MustCompile(`(?i)(src|href|action)\s*=\s*"(https?:|//)`)
+	for name, body := range pages {
+		for _, want := range []string{`<html lang="en">`, "<title>", `name="viewport"`, `name="color-scheme"`, ":focus-visible", "prefers-color-scheme:dark", "<main>", "<h1"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("%s page lacks %s", name, want)
+			}
+		}
+		if strings.Contains(body, "<script") || external.MatchString(body) || strings.Contains(body, "@import") || strings.Contains(body, "url(") {
+			t.Errorf("%s page loads something from elsewhere or runs a script", name)
+		}
+	}
+	if !strings.Contains(pages["logout"], `<button class="button primary" type="submit">Sign out</button>`) ||
+		!strings.Contains(pages["logout"], `<form method="post" action="/auth/logout">`) {
+		t.Errorf("logout page: %s", pages["logout"])
+	}
+}
+
+// TestPageColoursContrast computes WCAG 2 contrast ratios of the colour
+// pairs the pages use, in the light and the dark scheme: body text and
+// buttons need 4.5:1, focus rings and borders of controls 3:1.
+func TestPageColoursContrast(t *testing.T) {
+	layout, err := pageFiles.ReadFile("pages/layout.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	css := string(layout)
+	light := cssVars(t, css[strings.Index(css, ":root{"):])
+	dark := cssVars(t, css[strings.Index(css, "prefers-color-scheme:dark"):])
+	for scheme, v := range map[string]map[string]string{"light": light, "dark": dark} {
+		for _, pair := range []struct {
+			fg, bg string
+			min    float64
+		}{
+			{"text", "card", 4.5}, {"text", "bg", 4.5}, {"muted", "card", 4.5}, {"accent", "card", 4.5},
+			{"accent-text", "accent", 4.5}, {"danger", "card", 4.5}, {"focus", "card", 3}, {"focus", "bg", 3},
+		} {
+			if r := contrast(t, v[pair.fg], v[pair.bg]); r < pair.min {
+				t.Errorf("%s scheme: --%s on --%s has contrast %.2f, want ≥ %.1f", scheme, pair.fg, pair.bg, r, pair.min)
+			}
+		}
+	}
+}
+
+func cssVars(t *testing.T, css string) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	block := css[:strings.Index(css, "}")]
+	for _, m2 := range regexp.MustCompile(`--([a-z-]+):(#[0-9a-fA-F]{3,6})`).FindAllStringSubmatch(block, -1) {
+		m[m2[1]] = m2[2]
+	}
+	if len(m) < 8 {
+		t.Fatalf("found only %d colour variables in %q", len(m), block)
+	}
+	return m
+}
+
+func contrast(t *testing.T, a, b string) float64 {
+	t.Helper()
+	la, lb := luminance(t, a), luminance(t, b)
+	if la < lb {
+		la, lb = lb, la
+	}
+	return (la + 0.05) / (lb + 0.05)
+}
+
+func luminance(t *testing.T, hex string) float64 {
+	t.Helper()
+	hex = strings.TrimPrefix(hex, "#")
+	if len(hex) == 3 {
+		hex = string([]byte{hex[0], hex[0], hex[1], hex[1], hex[2], hex[2]})
+	}
+	var c [3]float64
+	for i := range c {
+		v, err := strconv.ParseUint(hex[2*i:2*i+2], 16, 8)
+		if err != nil {
+			t.Fatalf("colour %q: %v", hex, err)
+		}
+		s := float64(v) / 255
+		if s <= 0.03928 {
+			c[i] = s / 12.92
+		} else {
+			c[i] = math.Pow((s+0.055)/1.055, 2.4)
+		}
+	}
+	return 0.2126*c[0] + 0.7152*c[1] + 0.0722*c[2]
+}
+
+func TestErrorResponses(t *testing.T) {
+	a := newTestAuth(t)
+	html := map[string]string{"Accept": "text/html", "Sec-Fetch-Mode": "navigate"}
+	api := map[string]string{"Accept": "application/json"}
+	secret := "SECRET-VALUE-eyJhbGciOi"
+	for _, tc := range []struct {
+		name   string
+		err    error
+		status int
+		code   string
+	}{
+		{"provider denied", &ProviderError{Provider: "dev", Code: "access_denied", Description: "<script>" + secret}, 401, "login_failed"},
+		{"provider odd code", &ProviderError{Provider: "dev", Code: "<b>" + secret}, 401, "login_failed"},
+		{"invalid request", fail(ErrInvalidRequest, "state_mismatch", errors.New(secret)), 400, "invalid_request"},
+		{"login failed", fail(ErrLoginFailed, "token_verification_failed", errors.New(secret)), 401, "login_failed"},
+		{"forbidden", fail(ErrForbidden, "on_login_refused", errors.New(secret)), 403, "forbidden"},
+		{"unavailable", fail(ErrProviderUnavailable, "provider_unreachable", errors.New(secret)), 502, "provider_unavailable"},
+		{"internal", fmt.Errorf("boom: %s", secret), 500, "internal_error"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if Status(tc.err) != tc.status {
+				t.Fatalf("Status = %d, want %d", Status(tc.err), tc.status)
+			}
+			for kind, hdr := range map[string]map[string]string{"html": html, "json": api} {
+				rec := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.serveError(w, r, tc.err) }), "GET", "/", hdr)
+				body := rec.Body.String()
+				if rec.Code != tc.status || strings.Contains(body, "SECRET") || strings.Contains(body, "<script") || strings.Contains(body, "<b>") {
+					t.Errorf("%s: status %d body %s", kind, rec.Code, body)
+				}
+				if rec.Header().Get("Cache-Control") != "no-store" {
+					t.Errorf("%s: no Cache-Control: no-store", kind)
+				}
+				if kind == "json" && !strings.Contains(body, `"error":"`+tc.code+`"`) {
+					t.Errorf("json body %s lacks error %s", body, tc.code)
+				}
+				if kind == "html" && !strings.Contains(body, "Error "+strconv.Itoa(tc.status)) {
+					t.Errorf("html page lacks the status")
+				}
+			}
+		})
+	}
+}
