@@ -20,6 +20,10 @@ import (
 // redirects).
 type e2e struct {
 	t      *testing.T
+	logs   *logBuffer
+	// secrets collects every token, code, state and cookie value seen, to
+	// check that none reaches the logs.
+	secrets []string
 	app    *httptest.Server
 	op     *devoidc.Server
 	auth   *Auth
@@ -57,10 +61,13 @@ func newE2E(t *testing.T, tls bool) *e2e {
 	if err != nil {
 		t.Fatal(err)
 	}
+	logs := &logBuffer{}
+	e := &e2e{t: t, logs: logs}
 	auth, err := New(Config{
 		BaseURL:   appURL,
 		Providers: []*providers.Provider{p},
 		Keys:      [][]byte{[]byte("0123456789abcdef0123456789abcdef")},
+		Logger:    logs.logger(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -73,6 +80,8 @@ func newE2E(t *testing.T, tls bool) *e2e {
 			t.Error("Require let a request through without a user")
 			return
 		}
+		s, _ := SessionFrom(r.Context())
+		e.secrets = append(e.secrets, s.Tokens.AccessToken, s.Tokens.RefreshToken, s.Tokens.IDToken, s.ID, u.Email)
 		io.WriteString(w, "hello "+u.Name+" <"+u.Email+"> via "+u.Provider+" at "+r.URL.RequestURI())
 	})))
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "home") })
@@ -81,7 +90,8 @@ func newE2E(t *testing.T, tls bool) *e2e {
 	client := appTS.Client()
 	client.Jar = jar
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &e2e{t: t, app: appTS, op: op, auth: auth, client: client}
+	e.app, e.op, e.auth, e.client = appTS, op, auth, client
+	return e
 }
 
 // do sends a request like a browser navigation and returns the response
@@ -103,6 +113,12 @@ func (e *e2e) do(method, rawURL string, hdr map[string]string) (*http.Response, 
 	resp, err := e.client.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
+	}
+	for _, c := range resp.Cookies() {
+		e.secrets = append(e.secrets, c.Value)
+	}
+	if q := resp.Request.URL.Query(); q.Get("code") != "" {
+		e.secrets = append(e.secrets, q.Get("code"), q.Get("state"))
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
@@ -243,6 +259,23 @@ func TestEndToEnd(t *testing.T) {
 			}
 			if resp, _ := e.do(http.MethodGet, "/private", nil); resp.StatusCode != http.StatusSeeOther {
 				t.Fatalf("protected page after logout: status %d, want 303", resp.StatusCode)
+			}
+
+			// 8. The logs tell the story without a token, code, state,
+			// cookie or claim (LK-01).
+			logs := e.logs.String()
+			for _, want := range []string{"login started", "login succeeded", "cross-origin logout refused", "msg=\"portcullis: logout\"", "user=u_"} {
+				if !strings.Contains(logs, want) {
+					t.Errorf("logs lack %q:\n%s", want, logs)
+				}
+			}
+			for _, s := range e.secrets {
+				if len(s) >= 8 && strings.Contains(logs, s) {
+					t.Errorf("logs contain a secret value %.12s…", s)
+				}
+			}
+			if len(e.secrets) < 8 {
+				t.Errorf("only %d secret values collected; the leak check is not looking", len(e.secrets))
 			}
 		})
 	}

@@ -71,6 +71,7 @@ type CookieStore struct {
 	maxChunks int
 	secure    bool
 	codecs    []securecookie.Codec
+	cache     *decodedCache
 	now       func() time.Time
 }
 
@@ -113,6 +114,7 @@ func NewCookieStore(cfg CookieConfig) (*CookieStore, error) {
 		maxChunks: cfg.MaxChunks,
 		secure:    !cfg.InsecureHTTP,
 		codecs:    codecs,
+		cache:     newDecodedCache(cacheEntries),
 		now:       time.Now,
 	}, nil
 }
@@ -215,6 +217,10 @@ func (c *CookieStore) Save(w http.ResponseWriter, r *http.Request, s *Session) e
 	}
 	if s.Expires.After(s.Created.Add(c.lifetime)) {
 		return fmt.Errorf("session: session lifetime exceeds the store's Lifetime %v", c.lifetime)
+	}
+	if len(s.User.Groups) > maxGroups {
+		// Load would refuse it: fail here, not with a cookie no one can read.
+		return fmt.Errorf("%w: %d groups, at most %d", ErrTooLarge, len(s.User.Groups), maxGroups)
 	}
 	encoded, err := securecookie.EncodeMulti(c.name, appendSession(nil, s), c.codecs...)
 	if err != nil {
