@@ -19,15 +19,15 @@ import (
 // httptest servers, with a browser-like client (cookie jar, no automatic
 // redirects).
 type e2e struct {
-	t      *testing.T
-	logs   *logBuffer
+	t    *testing.T
+	logs *logBuffer
 	// secrets collects every token, code, state and cookie value seen, to
 	// check that none reaches the logs.
 	secrets []string
-	app    *httptest.Server
-	op     *devoidc.Server
-	auth   *Auth
-	client *http.Client
+	app     *httptest.Server
+	op      *devoidc.Server
+	auth    *Auth
+	client  *http.Client
 }
 
 func newE2E(t *testing.T, tls bool) *e2e {
