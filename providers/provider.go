@@ -46,6 +46,10 @@ type Flow struct {
 	// Verifier is the PKCE code verifier (RFC 7636); only its S256
 	// challenge goes into the authorization URL.
 	Verifier string
+	// Prompt, when set, is sent as the OpenID Connect "prompt" parameter
+	// (e.g. "consent" when a login is restarted because a refresh token
+	// is needed and the provider did not issue one).
+	Prompt string
 }
 
 // Identity is the verified outcome of a login: who the user is, the tokens,
@@ -92,6 +96,9 @@ func (p *Provider) AuthCodeURL(f Flow) string {
 	opts := append([]oauth2.AuthCodeOption{oauth2.S256ChallengeOption(f.Verifier)}, p.authParams...)
 	if p.issuer != "" {
 		opts = append(opts, oauth2.SetAuthURLParam("nonce", f.Nonce))
+	}
+	if f.Prompt != "" {
+		opts = append(opts, oauth2.SetAuthURLParam("prompt", f.Prompt))
 	}
 	return c.AuthCodeURL(f.State, opts...)
 }
