@@ -40,6 +40,9 @@ func (c *decodedCache) get(value string) (*Session, bool) {
 
 // put remembers s (which the cache then owns) as decoded from value.
 func (c *decodedCache) put(value string, s *Session) {
+	if c.max <= 0 {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.m[value]; ok {

@@ -128,12 +128,27 @@ func (c *CookieStore) Load(r *http.Request) (*Session, error) {
 	if !ok || !canonicalBase64(encoded) {
 		return nil, ErrNoSession
 	}
-	var data []byte
-	if err := securecookie.DecodeMulti(c.name, encoded, &data, c.codecs...); err != nil {
-		return nil, ErrNoSession
+	// A value seen before and authenticated then is served from the
+	// cache; the checks below run on every request either way. The
+	// cookie's authenticated timestamp is never older than Created, and
+	// Expires ≤ Created+Lifetime, so checking Expires also bounds the
+	// timestamp's age for cached values.
+	s, ok := c.cache.get(encoded)
+	if !ok {
+		var data []byte
+		if err := securecookie.DecodeMulti(c.name, encoded, &data, c.codecs...); err != nil {
+			return nil, ErrNoSession
+		}
+		var err error
+		if s, err = decodeSession(data); err != nil {
+			return nil, ErrNoSession
+		}
+		if s.Expires.After(s.Created.Add(c.lifetime)) {
+			return nil, ErrNoSession
+		}
+		c.cache.put(encoded, s.clone())
 	}
-	s, err := decodeSession(data)
-	if err != nil || !s.Valid(c.now()) || s.Expires.After(s.Created.Add(c.lifetime)) {
+	if !s.Valid(c.now()) {
 		return nil, ErrNoSession
 	}
 	return s, nil

@@ -1,0 +1,250 @@
+package session
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// FuzzDecodeSession: decodeSession never panics, and what it accepts is
+// exactly the encoding of what it returns (one encoding per session).
+func FuzzDecodeSession(f *testing.F) {
+	zeroTimes := fullSession()
+	zeroTimes.Tokens.Expiry, zeroTimes.Created, zeroTimes.LastSeen, zeroTimes.Expires = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	valid := appendSession(nil, fullSession())
+	for _, s := range []*Session{fullSession(), zeroTimes, {}, realisticSession(time.Now())} {
+		f.Add(appendSession(nil, s))
+	}
+	head := append([]byte{codecVersion}, make([]byte, 8)...)
+	for _, seed := range [][]byte{
+		nil,
+		{codecVersion},
+		{2},
+		valid[:len(valid)/2],
+		append(bytes.Clone(valid), 0),
+		binary.AppendUvarint(bytes.Clone(head), 1<<40),
+		append(binary.AppendUvarint(bytes.Clone(head), maxGroups+1), make([]byte, maxGroups+10)...),
+		append(binary.AppendUvarint(bytes.Clone(head), 3), make([]byte, 12)...),
+		append([]byte{codecVersion, 0x80, 0x00}, valid[2:]...),
+		append(append([]byte{codecVersion}, nonMinimal(valid[1:2])...), valid[2:]...),
+		append(append(bytes.Clone(head), 0x80, 0x00), make([]byte, 9)...),
+		append([]byte{codecVersion}, bytes.Repeat([]byte{0xff}, 11)...),
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := decodeSession(data)
+		if err != nil {
+			if s != nil {
+				t.Fatal("a session returned with an error")
+			}
+			return
+		}
+		if again := appendSession(nil, s); !bytes.Equal(again, data) {
+			t.Fatalf("decoded %x, re-encoded %x", data, again)
+		}
+	})
+}
+
+// fuzzStore returns a store and two values it accepts, one of three chunks
+// and one of a single cookie that ends in "==" (four unused bits), with
+// their sessions keyed by the encoded value. The values are the same in every fuzzing worker: seal is
+// deterministic, and securecookie refuses only timestamps older than
+// MaxAge, so a fixed future timestamp and fixed session times do.
+func fuzzStore(f *testing.F) (c *CookieStore, three, one []string, real map[string]*Session) {
+	c = newTestStore(f, CookieConfig{})
+	future := time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+	sealed := func(s *Session) []string {
+		v := seal(f, testKey(1), "session", c.Name(), appendSession(nil, s), future)[2:]
+		var out []string
+		for len(v) > chunkSize {
+			out, v = append(out, v[:chunkSize]), v[chunkSize:]
+		}
+		out = append(out, v)
+		out[0] = strconv.Itoa(len(out)) + "." + out[0]
+		return out
+	}
+	real = make(map[string]*Session)
+	add := func(s *Session, vs []string) {
+		real[strings.Join(vs, "")[2:]] = s
+		if got, err := c.Load(requestWith(cookiesNamed(c.Name(), vs)...)); err != nil || !equalSession(got, s) {
+			f.Fatalf("control: Load of a sealed %d-chunk value: %v", len(vs), err)
+		}
+	}
+	s := realisticSession(future)
+	s.ID = randText(40, 22)
+	for range 12 {
+		if one = sealed(s); strings.HasSuffix(one[0], "==") {
+			break
+		}
+		s.User.Name += "x"
+	}
+	if len(one) != 1 || !strings.HasSuffix(one[0], "==") {
+		f.Fatal("no one-cookie value ending in ==")
+	}
+	add(s, one)
+	for size := 0; len(three) < 3; size += 256 {
+		s := realisticSession(future)
+		s.ID = randText(41, 22)
+		s.Tokens.IDToken = idToken(41, s.User.Subject, s.User.Email, size)
+		if three = sealed(s); len(three) > 3 {
+			f.Fatal("no three-chunk session")
+		}
+		if len(three) == 3 {
+			add(s, three)
+		}
+	}
+	return c, three, one, real
+}
+
+// cookiesNamed names values Name, Name.1, ….
+func cookiesNamed(name string, values []string) []*http.Cookie {
+	var out []*http.Cookie
+	for i, v := range values {
+		out = append(out, &http.Cookie{Name: chunkNames(name, len(values))[i], Value: v})
+	}
+	return out
+}
+
+// FuzzCookieLoad: whatever the first cookie and the two chunks hold, Load
+// does not panic, answers ErrNoSession or a session, and returns a session
+// only for a value the store itself saved.
+func FuzzCookieLoad(f *testing.F) {
+	c, a, b, real := fuzzStore(f)
+	n := c.Name()
+	const b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	for _, seed := range [][3]string{
+		{a[0], a[1], a[2]},
+		{b[0], "", ""},
+		{b[0], a[1], a[2]},
+		{a[0], a[2], a[1]},
+		{a[0], a[1], ""},
+		{"2." + a[0][2:], a[1], a[2]},
+		{"4." + a[0][2:], a[1], a[2]},
+		{a[0], a[1] + a[2][:1], a[2][1:]},
+		{a[0][:len(a[0])-1], a[1], a[2]},
+		{b[0][:len(b[0])-1], "", ""},
+		{b[0] + "=", "", ""},
+		{strings.TrimRight(b[0], "="), "", ""},
+		{b[0][:len(b[0])-3] + string(b64[strings.IndexByte(b64, b[0][len(b[0])-3])^1]) + "==", "", ""}, // an unused bit set
+		{"1." + strings.NewReplacer("-", "+", "_", "/").Replace(b[0][2:]), "", ""},
+		{"0." + b[0][2:], "", ""},
+		{"-1." + b[0][2:], "", ""},
+		{"99." + b[0][2:], "", ""},
+		{"x." + b[0][2:], "", ""},
+		{"17." + a[0][2:], a[1], a[2]},
+		{"10000000000." + a[0][2:], a[1], a[2]},
+		{"", "", ""},
+		{"=", " ", `" "`},
+		{"3.", "", ""},
+		{a[0], a[1] + "; " + n + ".1=" + a[1], a[2]},
+		{a[0] + "; " + n + "=" + b[0], a[1], a[2]},
+	} {
+		f.Add(seed[0], seed[1], seed[2])
+	}
+	f.Fuzz(func(t *testing.T, first, c1, c2 string) {
+		r := requestHeader(n + "=" + first + "; " + n + ".1=" + c1 + "; " + n + ".2=" + c2)
+		s, err := c.Load(r)
+		if err != nil {
+			if !errors.Is(err, ErrNoSession) || s != nil {
+				t.Fatalf("Load = %v, %v; want ErrNoSession", s, err)
+			}
+			return
+		}
+		encoded, _ := c.read(r)
+		want, ok := real[encoded]
+		if !ok {
+			t.Fatalf("Load returned a session for a value the store never wrote: %q", encoded)
+		}
+		if !equalSession(s, want) {
+			t.Fatalf("Load returned %+v for the value of %+v", s, want)
+		}
+	})
+}
+
+// FuzzChunkReader: for any first value and any other cookies, read does not
+// panic, and what it returns is exactly the first value after a count
+// prefix of 1..MaxChunks followed by the single cookies Name.1, …, within
+// the size bound.
+func FuzzChunkReader(f *testing.F) {
+	c, a, b, _ := fuzzStore(f)
+	n := c.Name()
+	chunks := func(vs ...string) string {
+		var parts []string
+		for i, v := range vs {
+			parts = append(parts, n+"."+strconv.Itoa(i+1)+"="+v)
+		}
+		return strings.Join(parts, "; ")
+	}
+	var junk []string
+	for i := range 200 {
+		junk = append(junk, randText(uint64(i), 20))
+	}
+	for _, seed := range [][2]string{
+		{a[0], chunks(a[1], a[2])},
+		{b[0], ""},
+		{b[0], chunks("x")},
+		{a[0], chunks(a[2], a[1])},
+		{a[0], chunks(a[1])},
+		{a[0], chunks(a[1], a[2], a[1])},
+		{a[0], chunks(a[1], a[2]) + "; " + chunks(a[1])},
+		{a[0], n + ".2=" + a[2]},
+		{"5." + a[0][2:], chunks(a[1], a[2], "c", "d")},
+		{"6." + a[0][2:], chunks(a[1], a[2], "c", "d", "e")},
+		{"16.x", chunks(junk[:15]...)},
+		{"3.x", chunks(junk...)},
+		{"0.x", ""},
+		{"-1.x", ""},
+		{"+3." + a[0][2:], chunks(a[1], a[2])},
+		{"03." + a[0][2:], chunks(a[1], a[2])},
+		{"99.x", ""},
+		{"x.x", ""},
+		{"17.x", ""},
+		{"10000000000.x", ""},
+		{"2.x", n + ".1=" + strings.Repeat("A", chunkSize+1)},
+		{"2." + strings.Repeat("A", chunkSize+1), chunks("x")},
+		{"", ""},
+		{".", ""},
+		{"1.", ""},
+	} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, first, others string) {
+		r := requestHeader(n + "=" + first + "; " + others)
+		got, ok := c.read(r)
+		if s, err := c.Load(r); err == nil && !ok || err != nil && s != nil {
+			t.Fatalf("Load = %v, %v after read %v", s, err, ok)
+		}
+		if !ok {
+			return
+		}
+		firsts := r.CookiesNamed(n)
+		if len(firsts) != 1 {
+			t.Fatalf("read accepted %d first cookies", len(firsts))
+		}
+		countText, rest, _ := strings.Cut(firsts[0].Value, ".")
+		count, err := strconv.Atoi(countText)
+		if err != nil || count < 1 || count > c.maxChunks {
+			t.Fatalf("read accepted the count %q", countText)
+		}
+		want := rest
+		for i := 1; i < count; i++ {
+			cs := r.CookiesNamed(n + "." + strconv.Itoa(i))
+			if len(cs) != 1 || cs[0].Value == "" || len(cs[0].Value) > chunkSize {
+				t.Fatalf("read accepted chunk %d as %d cookies", i, len(cs))
+			}
+			want += cs[0].Value
+		}
+		if got != want {
+			t.Fatalf("read returned %d bytes, the chunks hold %d", len(got), len(want))
+		}
+		if rest == "" || len(rest) > chunkSize || len(got) > c.maxChunks*chunkSize {
+			t.Fatalf("read accepted %d bytes (first %d)", len(got), len(rest))
+		}
+	})
+}
