@@ -16,7 +16,9 @@ type Auth struct {
 	cop   *http.CrossOriginProtection
 	log   *slog.Logger
 	pages *pages
-	now   func() time.Time
+	// refresher makes sure each refresh token is redeemed once.
+	refresher *refresher
+	now       func() time.Time
 }
 
 // New validates cfg and returns an Auth. It refuses missing or short keys,
@@ -44,6 +46,7 @@ func New(cfg Config) (*Auth, error) {
 		pages: pg,
 		now:   time.Now,
 	}
+	a.refresher = newRefresher(s.RefreshTimeout, func() time.Time { return a.now() })
 	if s.ErrorHandler == nil {
 		s.ErrorHandler = a.serveError
 	}

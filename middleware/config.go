@@ -51,6 +51,25 @@ type Config struct {
 	// hold provider details: log it, never show it. Default: a designed HTML
 	// page (JSON for API clients) with the status and a generic message.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+	// RefreshBefore is how long before its access token expires a session
+	// is refreshed, on the request path, before the handler runs. Default
+	// one minute.
+	RefreshBefore time.Duration
+	// RefreshTimeout bounds one call to a provider's token endpoint for a
+	// refresh. Default 10 seconds.
+	RefreshTimeout time.Duration
+	// RequireToken ends a session when its access token has expired and
+	// cannot be refreshed because the provider issued no refresh token.
+	// By default such a session lives on until SessionLifetime, with an
+	// expired token: set RequireToken when handlers call the provider's
+	// APIs with the user's token. A session whose refresh is refused ends
+	// either way.
+	RequireToken bool
+	// OnRefresh runs after a session's tokens were refreshed and before
+	// the session is saved. Returning an error ends the session (the user
+	// must sign in again): use it to re-check a user who may have been
+	// disabled.
+	OnRefresh func(ctx context.Context, s *session.Session) error
 	// OnLogin runs after a login is verified and before the session is
 	// saved. Returning an error refuses the login with 403 (wrap
 	// ErrForbidden or not; the user sees a generic page). Use it to
@@ -119,6 +138,15 @@ func validate(cfg Config) (*settings, error) {
 	}
 	if !strings.HasPrefix(s.PathPrefix, "/") || strings.HasSuffix(s.PathPrefix, "/") || strings.ContainsAny(s.PathPrefix, "{}?#% \\") {
 		return nil, fmt.Errorf("middleware: PathPrefix %q must start with '/' and not end with one", s.PathPrefix)
+	}
+	if s.RefreshBefore == 0 {
+		s.RefreshBefore = defaultRefreshBefore
+	}
+	if s.RefreshTimeout == 0 {
+		s.RefreshTimeout = defaultRefreshTimeout
+	}
+	if s.RefreshBefore < 0 || s.RefreshTimeout < 0 {
+		return nil, errors.New("middleware: negative RefreshBefore or RefreshTimeout")
 	}
 	if s.SessionLifetime == 0 {
 		s.SessionLifetime = defaultSessionLifetime

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -35,6 +36,13 @@ func (a *Auth) Session(r *http.Request) (*session.Session, error) {
 // return_to set to the requested path, and other requests (fetch, API
 // clients, non-GET) get 401 with a JSON body.
 //
+// When the session's access token expires within RefreshBefore, Require
+// refreshes it first (one token-endpoint call per refresh token, however
+// many requests arrive at once), saves the session and hands the fresh
+// token to next. A refresh the provider refuses ends the session; one that
+// fails transiently keeps the current token while it is valid, and
+// answers 502 once it is not.
+//
 // Require panics if next is nil.
 func (a *Auth) Require(next http.Handler) http.Handler {
 	if next == nil {
@@ -42,11 +50,24 @@ func (a *Auth) Require(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, err := a.Session(r)
+		if err == nil && a.needsRefresh(s, a.now()) {
+			s, err = a.refreshSession(w, r, s)
+		}
+		if err == nil && a.s.RequireToken && s.Tokens.RefreshToken == "" && tokenExpired(s, a.now()) {
+			a.endSession(w, r, s, "token_expired")
+			err = fail(ErrUnauthenticated, "token_expired", nil)
+		}
 		if err != nil {
-			a.unauthenticated(w, r, err)
+			if errors.Is(err, ErrUnauthenticated) {
+				a.unauthenticated(w, r, err)
+			} else {
+				a.fail(w, r, err)
+			}
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(withSession(r.Context(), s)))
+		tw := &trackingWriter{ResponseWriter: w}
+		st := &requestState{s: s, w: tw, r: r}
+		next.ServeHTTP(tw, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
 	})
 }
 

@@ -173,6 +173,7 @@ func OIDC(ctx context.Context, cfg OIDCConfig) (*Provider, error) {
 	p.identify = func(ctx context.Context, tok *oauth2.Token, f Flow) (*Identity, error) {
 		return v.identify(ctx, p, tok, f.Nonce, userInfo)
 	}
+	p.refreshed = v.verifyRefreshed
 	return p, nil
 }
 

@@ -30,6 +30,9 @@ type Provider struct {
 	// identify turns a token response into an identity; it is the part
 	// that differs between OpenID Connect and plain OAuth 2.0 providers.
 	identify func(ctx context.Context, tok *oauth2.Token, f Flow) (*Identity, error)
+	// refreshed checks an ID token that came back from a refresh against
+	// the session's original; nil for providers without ID tokens.
+	refreshed func(ctx context.Context, s *session.Session, rawIDToken string, tok *oauth2.Token) error
 }
 
 // Flow is what a login flow carries from its start to its callback. The

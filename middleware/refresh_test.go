@@ -1,0 +1,140 @@
+package middleware
+
+import (
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// refreshApp is an application on e's servers whose /token page writes the
+// access token the handler sees.
+func refreshApp(e *e2e) {
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", e.auth.Handler())
+	mux.Handle("/token", e.auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := SessionFrom(r.Context())
+		io.WriteString(w, s.Tokens.AccessToken)
+	})))
+	e.app.Config.Handler = mux
+}
+
+// login signs in through devoidc and returns the app's cookies.
+func (e *e2e) login() []*http.Cookie {
+	e.t.Helper()
+	if resp, _ := e.follow(e.app.URL + "/auth/login"); resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusNotFound {
+		e.t.Fatalf("login ended with %d", resp.StatusCode)
+	}
+	u, _ := url.Parse(e.app.URL)
+	var cs []*http.Cookie
+	for _, c := range e.client.Jar.Cookies(u) {
+		if strings.HasPrefix(c.Name, "portcullis") {
+			cs = append(cs, c)
+		}
+	}
+	if len(cs) == 0 {
+		e.t.Fatal("no session cookie after login")
+	}
+	return cs
+}
+
+// get sends an API request with exactly the given cookies (no jar) and
+// returns the status, body and the session cookies it set.
+func get(t *testing.T, target string, cookies []*http.Cookie) (int, string, []*http.Cookie) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, target, nil)
+	req.Header.Set("Accept", "application/json")
+	for _, c := range cookies {
+		req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+	}
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Error(err)
+		return 0, "", nil
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), resp.Cookies()
+}
+
+// later makes a's clock run d ahead of the real one.
+func later(a *Auth, d time.Duration) { a.now = func() time.Time { return time.Now().Add(d) } }
+
+// TestRefreshConcurrent: 50 requests at once with the same session whose
+// token is about to expire cause exactly one token-endpoint call; all 50
+// get the same new token; the provider (which revokes the whole grant on
+// reuse) sees no reuse, and the session refreshes again later.
+func TestRefreshConcurrent(t *testing.T) {
+	e := newE2E(t, false)
+	refreshApp(e)
+	cookies := e.login()
+	code, oldToken, _ := get(t, e.app.URL+"/token", cookies)
+	if code != 200 {
+		t.Fatalf("before refresh: %d", code)
+	}
+	later(e.auth, 4*time.Minute+30*time.Second) // tokens live 5 minutes; RefreshBefore is 1
+	const n = 50
+	var wg sync.WaitGroup
+	tokens := make([]string, n)
+	codes := make([]int, n)
+	newCookies := make([][]*http.Cookie, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i], tokens[i], newCookies[i] = get(t, e.app.URL+"/token", cookies)
+		}()
+	}
+	wg.Wait()
+	for i := 0; i < n; i++ {
+		if codes[i] != 200 || tokens[i] == oldToken || tokens[i] != tokens[0] {
+			t.Fatalf("request %d: status %d body %s token changed %v same as others %v\n%s", i, codes[i], tokens[i], tokens[i] != oldToken, tokens[i] == tokens[0], e.logs)
+		}
+		if len(newCookies[i]) == 0 {
+			t.Fatalf("request %d: the refreshed session was not saved", i)
+		}
+	}
+	st := e.op.Stats()
+	if st.Refreshes != 1 || st.RefreshReuses != 0 || st.GrantsRevoked != 0 {
+		t.Fatalf("provider stats after %d concurrent requests: %+v, want exactly 1 refresh and no reuse", n, st)
+	}
+	t.Logf("%d concurrent requests → %d refresh call(s), %d successes", n, st.Refreshes, n)
+
+	// The stale cookie, replayed within the grace window, gets the rotated
+	// tokens without a second token-endpoint call.
+	if code, tok, _ := get(t, e.app.URL+"/token", cookies); code != 200 || tok != tokens[0] {
+		t.Fatalf("stale cookie: %d, same token %v", code, tok == tokens[0])
+	}
+	if st := e.op.Stats(); st.Refreshes != 1 {
+		t.Fatalf("stale cookie caused a refresh: %+v", st)
+	}
+
+	// Later, the new session refreshes again with the rotated token: the
+	// grant was never revoked.
+	later(e.auth, 9*time.Minute+30*time.Second)
+	code, tok, _ := get(t, e.app.URL+"/token", newCookies[0])
+	if code != 200 || tok == tokens[0] {
+		t.Fatalf("second refresh: status %d, new token %v", code, tok != tokens[0])
+	}
+	if st := e.op.Stats(); st.Refreshes != 2 || st.RefreshReuses != 0 || st.GrantsRevoked != 0 {
+		t.Fatalf("provider stats after the second refresh: %+v", st)
+	}
+}
+
+// TestRefreshNotDue: a token far from expiry is not refreshed.
+func TestRefreshNotDue(t *testing.T) {
+	e := newE2E(t, false)
+	refreshApp(e)
+	cookies := e.login()
+	for i := 0; i < 3; i++ {
+		if code, _, set := get(t, e.app.URL+"/token", cookies); code != 200 || len(set) != 0 {
+			t.Fatalf("status %d, %d cookies set", code, len(set))
+		}
+	}
+	if st := e.op.Stats(); st.Refreshes != 0 {
+		t.Fatalf("refreshed a fresh token: %+v", st)
+	}
+}

@@ -1,0 +1,162 @@
+package providers
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/portcullis-go/portcullis/session"
+	"golang.org/x/oauth2"
+)
+
+// ErrRefreshDenied is wrapped by the error [Provider.Refresh] returns when
+// the provider definitively refused the refresh token (invalid_grant and
+// the other client errors of RFC 6749 §5.2), or when a refreshed ID token
+// does not belong to the same user and client. The session must end.
+// Every other refresh error is transient: the provider could not be
+// reached, timed out or failed, and a later attempt may succeed.
+var ErrRefreshDenied = errors.New("providers: refresh denied")
+
+// Refresh redeems the session's refresh token at the token endpoint
+// (RFC 6749 §6) and returns the new tokens. When the response carries no
+// new refresh token the old one is kept (RFC 6749 §6 allows either).
+//
+// A refreshed ID token, when one comes back, is verified like a login's
+// (signature, pinned algorithms, iss, aud, exp, iat, sub, azp) except for
+// the nonce, and must keep the original's "iss", "sub", "aud" and "azp"
+// (OpenID Connect Core §12.2); otherwise the refresh is denied.
+//
+// Refresh does not retry, lock or remember anything: the middleware makes
+// sure one refresh token is redeemed once.
+func (p *Provider) Refresh(ctx context.Context, s *session.Session) (*session.Tokens, error) {
+	if s.Tokens.RefreshToken == "" {
+		return nil, fmt.Errorf("%w: the session has no refresh token", ErrRefreshDenied)
+	}
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, p.client)
+	tok, err := p.oauth.TokenSource(ctx, &oauth2.Token{RefreshToken: s.Tokens.RefreshToken}).Token()
+	if err != nil {
+		return nil, refreshError(p.name, err)
+	}
+	if err := checkTokenResponse(tok); err != nil {
+		return nil, fmt.Errorf("providers: %s: refresh: %w", p.name, err)
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	if raw != "" && p.refreshed != nil {
+		if err := p.refreshed(ctx, s, raw, tok); err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrRefreshDenied, p.name, err)
+		}
+	}
+	t := tokens(tok, raw)
+	if raw == "" {
+		t.IDToken = s.Tokens.IDToken
+	}
+	if t.RefreshToken == "" {
+		t.RefreshToken = s.Tokens.RefreshToken
+	}
+	return &t, nil
+}
+
+// refreshError classifies a token endpoint error: an OAuth error response
+// with a 4xx status is definitive, everything else transient. The
+// provider's error_description is not kept.
+func refreshError(name string, err error) error {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode >= 400 && re.Response.StatusCode < 500 {
+		return fmt.Errorf("%w: %s: token endpoint answered HTTP %d", ErrRefreshDenied, name, re.Response.StatusCode)
+	}
+	if errors.As(err, &re) && re.Response != nil {
+		return fmt.Errorf("providers: %s: refresh: token endpoint answered HTTP %d", name, re.Response.StatusCode)
+	}
+	return fmt.Errorf("providers: %s: refresh: %w", name, err)
+}
+
+// verifyRefreshed checks a refreshed ID token against the session's
+// original one.
+func (v *idTokenVerifier) verifyRefreshed(ctx context.Context, s *session.Session, raw string, tok *oauth2.Token) error {
+	idt, err := v.verifier.Verify(ctx, raw)
+	if err != nil {
+		return verifyError(err)
+	}
+	var c idClaims
+	if err := idt.Claims(&c); err != nil {
+		return fmt.Errorf("id_token: claims: %w", err)
+	}
+	if err := v.checkCommon(idt, &c); err != nil {
+		return err
+	}
+	if idt.AccessTokenHash != "" && idt.VerifyAccessToken(tok.AccessToken) != nil {
+		return errors.New("id_token: at_hash does not match the access token")
+	}
+	orig, err := unverifiedClaims(s.Tokens.IDToken)
+	if err != nil {
+		return fmt.Errorf("original id_token: %w", err)
+	}
+	switch {
+	case idt.Issuer != s.User.Issuer || idt.Issuer != orig.Issuer:
+		return errors.New("refreshed id_token: iss changed")
+	case idt.Subject != s.User.Subject || idt.Subject != orig.Subject:
+		return errors.New("refreshed id_token: sub changed")
+	case !sameSet(idt.Audience, orig.Audience):
+		return errors.New("refreshed id_token: aud changed")
+	case c.AuthorizedParty != orig.AuthorizedParty:
+		return errors.New("refreshed id_token: azp changed")
+	}
+	return nil
+}
+
+// storedClaims are the claims read back from the session's own ID token,
+// which was verified at login and is kept in the authenticated session.
+type storedClaims struct {
+	Issuer          string   `json:"iss"`
+	Subject         string   `json:"sub"`
+	Audience        audience `json:"aud"`
+	AuthorizedParty string   `json:"azp"`
+}
+
+type audience []string
+
+func (a *audience) UnmarshalJSON(b []byte) error {
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*a = audience{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return err
+	}
+	*a = many
+	return nil
+}
+
+func unverifiedClaims(raw string) (*storedClaims, error) {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return nil, errors.New("malformed")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return nil, errors.New("malformed")
+	}
+	var c storedClaims
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return nil, errors.New("malformed")
+	}
+	return &c, nil
+}
+
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			return false
+		}
+	}
+	return true
+}
