@@ -30,7 +30,7 @@ type e2e struct {
 	client  *http.Client
 }
 
-func newE2E(t *testing.T, tls bool) *e2e {
+func newE2E(t *testing.T, tls bool, edits ...func(*Config)) *e2e {
 	t.Helper()
 	start := httptest.NewServer
 	if tls {
@@ -63,12 +63,16 @@ func newE2E(t *testing.T, tls bool) *e2e {
 	}
 	logs := &logBuffer{}
 	e := &e2e{t: t, logs: logs}
-	auth, err := New(Config{
+	cfg := Config{
 		BaseURL:   appURL,
 		Providers: []*providers.Provider{p},
 		Keys:      [][]byte{[]byte("0123456789abcdef0123456789abcdef")},
 		Logger:    logs.logger(),
-	})
+	}
+	for _, edit := range edits {
+		edit(&cfg)
+	}
+	auth, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -162,6 +162,10 @@ func New(t testing.TB, opts ...Option) *Server {
 // [WithTLS]).
 func (s *Server) Client() *http.Client { return s.srv.Client() }
 
+// Close stops the server: every later request to it is refused, as by a
+// provider that is down.
+func (s *Server) Close() { s.srv.Close() }
+
 // Requests returns copies of the requests received at path (such as
 // [PathToken]), oldest first, with Form and PostForm parsed and a fresh
 // Body.
