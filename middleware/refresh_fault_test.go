@@ -184,8 +184,14 @@ func TestRefreshedIDTokenMustMatch(t *testing.T) {
 		{name: "no new refresh token", token: func(b map[string]any) { delete(b, "refresh_token") }, ok: true},
 		{name: "sub changed", edit: func(c oidctest.Claims) { c["sub"] = "someone-else" }},
 		{name: "iss changed", edit: func(c oidctest.Claims) { c["iss"] = "https://other.example" }},
-		{name: "aud changed", edit: func(c oidctest.Claims) { c["aud"] = []string{oidctest.ClientID, "trusted"}; c["azp"] = oidctest.ClientID }},
-		{name: "untrusted aud", edit: func(c oidctest.Claims) { c["aud"] = []string{oidctest.ClientID, "stranger"}; c["azp"] = oidctest.ClientID }},
+		{name: "aud changed", edit: func(c oidctest.Claims) {
+			c["aud"] = []string{oidctest.ClientID, "trusted"}
+			c["azp"] = oidctest.ClientID
+		}},
+		{name: "untrusted aud", edit: func(c oidctest.Claims) {
+			c["aud"] = []string{oidctest.ClientID, "stranger"}
+			c["azp"] = oidctest.ClientID
+		}},
 		{name: "azp added", edit: func(c oidctest.Claims) { c["azp"] = oidctest.ClientID }},
 		{name: "expired", edit: func(c oidctest.Claims) { c["exp"] = time.Now().Add(-time.Hour).Unix() }},
 		{name: "at_hash wrong", edit: func(c oidctest.Claims) { c["at_hash"] = oidctest.AtHash("other") }},
