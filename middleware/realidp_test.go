@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -39,12 +40,18 @@ func needRealIdP(t *testing.T) realIdP {
 	return r
 }
 
-// TestRealIdPEndToEnd signs in against node-oidc-provider, an independent,
-// OpenID-certified provider: protected page → provider (its interaction is
-// completed automatically by internal/realidp) → callback → protected page,
-// then signs out.
-func TestRealIdPEndToEnd(t *testing.T) {
-	idp := needRealIdP(t)
+// realApp is an application signed in to the real provider.
+type realApp struct {
+	auth   *Auth
+	url    string
+	client *http.Client
+}
+
+// startRealApp serves an application using the real provider on the
+// address registered there, with /private writing the user and /token the
+// access token. It is stopped when the test ends.
+func startRealApp(t *testing.T, idp realIdP, edit func(*Config)) *realApp {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	p, err := providers.OIDC(ctx, providers.OIDCConfig{
@@ -61,23 +68,30 @@ func TestRealIdPEndToEnd(t *testing.T) {
 	if !p.RequiresIssuerParameter() {
 		t.Error("node-oidc-provider advertises RFC 9207; the provider should require iss")
 	}
-	appURL := "http://" + idp.appAddr
-	auth, err := New(Config{
-		BaseURL:   appURL,
+	app := &realApp{url: "http://" + idp.appAddr}
+	cfg := Config{
+		BaseURL:   app.url,
 		Providers: []*providers.Provider{p},
 		Keys:      [][]byte{[]byte("0123456789abcdef0123456789abcdef")},
-	})
-	if err != nil {
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	if app.auth, err = New(cfg); err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/auth/", auth.Handler())
-	mux.Handle("/private", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("/auth/", app.auth.Handler())
+	mux.Handle("/private", app.auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, _ := SessionFrom(r.Context())
 		io.WriteString(w, "hello "+s.User.Subject+" "+s.User.Email+" "+r.URL.RequestURI())
 		if s.Tokens.RefreshToken == "" || s.Tokens.IDToken == "" || s.SID == "" {
 			t.Errorf("session lacks tokens or sid: refresh %v id %v sid %v", s.Tokens.RefreshToken != "", s.Tokens.IDToken != "", s.SID != "")
 		}
+	})))
+	mux.Handle("/token", app.auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := SessionFrom(r.Context())
+		io.WriteString(w, s.Tokens.AccessToken)
 	})))
 	ln, err := net.Listen("tcp", idp.appAddr)
 	if err != nil {
@@ -85,33 +99,43 @@ func TestRealIdPEndToEnd(t *testing.T) {
 	}
 	srv := &http.Server{Handler: mux}
 	go srv.Serve(ln)
-	defer srv.Close()
-
+	t.Cleanup(func() { srv.Close() })
 	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Jar: jar, Timeout: 10 * time.Second,
+	app.client = &http.Client{Jar: jar, Timeout: 10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	get := func(u string) *http.Response {
-		req, _ := http.NewRequest(http.MethodGet, u, nil)
-		req.Header.Set("Accept", "text/html")
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp
+	return app
+}
+
+func (app *realApp) get(t *testing.T, u string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	req.Header.Set("Accept", "text/html")
+	resp, err := app.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
 	}
-	next := appURL + "/private?from=real-idp"
+	return resp
+}
+
+// login follows the redirects from path through the provider (its
+// interaction is completed automatically by internal/realidp) back to the
+// app, and returns the final response's body.
+func (app *realApp) login(t *testing.T, idp realIdP, path string) string {
+	t.Helper()
+	next := app.url + path
 	var sawCallback bool
 	var resp *http.Response
+	var body []byte
 	for i := 0; i < 20; i++ {
-		if strings.HasPrefix(next, appURL+"/auth/callback/realidp?") {
+		if strings.HasPrefix(next, app.url+"/auth/callback/realidp?") {
 			sawCallback = true
 			cb, _ := url.Parse(next)
 			if cb.Query().Get("iss") != idp.issuer {
 				t.Errorf("callback iss = %q, want %q", cb.Query().Get("iss"), idp.issuer)
 			}
 		}
-		resp = get(next)
-		io.Copy(io.Discard, resp.Body)
+		resp = app.get(t, next)
+		body, _ = io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode < 300 || resp.StatusCode > 399 {
 			break
@@ -122,19 +146,37 @@ func TestRealIdPEndToEnd(t *testing.T) {
 		}
 		next = loc.String()
 	}
-	if !sawCallback || resp.StatusCode != http.StatusOK || next != appURL+"/private?from=real-idp" {
+	if !sawCallback || resp.StatusCode != http.StatusOK || next != app.url+path {
 		t.Fatalf("login did not complete: callback seen %v, last %s → %d", sawCallback, next, resp.StatusCode)
 	}
-	resp = get(appURL + "/private?from=real-idp")
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(body), "hello realidp-user-1 user1@realidp.test /private?from=real-idp") {
-		t.Fatalf("protected page: %d %q", resp.StatusCode, body)
-	}
+	return string(body)
+}
 
-	req, _ := http.NewRequest(http.MethodPost, appURL+"/auth/logout", nil)
-	req.Header.Set("Origin", appURL)
-	resp, err = client.Do(req)
+// cookies returns the app's session cookies from the jar.
+func (app *realApp) cookies() []*http.Cookie {
+	u, _ := url.Parse(app.url)
+	var cs []*http.Cookie
+	for _, c := range app.client.Jar.Cookies(u) {
+		if strings.HasPrefix(c.Name, "portcullis") {
+			cs = append(cs, c)
+		}
+	}
+	return cs
+}
+
+// TestRealIdPEndToEnd signs in against node-oidc-provider, an independent,
+// OpenID-certified provider: protected page → provider → callback →
+// protected page, then signs out.
+func TestRealIdPEndToEnd(t *testing.T) {
+	idp := needRealIdP(t)
+	app := startRealApp(t, idp, nil)
+	body := app.login(t, idp, "/private?from=real-idp")
+	if !strings.Contains(body, "hello realidp-user-1 user1@realidp.test /private?from=real-idp") {
+		t.Fatalf("protected page: %q", body)
+	}
+	req, _ := http.NewRequest(http.MethodPost, app.url+"/auth/logout", nil)
+	req.Header.Set("Origin", app.url)
+	resp, err := app.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +184,53 @@ func TestRealIdPEndToEnd(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("logout: %d", resp.StatusCode)
 	}
-	if resp := get(appURL + "/private"); resp.StatusCode != http.StatusSeeOther {
+	if resp := app.get(t, app.url+"/private"); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("protected page after logout: %d, want 303", resp.StatusCode)
+	}
+}
+
+// TestRealIdPRefreshConcurrent: node-oidc-provider rotates refresh tokens
+// and revokes the whole grant when a spent one is replayed. 50 concurrent
+// requests with a session due for refresh make one token-endpoint call,
+// all succeed, and the session refreshes again later (the grant lives).
+func TestRealIdPRefreshConcurrent(t *testing.T) {
+	idp := needRealIdP(t)
+	app := startRealApp(t, idp, func(c *Config) { c.RefreshBefore = 10 * time.Second })
+	app.login(t, idp, "/token")
+	cookies := app.cookies()
+	code, oldToken, _ := get(t, app.url+"/token", cookies)
+	if code != 200 {
+		t.Fatalf("before refresh: %d", code)
+	}
+	calls0 := app.auth.refresher.callCount()
+	ttl := 60 * time.Second // REALIDP_ACCESS_TTL in .ci/run
+	later(app.auth, ttl-5*time.Second)
+	const n = 50
+	var wg sync.WaitGroup
+	codes, tokens := make([]int, n), make([]string, n)
+	newCookies := make([][]*http.Cookie, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i], tokens[i], newCookies[i] = get(t, app.url+"/token", cookies)
+		}()
+	}
+	wg.Wait()
+	for i := 0; i < n; i++ {
+		if codes[i] != 200 || tokens[i] == oldToken || tokens[i] != tokens[0] || len(newCookies[i]) == 0 {
+			t.Fatalf("request %d: status %d, new token %v, same as others %v, cookies %d", i, codes[i], tokens[i] != oldToken, tokens[i] == tokens[0], len(newCookies[i]))
+		}
+	}
+	if calls := app.auth.refresher.callCount() - calls0; calls != 1 {
+		t.Fatalf("%d token-endpoint calls for %d concurrent requests, want 1", calls, n)
+	}
+	t.Logf("%d concurrent requests → 1 refresh call, %d successes", n, n)
+	// Later, with the rotated refresh token: node-oidc-provider would have
+	// revoked the grant had the spent token ever been replayed.
+	later(app.auth, 2*ttl-5*time.Second)
+	code, tok, _ := get(t, app.url+"/token", newCookies[0])
+	if code != 200 || tok == tokens[0] {
+		t.Fatalf("second refresh: status %d, new token %v", code, tok != tokens[0])
 	}
 }

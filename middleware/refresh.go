@@ -77,6 +77,13 @@ func newRefresher(timeout time.Duration, now func() time.Time) *refresher {
 	}
 }
 
+// callCount returns how many token-endpoint calls were made.
+func (rf *refresher) callCount() int {
+	rf.mu.Lock()
+	defer rf.mu.Unlock()
+	return rf.calls
+}
+
 // errBackoff means the token endpoint was not called because an earlier
 // attempt failed transiently moments ago.
 var errBackoff = errors.New("middleware: refresh backing off after a transient failure")
