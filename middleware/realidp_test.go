@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"strings"
@@ -203,7 +204,18 @@ func TestRealIdPRefreshConcurrent(t *testing.T) {
 		t.Fatalf("before refresh: %d", code)
 	}
 	calls0 := app.auth.refresher.callCount()
-	ttl := 60 * time.Second // REALIDP_ACCESS_TTL in .ci/run
+	req := httptest.NewRequest(http.MethodGet, app.url+"/token", nil)
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	s, err := app.auth.Session(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ttl := time.Until(s.Tokens.Expiry).Round(time.Second) // REALIDP_ACCESS_TTL
+	if ttl < 20*time.Second {
+		t.Fatalf("access token lifetime %v: too short for this test", ttl)
+	}
 	later(app.auth, ttl-5*time.Second)
 	const n = 50
 	var wg sync.WaitGroup

@@ -19,6 +19,7 @@ import (
 type Provider struct {
 	name        string
 	displayName string
+	brand       string // "google", "github" or ""; see Brand
 	issuer      string // OpenID Connect issuer; empty for plain OAuth 2.0
 	// issParamRequired is set when the provider advertises RFC 9207
 	// authorization_response_iss_parameter_supported.
