@@ -47,6 +47,9 @@ func New(cfg Config) (*Auth, error) {
 		now:   time.Now,
 	}
 	a.refresher = newRefresher(s.RefreshTimeout, func() time.Time { return a.now() })
+	if s.Revocations == nil {
+		s.Revocations = newMemoryRevocations(func() time.Time { return a.now() })
+	}
 	if s.ErrorHandler == nil {
 		s.ErrorHandler = a.serveError
 	}

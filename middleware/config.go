@@ -40,6 +40,10 @@ type Config struct {
 	// SessionLifetime and cookies that are Secure unless BaseURL is plain
 	// http.
 	Sessions session.Store
+	// Revocations keeps the sessions that ended before their cookies did
+	// (logouts, back-channel logouts, EndSessions), checked on every
+	// request. Default: in memory, which serves a single instance.
+	Revocations RevocationStore
 	// PathPrefix is where Handler is mounted. Default "/auth".
 	PathPrefix string
 	// SessionLifetime is the absolute lifetime of a session from sign-in;
@@ -75,6 +79,11 @@ type Config struct {
 	// ErrForbidden or not; the user sees a generic page). Use it to
 	// provision users or to apply a sign-in policy.
 	OnLogin func(ctx context.Context, s *session.Session) error
+	// OnLogout runs after a session ended by a logout: a local one (ended
+	// has the session's ID, Provider, Subject and SID), a back-channel one
+	// (Provider and SID or Subject) or EndSessions (Provider and Subject).
+	// It is a notification: it cannot stop the logout.
+	OnLogout func(ctx context.Context, ended session.Revocation)
 	// Logger receives structured events (login ok and failed with a reason,
 	// logout). Tokens, codes, cookies and claims are never logged. Default:
 	// events are discarded.

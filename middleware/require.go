@@ -9,8 +9,10 @@ import (
 )
 
 // Session returns the request's valid session, or an error wrapping
-// ErrUnauthenticated. It is the decision behind [Auth.Require]; it makes no
-// network call.
+// ErrUnauthenticated: no session, an expired one, one from a provider no
+// longer configured, or one on the revocation list. It is the decision
+// behind [Auth.Require]; it makes no network call (unless a shared
+// RevocationStore does) and does not refresh.
 func (a *Auth) Session(r *http.Request) (*session.Session, error) {
 	s, err := a.s.Sessions.Load(r)
 	if err != nil {
@@ -25,6 +27,13 @@ func (a *Auth) Session(r *http.Request) (*session.Session, error) {
 	if _, ok := a.s.providers[s.User.Provider]; !ok {
 		// A session from a provider that is no longer configured.
 		return nil, fail(ErrUnauthenticated, "unknown_provider", nil)
+	}
+	revoked, err := a.s.Revocations.Revoked(r.Context(), s)
+	if err != nil {
+		return nil, fail(ErrUnauthenticated, "session_store", err)
+	}
+	if revoked {
+		return nil, fail(ErrUnauthenticated, "session_revoked", nil)
 	}
 	return s, nil
 }
