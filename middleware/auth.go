@@ -3,6 +3,7 @@ package middleware
 import (
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -12,10 +13,15 @@ import (
 type Auth struct {
 	s     *settings
 	flows *flowCookies
-	mux   *http.ServeMux
-	cop   *http.CrossOriginProtection
-	log   *slog.Logger
-	pages *pages
+	// logouts are the flow cookies of RP-initiated logouts.
+	logouts *flowCookies
+	// background tracks work that outlives its request (token
+	// revocation at logout); tests wait on it.
+	background sync.WaitGroup
+	mux        *http.ServeMux
+	cop        *http.CrossOriginProtection
+	log        *slog.Logger
+	pages      *pages
 	// refresher makes sure each refresh token is redeemed once.
 	refresher *refresher
 	now       func() time.Time
@@ -29,7 +35,11 @@ func New(cfg Config) (*Auth, error) {
 	if err != nil {
 		return nil, err
 	}
-	flows, err := newFlowCookies(s.Keys, s.secure)
+	flows, err := newFlowCookies(s.Keys, s.secure, "flow")
+	if err != nil {
+		return nil, err
+	}
+	logouts, err := newFlowCookies(s.Keys, s.secure, "logout")
 	if err != nil {
 		return nil, err
 	}
@@ -38,13 +48,14 @@ func New(cfg Config) (*Auth, error) {
 		return nil, err
 	}
 	a := &Auth{
-		s:     s,
-		flows: flows,
-		mux:   http.NewServeMux(),
-		cop:   http.NewCrossOriginProtection(),
-		log:   s.Logger,
-		pages: pg,
-		now:   time.Now,
+		s:       s,
+		flows:   flows,
+		logouts: logouts,
+		mux:     http.NewServeMux(),
+		cop:     http.NewCrossOriginProtection(),
+		log:     s.Logger,
+		pages:   pg,
+		now:     time.Now,
 	}
 	a.refresher = newRefresher(s.RefreshTimeout, func() time.Time { return a.now() })
 	if s.Revocations == nil {
@@ -59,6 +70,7 @@ func New(cfg Config) (*Auth, error) {
 	a.mux.HandleFunc("GET "+p+"/callback/{provider}", a.serveCallback)
 	a.mux.HandleFunc("GET "+p+"/logout", a.serveLogoutPage)
 	a.mux.HandleFunc("POST "+p+"/logout", a.serveLogout)
+	a.mux.HandleFunc("GET "+p+"/logout/callback", a.serveLogoutCallback)
 	a.mux.HandleFunc("GET "+p+"/userinfo", a.serveUserInfo)
 	a.mux.HandleFunc(p+"/", func(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, fail(ErrInvalidRequest, "unknown_endpoint", nil))

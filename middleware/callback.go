@@ -76,7 +76,7 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, name string) (*s
 		return nil, "", fail(ErrInvalidRequest, "state_missing", nil)
 	}
 	f, err := a.flows.take(w, r, state, a.now())
-	if err != nil {
+	if err != nil || f.Verifier == "" {
 		return nil, "", fail(ErrInvalidRequest, "state_mismatch", nil)
 	}
 	// Mix-up defence (RFC 9700 §4.4): the flow was started for one

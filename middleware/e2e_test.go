@@ -46,7 +46,7 @@ func newE2E(t *testing.T, tls bool, edits ...func(*Config)) *e2e {
 		Clients: []devoidc.Client{{
 			ID: "app", Secret: "app-secret",
 			RedirectURIs:           []string{appURL + "/auth/callback/dev"},
-			PostLogoutRedirectURIs: []string{appURL + "/"},
+			PostLogoutRedirectURIs: []string{appURL + "/auth/logout/callback"},
 		}},
 		AutoLogin: "ada",
 	})
@@ -243,19 +243,42 @@ func TestEndToEnd(t *testing.T) {
 				t.Fatalf("session gone after a refused cross-origin logout: %d", resp.StatusCode)
 			}
 
-			// 7. A same-origin POST signs out and expires every cookie.
+			// 7. A same-origin POST signs out: every cookie of the session
+			// expires, and the browser goes to the provider's end_session
+			// endpoint (RP-initiated logout) with a fresh state.
+			u, _ := url.Parse(e.app.URL)
+			copied := e.client.Jar.Cookies(u)
 			resp, _ = e.do(http.MethodPost, "/auth/logout?return_to=/", map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": e.app.URL})
-			if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
+			end, _ := url.Parse(resp.Header.Get("Location"))
+			if resp.StatusCode != http.StatusSeeOther || end == nil || end.Path != "/end_session" {
 				t.Fatalf("logout: status %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
 			}
+			eq := end.Query()
+			if eq.Get("client_id") != "app" || eq.Get("post_logout_redirect_uri") != e.app.URL+"/auth/logout/callback" ||
+				len(eq.Get("state")) != 43 || !strings.HasPrefix(eq.Get("id_token_hint"), "eyJ") || strings.Contains(end.RawQuery, "return_to") {
+				t.Errorf("end_session request: %v", eq)
+			}
+			var logoutFlow bool
 			for _, c := range setCookies(resp) {
-				if c.MaxAge >= 0 || c.Value != "" {
+				switch {
+				case strings.Contains(c.Name, "portcullis-logout."):
+					logoutFlow = c.MaxAge > 0
+					checkCookieAttrs(t, c, tls)
+				case c.MaxAge >= 0 || c.Value != "":
 					t.Errorf("logout left cookie %s", c.Name)
 				}
 			}
+			if !logoutFlow {
+				t.Error("logout set no logout flow cookie")
+			}
+			// The provider ends its session and sends the browser back with
+			// the state; the app redirects to return_to.
+			resp, body = e.follow(end.String())
+			if resp.StatusCode != 200 || body != "home" || resp.Request.URL.Path != "/" {
+				t.Fatalf("after the provider's logout: %d %s %q", resp.StatusCode, resp.Request.URL, body)
+			}
 			// Browsers scope cookies by host, not port: the jar also holds
-			// the provider's own session cookie, which is not ours to clear.
-			u, _ := url.Parse(e.app.URL)
+			// the provider's own cookies, which are not ours to clear.
 			for _, c := range e.client.Jar.Cookies(u) {
 				if !strings.HasPrefix(c.Name, "devoidc_") {
 					t.Errorf("cookie %s left in the jar after logout", c.Name)
@@ -263,6 +286,21 @@ func TestEndToEnd(t *testing.T) {
 			}
 			if resp, _ := e.do(http.MethodGet, "/private", nil); resp.StatusCode != http.StatusSeeOther {
 				t.Fatalf("protected page after logout: status %d, want 303", resp.StatusCode)
+			}
+			// A copy of the cookies taken before the logout no longer works.
+			e.client.Jar.SetCookies(u, copied)
+			if resp, _ := e.do(http.MethodGet, "/private", nil); resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("copied cookie after logout: status %d, want 303", resp.StatusCode)
+			}
+			// The provider's token was revoked in the background.
+			e.auth.background.Wait()
+			if st := e.op.Stats(); st.Revocations != 1 {
+				t.Errorf("provider revocations = %d, want 1", st.Revocations)
+			}
+			// A return from the provider with a wrong state triggers nothing.
+			resp, body = e.do(http.MethodGet, "/auth/logout/callback?state=forged", nil)
+			if resp.StatusCode != 200 || resp.Header.Get("Location") != "" || !strings.Contains(body, "You are signed out") {
+				t.Fatalf("logout callback with a wrong state: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 			}
 
 			// 8. The logs tell the story without a token, code, state,

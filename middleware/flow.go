@@ -47,12 +47,15 @@ type flowCookies struct {
 	codecs []securecookie.Codec
 }
 
-func newFlowCookies(keys [][]byte, secure bool) (*flowCookies, error) {
-	codecs, err := cookiekeys.Codecs(keys, "flow", flowLifetime, maxFlowEncoded)
+// newFlowCookies returns the cookies of one kind of flow: "flow" for
+// logins, "logout" for RP-initiated logouts. Each kind has its own keys and
+// names, so a value minted for one is never accepted as the other.
+func newFlowCookies(keys [][]byte, secure bool, kind string) (*flowCookies, error) {
+	codecs, err := cookiekeys.Codecs(keys, kind, flowLifetime, maxFlowEncoded)
 	if err != nil {
 		return nil, err
 	}
-	prefix := "portcullis-flow."
+	prefix := "portcullis-" + kind + "."
 	if secure {
 		prefix = "__Host-" + prefix
 	}
@@ -203,7 +206,7 @@ func decodeFlow(data []byte) (*flow, error) {
 		data = data[k+int(n):]
 	}
 	t, k := binary.Varint(data)
-	if k <= 0 || k != len(data) || k != len(binary.AppendVarint(nil, t)) || f.State == "" || f.Provider == "" || f.Verifier == "" {
+	if k <= 0 || k != len(data) || k != len(binary.AppendVarint(nil, t)) || f.State == "" || f.Provider == "" {
 		return nil, errInvalidFlow
 	}
 	f.Created = time.Unix(t, 0)

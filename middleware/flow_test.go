@@ -132,7 +132,6 @@ func TestDecodeFlowRefusesMalformed(t *testing.T) {
 		"empty":         {},
 		"no state":      encodeFlow(&flow{Provider: "dev", Verifier: "v"}),
 		"no provider":   encodeFlow(&flow{State: "s", Verifier: "v"}),
-		"no verifier":   encodeFlow(&flow{Provider: "dev", State: "s"}),
 	} {
 		if f, err := decodeFlow(b); err == nil {
 			t.Errorf("%s: decoded %+v", name, f)

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
+	"github.com/portcullis-go/portcullis/providers"
 	"github.com/portcullis-go/portcullis/session"
 )
 
@@ -25,28 +27,101 @@ func (a *Auth) serveLogoutPage(w http.ResponseWriter, r *http.Request) {
 	a.pages.render(w, http.StatusOK, "logout", d)
 }
 
-// serveLogout signs out: it clears every session cookie chunk and every
-// flow cookie, then redirects to return_to. Only same-origin requests are
-// accepted (http.CrossOriginProtection: Sec-Fetch-Site, then Origin).
+// serveLogout signs out. Only same-origin requests are accepted
+// (http.CrossOriginProtection: Sec-Fetch-Site, then Origin). It clears
+// every session cookie chunk and flow cookie and puts the session on the
+// revocation list, so that a copy of the cookie stops working too; then,
+// in the background, it revokes the refresh token (or the access token)
+// at the provider's revocation endpoint (RFC 7009), which never delays or
+// blocks the local logout; and when the provider has an
+// end_session_endpoint it sends the browser there (RP-Initiated Logout)
+// with a fresh state, to come back to {PathPrefix}/logout/callback.
+// Otherwise it redirects to return_to.
 func (a *Auth) serveLogout(w http.ResponseWriter, r *http.Request) {
 	if err := a.cop.Check(r); err != nil {
 		a.log.LogAttrs(r.Context(), levelWarn, "portcullis: cross-origin logout refused", reasonAttr("cross_origin"))
 		a.fail(w, r, fail(ErrForbidden, "cross_origin", nil))
 		return
 	}
+	returnTo := a.returnToParam(r)
 	s, _ := a.Session(r)
 	if err := a.s.Sessions.Clear(w, r); err != nil {
 		a.log.LogAttrs(r.Context(), levelError, "portcullis: session clear failed", reasonAttr("session_store"))
 	}
 	a.flows.clearAll(w, r)
-	if s != nil {
-		// A copy of the cookie taken before the logout must not work
-		// after it.
-		a.ended(r.Context(), "local", session.Revocation{
-			ID: s.ID, Provider: s.User.Provider, Subject: s.User.Subject, SID: s.SID, Expires: s.Expires,
-		})
+	if s == nil {
+		w.Header().Set("Location", returnTo)
+		w.WriteHeader(http.StatusSeeOther)
+		return
 	}
-	w.Header().Set("Location", a.returnToParam(r))
+	ctx := r.Context()
+	a.ended(ctx, "local", session.Revocation{
+		ID: s.ID, Provider: s.User.Provider, Subject: s.User.Subject, SID: s.SID, Expires: s.Expires,
+	})
+	p := a.s.providers[s.User.Provider]
+	a.revokeTokens(ctx, p, s)
+	state := randomString(32)
+	end := p.EndSessionURL(s.Tokens.IDToken, a.s.base.String()+a.s.PathPrefix+"/logout/callback", state)
+	if end == "" {
+		w.Header().Set("Location", returnTo)
+		w.WriteHeader(http.StatusSeeOther)
+		return
+	}
+	f := &flow{Provider: p.Name(), Issuer: p.Issuer(), State: state, ReturnTo: returnTo, Created: a.now()}
+	if err := a.logouts.set(w, r, f); err != nil {
+		w.Header().Set("Location", returnTo)
+		w.WriteHeader(http.StatusSeeOther)
+		return
+	}
+	a.log.LogAttrs(ctx, levelInfo, "portcullis: logout at provider started", providerAttr(p.Name()))
+	w.Header().Set("Location", end)
+	w.WriteHeader(http.StatusSeeOther)
+}
+
+// revokeTokens revokes the session's refresh token, or its access token
+// when it has none, at the provider, in the background with a timeout.
+func (a *Auth) revokeTokens(ctx context.Context, p *providers.Provider, s *session.Session) {
+	token, hint := s.Tokens.RefreshToken, "refresh_token"
+	if token == "" {
+		token, hint = s.Tokens.AccessToken, "access_token"
+	}
+	if !p.CanRevoke() || token == "" {
+		return
+	}
+	a.background.Add(1)
+	go func() {
+		defer a.background.Done()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
+		defer cancel()
+		if err := p.Revoke(ctx, token, hint); err != nil {
+			a.log.LogAttrs(ctx, levelWarn, "portcullis: token revocation failed", providerAttr(p.Name()), reasonAttr("revocation_failed"))
+			return
+		}
+		a.log.LogAttrs(ctx, levelInfo, "portcullis: token revoked", providerAttr(p.Name()), slog.String("token", hint))
+	}()
+}
+
+const revokeTimeout = 10 * time.Second
+
+// serveLogoutCallback is where the provider sends the browser after an
+// RP-initiated logout. With the state of a logout this browser started,
+// it redirects to that logout's return path; with a missing or wrong
+// state it does nothing but show that the user is signed out (RP-Initiated
+// Logout §3). Either way every logout flow cookie is expired.
+func (a *Auth) serveLogoutCallback(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f, err := a.logouts.take(w, r, q.Get("state"), a.now())
+	a.logouts.clearAll(w, r)
+	if err != nil || len(q["state"]) != 1 {
+		a.log.LogAttrs(r.Context(), levelWarn, "portcullis: logout return without a matching state", reasonAttr("state_mismatch"))
+		a.pages.render(w, http.StatusOK, "signedout", nil)
+		return
+	}
+	returnTo := "/"
+	if v, ok := safeReturnTo(f.ReturnTo); ok {
+		returnTo = v
+	}
+	w.Header().Set("Location", returnTo)
 	w.WriteHeader(http.StatusSeeOther)
 }
 

@@ -26,7 +26,7 @@ const pageCSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; f
 func newPages() (*pages, error) {
 	funcs := template.FuncMap{"initial": initial}
 	p := &pages{t: map[string]*template.Template{}}
-	for _, name := range []string{"chooser", "error", "logout"} {
+	for _, name := range []string{"chooser", "error", "logout", "signedout"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(pageFiles, "pages/layout.html", "pages/"+name+".html")
 		if err != nil {
 			return nil, err
@@ -64,7 +64,7 @@ type logoutData struct {
 	Action string
 }
 
-var titles = map[string]string{"chooser": "Sign in", "error": "Sign-in problem", "logout": "Sign out"}
+var titles = map[string]string{"chooser": "Sign in", "error": "Sign-in problem", "logout": "Sign out", "signedout": "Signed out"}
 
 // render writes page name with status. Rendering happens into a buffer
 // first, so a template error never leaves half a page.

@@ -150,8 +150,10 @@ func OIDC(ctx context.Context, cfg OIDCConfig) (*Provider, error) {
 			Endpoint:     oauth2.Endpoint{AuthURL: ep.AuthURL, TokenURL: ep.TokenURL, AuthStyle: oauth2.AuthStyleInHeader},
 			Scopes:       scopes,
 		},
-		client: client,
-		now:    time.Now,
+		client:        client,
+		now:           time.Now,
+		endSessionURL: meta.EndSession,
+		revocationURL: meta.Revocation,
 	}
 	v := &idTokenVerifier{
 		clientID:       cfg.ClientID,

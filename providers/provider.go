@@ -25,9 +25,14 @@ type Provider struct {
 	// authorization_response_iss_parameter_supported.
 	issParamRequired bool
 	oauth            oauth2.Config // RedirectURL is set per flow
-	client           *http.Client
-	authParams       []oauth2.AuthCodeOption
-	now              func() time.Time
+	// endSessionURL and revocationURL are the provider's
+	// end_session_endpoint (RP-Initiated Logout) and revocation_endpoint
+	// (RFC 7009), if it has them.
+	endSessionURL string
+	revocationURL string
+	client        *http.Client
+	authParams    []oauth2.AuthCodeOption
+	now           func() time.Time
 	// identify turns a token response into an identity; it is the part
 	// that differs between OpenID Connect and plain OAuth 2.0 providers.
 	identify func(ctx context.Context, tok *oauth2.Token, f Flow) (*Identity, error)
