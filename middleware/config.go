@@ -55,6 +55,12 @@ type Config struct {
 	// hold provider details: log it, never show it. Default: a designed HTML
 	// page (JSON for API clients) with the status and a generic message.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+	// IdleTimeout ends a session that made no request for this long
+	// (sliding). To bound cookie writes, activity is recorded at most once
+	// per IdleTimeout/4 (and at least a minute apart), so a session ends
+	// between ¾·IdleTimeout and IdleTimeout after its last request.
+	// Default 0: no idle timeout, only SessionLifetime.
+	IdleTimeout time.Duration
 	// RefreshBefore is how long before its access token expires a session
 	// is refreshed, on the request path, before the handler runs. Default
 	// one minute.
@@ -159,6 +165,9 @@ func validate(cfg Config) (*settings, error) {
 	}
 	if s.SessionLifetime == 0 {
 		s.SessionLifetime = defaultSessionLifetime
+	}
+	if s.IdleTimeout < 0 || s.IdleTimeout > 0 && s.IdleTimeout < 4*time.Minute {
+		return nil, fmt.Errorf("middleware: IdleTimeout %v: use 0 (none) or at least 4 minutes", s.IdleTimeout)
 	}
 	if s.SessionLifetime < time.Minute {
 		return nil, fmt.Errorf("middleware: SessionLifetime %v is shorter than a minute", s.SessionLifetime)

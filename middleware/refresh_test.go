@@ -3,11 +3,14 @@ package middleware
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/portcullis-go/portcullis/session"
 )
 
 // refreshApp is an application on e's servers whose /token page writes the
@@ -103,6 +106,13 @@ func TestRefreshConcurrent(t *testing.T) {
 	}
 	t.Logf("%d concurrent requests → %d refresh call(s), %d successes", n, st.Refreshes, n)
 
+	// The refreshed session is the same session: same ID, same absolute
+	// end (a refresh never extends the lifetime, RF-06).
+	before, after := loadSession(t, e.auth, cookies), loadSession(t, e.auth, newCookies[0])
+	if after.ID != before.ID || !after.Expires.Equal(before.Expires) || !after.Created.Equal(before.Created) {
+		t.Fatalf("refresh changed the session: ID %v, Expires %v → %v", after.ID == before.ID, before.Expires, after.Expires)
+	}
+
 	// The stale cookie, replayed within the grace window, gets the rotated
 	// tokens without a second token-endpoint call.
 	if code, tok, _ := get(t, e.app.URL+"/token", cookies); code != 200 || tok != tokens[0] {
@@ -137,4 +147,18 @@ func TestRefreshNotDue(t *testing.T) {
 	if st := e.op.Stats(); st.Refreshes != 0 {
 		t.Fatalf("refreshed a fresh token: %+v", st)
 	}
+}
+
+// loadSession decodes the session the cookies carry.
+func loadSession(t *testing.T, a *Auth, cookies []*http.Cookie) *session.Session {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	for _, c := range cookies {
+		req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+	}
+	s, err := a.s.Sessions.Load(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/portcullis-go/portcullis/session"
 )
@@ -21,8 +22,12 @@ func (a *Auth) Session(r *http.Request) (*session.Session, error) {
 		}
 		return nil, fail(ErrUnauthenticated, "session_store", err)
 	}
-	if !s.Valid(a.now()) || s.Expires.After(s.Created.Add(a.s.SessionLifetime)) {
+	now := a.now()
+	if !s.Valid(now) || s.Expires.After(s.Created.Add(a.s.SessionLifetime)) {
 		return nil, fail(ErrUnauthenticated, "session_expired", nil)
+	}
+	if a.s.IdleTimeout > 0 && now.Sub(s.LastSeen) > a.s.IdleTimeout {
+		return nil, fail(ErrUnauthenticated, "session_idle", nil)
 	}
 	if _, ok := a.s.providers[s.User.Provider]; !ok {
 		// A session from a provider that is no longer configured.
@@ -74,10 +79,34 @@ func (a *Auth) Require(next http.Handler) http.Handler {
 			}
 			return
 		}
+		if a.touchDue(s) {
+			s = a.touch(w, r, s)
+		}
 		tw := &trackingWriter{ResponseWriter: w}
 		st := &requestState{s: s, w: tw, r: r}
 		next.ServeHTTP(tw, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
 	})
+}
+
+// touchDue reports whether s's activity must be recorded: an idle timeout
+// is set and the last record is older than a quarter of it (at least a
+// minute), which bounds how often a busy session rewrites its cookie.
+func (a *Auth) touchDue(s *session.Session) bool {
+	if a.s.IdleTimeout == 0 {
+		return false
+	}
+	return a.now().Sub(s.LastSeen) >= max(a.s.IdleTimeout/4, time.Minute)
+}
+
+// touch saves a copy of s with LastSeen now and returns it.
+func (a *Auth) touch(w http.ResponseWriter, r *http.Request, s *session.Session) *session.Session {
+	ns := *s
+	ns.LastSeen = a.now()
+	if err := a.s.Sessions.Save(w, r, &ns); err != nil {
+		a.log.LogAttrs(r.Context(), levelError, "portcullis: session activity not saved", reasonAttr("session_save"))
+		return s
+	}
+	return &ns
 }
 
 // unauthenticated hands err to the error handler with the sign-in URL for
