@@ -8,9 +8,11 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -126,6 +128,37 @@ func BenchmarkRequire(b *testing.B) {
 		runRequests(b, h, req)
 	})
 
+	// The revocation list on the per-request path: none at all, and one
+	// holding 10,000 entries (of other sessions and users) of each shape.
+	for _, entries := range []int{-1, 10000} {
+		name := "portcullis-no-revocation-list"
+		if entries > 0 {
+			name = fmt.Sprintf("portcullis-revocations-%d", 3*entries)
+		}
+		b.Run(name, func(b *testing.B) {
+			a := benchAuth(b)
+			if entries < 0 {
+				a.s.Revocations = noRevocations{}
+			}
+			exp := time.Now().Add(time.Hour)
+			for i := 0; i < entries; i++ {
+				n := strconv.Itoa(i)
+				a.s.Revocations.Add(context.Background(), session.Revocation{ID: "id-" + n, Expires: exp})
+				a.s.Revocations.Add(context.Background(), session.Revocation{Provider: "dev", SID: "sid-" + n, Expires: exp})
+				a.s.Revocations.Add(context.Background(), session.Revocation{Provider: "dev", Subject: "sub-" + n, Before: time.Now(), Expires: exp})
+			}
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequest(http.MethodGet, "https://app.example/private", nil)
+			if err := a.s.Sessions.Save(rec, req, s); err != nil {
+				b.Fatal(err)
+			}
+			req = withCookies(req, rec)
+			h := a.Require(appHandler(user))
+			checkOK(b, h, req)
+			runRequests(b, h, req)
+		})
+	}
+
 	b.Run("gorilla-sessions", func(b *testing.B) {
 		store := sessions.NewCookieStore([]byte("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"), []byte("0123456789abcdef0123456789abcdef"))
 		rec := httptest.NewRecorder()
@@ -178,4 +211,13 @@ func runRequests(b *testing.B, h http.Handler, req *http.Request) {
 		*r = *req
 		h.ServeHTTP(httptest.NewRecorder(), r)
 	}
+}
+
+// noRevocations is a RevocationStore that never revokes: the per-request
+// path without a revocation list, for comparison.
+type noRevocations struct{}
+
+func (noRevocations) Add(context.Context, session.Revocation) error { return nil }
+func (noRevocations) Revoked(context.Context, *session.Session) (bool, error) {
+	return false, nil
 }
