@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"context"
+	"html"
 	"io"
 	"net"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -244,5 +246,99 @@ func TestRealIdPRefreshConcurrent(t *testing.T) {
 	code, tok, _ := get(t, app.url+"/token", newCookies[0])
 	if code != 200 || tok == tokens[0] {
 		t.Fatalf("second refresh: status %d, new token %v", code, tok != tokens[0])
+	}
+}
+
+// confirmRealLogout answers node-oidc-provider's logout confirmation page
+// at pageURL ("Yes, sign me out") and returns the provider's answer.
+func (app *realApp) confirmRealLogout(t *testing.T, pageURL string) *http.Response {
+	t.Helper()
+	resp := app.get(t, pageURL)
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	action := regexp.MustCompile(`<form[^>]*action="([^"]+)"`).FindSubmatch(page)
+	xsrf := regexp.MustCompile(`name="xsrf" value="([^"]+)"`).FindSubmatch(page)
+	if resp.StatusCode != 200 || action == nil || xsrf == nil {
+		t.Fatalf("provider logout page: %d %.300s", resp.StatusCode, page)
+	}
+	target, _ := resp.Request.URL.Parse(html.UnescapeString(string(action[1])))
+	req, _ := http.NewRequest(http.MethodPost, target.String(),
+		strings.NewReader(url.Values{"xsrf": {string(xsrf[1])}, "logout": {"yes"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := app.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+// TestRealIdPRPInitiatedLogout: POST /auth/logout sends the browser to
+// node-oidc-provider's end_session endpoint with id_token_hint and a state;
+// after the user confirms, the provider returns to /auth/logout/callback
+// with that state, and the app redirects to return_to.
+func TestRealIdPRPInitiatedLogout(t *testing.T) {
+	idp := needRealIdP(t)
+	app := startRealApp(t, idp, nil)
+	app.login(t, idp, "/private")
+	copied := app.cookies()
+	req, _ := http.NewRequest(http.MethodPost, app.url+"/auth/logout?return_to=/bye", nil)
+	req.Header.Set("Origin", app.url)
+	resp, err := app.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	end := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(end, idp.issuer+"/") || !strings.Contains(end, "id_token_hint=") {
+		t.Fatalf("logout: %d %s", resp.StatusCode, end)
+	}
+	resp = app.confirmRealLogout(t, end)
+	back, _ := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusSeeOther || back == nil || back.Path != "/auth/logout/callback" || back.Query().Get("state") == "" {
+		t.Fatalf("provider after confirmation: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp = app.get(t, back.String())
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/bye" {
+		t.Fatalf("logout callback: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	// The same callback again (state used) only shows the signed-out page.
+	resp = app.get(t, back.String())
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Location") != "" {
+		t.Fatalf("replayed logout callback: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if code, _, _ := get(t, app.url+"/token", copied); code != http.StatusUnauthorized {
+		t.Fatalf("copied cookie after logout: %d, want 401", code)
+	}
+}
+
+// TestRealIdPBackchannelLogout: the user signs out at node-oidc-provider
+// itself (not through the app); the provider POSTs a logout token to
+// /auth/backchannel-logout/realidp, and the app's session — cookie still
+// in the browser — stops working.
+func TestRealIdPBackchannelLogout(t *testing.T) {
+	idp := needRealIdP(t)
+	app := startRealApp(t, idp, nil)
+	app.login(t, idp, "/private")
+	cookies := app.cookies()
+	if code, _, _ := get(t, app.url+"/token", cookies); code != 200 {
+		t.Fatalf("before logout: %d", code)
+	}
+	resp := app.confirmRealLogout(t, idp.issuer+"/session/end")
+	if resp.StatusCode != http.StatusSeeOther && resp.StatusCode != http.StatusOK {
+		t.Fatalf("provider logout: %d", resp.StatusCode)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, _, _ := get(t, app.url+"/token", cookies)
+		if code == http.StatusUnauthorized {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("session still works 10 s after the provider's logout (status %d): no back-channel logout arrived", code)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -58,7 +58,7 @@ const ACCESS_TTL = envInt('REALIDP_ACCESS_TTL', 60);
 const ID_TOKEN_TTL = envInt('REALIDP_ID_TOKEN_TTL', ACCESS_TTL);
 const REFRESH_TTL = envInt('REALIDP_REFRESH_TTL', 14 * 24 * 60 * 60);
 const REDIRECT_URIS = envList('REALIDP_REDIRECT_URIS', 'http://127.0.0.1:9401/auth/callback/realidp');
-const POST_LOGOUT_URIS = envList('REALIDP_POST_LOGOUT_URIS', 'http://127.0.0.1:9401/');
+const POST_LOGOUT_URIS = envList('REALIDP_POST_LOGOUT_URIS', 'http://127.0.0.1:9401/ http://127.0.0.1:9401/auth/logout/callback');
 const BACKCHANNEL_URI = (process.env.REALIDP_BACKCHANNEL_URI || '').trim()
   || 'http://127.0.0.1:9401/auth/backchannel-logout/realidp';
 
