@@ -38,9 +38,34 @@
 // ([UserFrom], [SessionFrom]) and calls the handler. It makes no network
 // call.
 //
+// # Refresh
+//
+// When the access token expires within RefreshBefore, Require refreshes it
+// before calling the handler and saves the new tokens in the session. A
+// refresh token is redeemed once however many requests carry it: requests
+// at the same moment share one token-endpoint call (single-flight), and
+// for a short grace window a request still carrying the old cookie gets
+// the tokens already issued instead of replaying the spent refresh token,
+// which providers that rotate refresh tokens answer by revoking the whole
+// grant. A refusal (invalid_grant) ends the session; a transient failure
+// keeps the current token while it is valid and backs off; an expired
+// token is never passed on. [Auth.TokenSource] and [Auth.Client] give
+// handlers the user's token for the provider's APIs through the same path.
+//
+// # Logout and session lifetimes
+//
 // GET /auth/logout shows a page with a sign-out button; POST /auth/logout,
 // accepted from the same origin only, clears every session and flow
-// cookie.
+// cookie, puts the session on the revocation list (a copied cookie stops
+// working too), revokes the refresh token at the provider in the
+// background (RFC 7009), and sends the browser to the provider's
+// end_session_endpoint (RP-Initiated Logout) with a fresh state; the
+// provider sends it back to /auth/logout/callback, which continues to
+// return_to only with that state. POST /auth/backchannel-logout/{provider}
+// receives OpenID Connect Back-Channel Logout tokens and ends the sessions
+// they name; [Auth.EndSessions] ends every session of a user. Every
+// protected request checks the revocation list ([RevocationStore]), the
+// absolute lifetime (SessionLifetime) and the idle timeout (IdleTimeout).
 //
 // # Return paths
 //
@@ -62,6 +87,8 @@
 //
 // It does not trust X-Forwarded-* or Host headers: URLs come from
 // Config.BaseURL. It does not verify the ID token again on each request
-// (the session is authenticated by the store). It does not refresh tokens,
-// end provider sessions or take back-channel logouts yet.
+// (the session is authenticated by the store). Its default revocation
+// list and refresh coordination live in one process's memory: several
+// instances need a shared RevocationStore, and coordinate refreshes only
+// within each process.
 package middleware

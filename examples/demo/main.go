@@ -6,7 +6,10 @@
 //
 // The home page is public; /private requires signing in, which goes
 // through the development provider's sign-in page (pick a test user) and
-// comes back with the user and the expiry of their access token. The
+// comes back with the user and the expiry of their access token. "Sign
+// out" also ends the session at the provider (RP-initiated logout), and
+// the provider tells the app when its session ends (back-channel logout);
+// "Sign out everywhere" ends the user's sessions on every device. The
 // provider is for development only; see examples/oidc for a real one.
 package main
 
@@ -33,23 +36,34 @@ func main() {
 	// configured. The ports fall back to random ones when taken.
 	appLn := listen("127.0.0.1:8080")
 	opLn := listen("127.0.0.1:9090")
-	appURL := "http://" + appLn.Addr().String()
-	opURL := "http://" + opLn.Addr().String()
+	app, err := demo("http://"+appLn.Addr().String(), opLn, logger)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("\n  portcullis demo: open http://%s\n  (development provider at http://%s)\n\n", appLn.Addr(), opLn.Addr())
+	log.Fatal(http.Serve(appLn, app))
+}
 
+// demo starts the development provider on opLn and returns the handler of
+// an application at appURL that signs in with it.
+func demo(appURL string, opLn net.Listener, logger *slog.Logger) (http.Handler, error) {
+	opURL := "http://" + opLn.Addr().String()
 	op, err := devoidc.New(devoidc.Config{
 		Issuer: opURL,
 		Clients: []devoidc.Client{{
 			ID:                     "demo",
 			Secret:                 "demo-secret",
 			RedirectURIs:           []string{appURL + "/auth/callback/devoidc"},
-			PostLogoutRedirectURIs: []string{appURL + "/"},
+			PostLogoutRedirectURIs: []string{appURL + "/auth/logout/callback"},
+			// Signing out at the provider signs out of the app too.
+			BackchannelLogoutURI: appURL + "/auth/backchannel-logout/devoidc",
 		}},
 		Logger: logger,
 	})
 	if err != nil {
-		log.Fatal(err)
+		return nil, err
 	}
-	go func() { log.Fatal(http.Serve(opLn, op)) }()
+	go http.Serve(opLn, op)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -61,7 +75,7 @@ func main() {
 		ClientSecret: "demo-secret",
 	})
 	if err != nil {
-		log.Fatal(err)
+		return nil, err
 	}
 
 	// A fresh key per run: restarting the demo signs everyone out.
@@ -74,7 +88,7 @@ func main() {
 		Logger:    logger,
 	})
 	if err != nil {
-		log.Fatal(err)
+		return nil, err
 	}
 
 	mux := http.NewServeMux()
@@ -87,8 +101,18 @@ func main() {
 		render(w, privatePage, s)
 	})))
 
-	fmt.Printf("\n  portcullis demo: open %s\n  (development provider at %s)\n\n", appURL, opURL)
-	log.Fatal(http.Serve(appLn, mux))
+	// "Sign out everywhere": every session of this user, on every device,
+	// ends at its next request. The form is same-origin only.
+	everywhere := auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, _ := middleware.UserFrom(r.Context())
+		if err := auth.EndSessions(r.Context(), u.Provider, u.Subject); err != nil {
+			http.Error(w, "could not sign out everywhere", http.StatusInternalServerError)
+			return
+		}
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	}))
+	mux.Handle("POST /signout-everywhere", http.NewCrossOriginProtection().Handler(everywhere))
+	return mux, nil
 }
 
 // listen listens on addr, or on a random loopback port when addr is taken.
@@ -133,4 +157,5 @@ var privatePage = template.Must(template.New("private").Parse(`<!doctype html><h
 <dt>Session ends</dt><dd>{{.Expires.Format "Jan 2 15:04 MST"}}</dd>
 </dl>
 <form method="post" action="/auth/logout"><button type="submit">Sign out</button></form>
+<form method="post" action="/signout-everywhere"><p><button type="submit">Sign out everywhere</button></p></form>
 </main></body></html>`))
