@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"path"
 	"slices"
@@ -56,9 +57,19 @@ type Config struct {
 	// previous run of the program do not verify.
 	Key *rsa.PrivateKey
 
+	// HTTPClient sends back-channel logout tokens to the clients'
+	// BackchannelLogoutURI. Only its Transport and Timeout are used:
+	// devoidc never follows a redirect and never sends cookies. A zero
+	// Timeout means 5 seconds; a negative one is an error. Default:
+	// [net/http.DefaultTransport] with a 5-second timeout. A test whose
+	// relying party is an [net/http/httptest.Server] started with TLS
+	// passes that server's Client here.
+	HTTPClient *http.Client
+
 	// Logger receives one line per notable event (sign-in, code exchange,
-	// replay detected, revocation, logout) with the client ID. It never
-	// receives tokens, codes, secrets, cookies or claims. Default: discard.
+	// replay detected, revocation, logout, back-channel delivery) with the
+	// client ID. It never receives tokens, codes, secrets, cookies or
+	// claims. Default: discard.
 	Logger *slog.Logger
 }
 
@@ -89,8 +100,10 @@ type Client struct {
 
 	// BackchannelLogoutURI is the client's back-channel logout endpoint
 	// (https://openid.net/specs/openid-connect-backchannel-1_0.html#BCRegistration).
-	// It is validated and stored, but devoidc does not send logout tokens
-	// yet. Optional.
+	// When an OP session in which the client obtained tokens ends, devoidc
+	// POSTs a logout token carrying the session's sid and the user's sub
+	// to it, in the background (see the package documentation). Optional:
+	// without it the client is not told.
 	BackchannelLogoutURI string
 }
 
@@ -228,6 +241,9 @@ func validate(cfg Config) (*config, error) {
 		if n := cfg.Key.N.BitLen(); n < minKeyBits {
 			return nil, fmt.Errorf("devoidc: Key has %d bits, want at least %d", n, minKeyBits)
 		}
+	}
+	if cfg.HTTPClient != nil && cfg.HTTPClient.Timeout < 0 {
+		return nil, errors.New("devoidc: HTTPClient.Timeout must not be negative")
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -3,6 +3,8 @@ package devoidc
 import (
 	"crypto/rand"
 	"crypto/rsa"
+	"net/http"
+	"net/http/cookiejar"
 	"strings"
 	"testing"
 	"time"
@@ -61,6 +63,8 @@ func TestNewValidation(t *testing.T) {
 		{"negative TTL", func(c *Config) { c.AccessTokenTTL = -time.Second }, "AccessTokenTTL must not be negative"},
 		{"tiny TTL", func(c *Config) { c.IDTokenTTL = time.Millisecond }, "IDTokenTTL must be at least"},
 		{"small key", func(c *Config) { c.Key = smallKey }, "at least 2048"},
+		{"HTTPClient", func(c *Config) { c.HTTPClient = &http.Client{Timeout: time.Second} }, ""},
+		{"negative HTTPClient timeout", func(c *Config) { c.HTTPClient = &http.Client{Timeout: -time.Second} }, "HTTPClient.Timeout must not be negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -108,6 +112,12 @@ func TestNewDefaults(t *testing.T) {
 	if !strings.HasPrefix(s.sessionCookie, "devoidc_") || !strings.HasPrefix(s.csrfCookie, "devoidc_") {
 		t.Errorf("cookie names %q, %q must start with devoidc_", s.sessionCookie, s.csrfCookie)
 	}
+	if c := s.bcClient; c.Timeout != 5*time.Second || c.Transport != nil || c.Jar != nil || c.CheckRedirect == nil {
+		t.Errorf("back-channel client = %+v, want a 5s timeout, the default transport, no jar and no redirects", c)
+	}
+	if s.bcRetry != time.Second {
+		t.Errorf("back-channel retry delay = %v, want 1s", s.bcRetry)
+	}
 }
 
 // TestConfigFrozen checks that New deep-copies the Config.
@@ -120,10 +130,48 @@ func TestConfigFrozen(t *testing.T) {
 	cfg.Clients[0].RedirectURIs[0] = "https://evil.example/cb"
 	cfg.Clients[0].Secret = "changed"
 	cfg.Users[0].Groups[0] = "admins"
+	cfg.HTTPClient = &http.Client{Timeout: time.Hour}
 	if c := s.clients[testClientID]; c.RedirectURIs[0] != testRedirect || c.Secret != testSecret {
 		t.Errorf("client changed after New: %+v", c)
 	}
 	if s.users[0].Groups[0] != "g" {
 		t.Errorf("user groups changed after New: %v", s.users[0].Groups)
+	}
+	if s.bcClient.Timeout != 5*time.Second {
+		t.Errorf("back-channel timeout changed after New: %v", s.bcClient.Timeout)
+	}
+}
+
+// TestBackchannelClientFromConfig checks what New takes from
+// Config.HTTPClient: the transport and a positive timeout, never the jar or
+// the redirect policy.
+func TestBackchannelClientFromConfig(t *testing.T) {
+	tr := &http.Transport{}
+	jar, _ := cookiejar.New(nil)
+	follow := func(*http.Request, []*http.Request) error { return nil }
+	tests := []struct {
+		name        string
+		hc          *http.Client
+		wantTimeout time.Duration
+		wantTr      http.RoundTripper
+	}{
+		{"nil", nil, 5 * time.Second, nil},
+		{"zero timeout", &http.Client{Transport: tr, Jar: jar, CheckRedirect: follow}, 5 * time.Second, tr},
+		{"own timeout", &http.Client{Transport: tr, Timeout: 2 * time.Second}, 2 * time.Second, tr},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := New(Config{Issuer: "http://127.0.0.1:9000", Clients: testClients(), Key: testKey(t), HTTPClient: tt.hc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := s.bcClient
+			if c.Timeout != tt.wantTimeout || c.Transport != tt.wantTr || c.Jar != nil {
+				t.Errorf("client = %+v, want timeout %v, transport %v, no jar", c, tt.wantTimeout, tt.wantTr)
+			}
+			if c.CheckRedirect == nil || c.CheckRedirect(nil, nil) != http.ErrUseLastResponse {
+				t.Error("the back-channel client would follow redirects")
+			}
+		})
 	}
 }

@@ -65,16 +65,38 @@
 // groups. ID tokens always carry iss, sub, aud (the client ID), exp, iat,
 // auth_time, at_hash and sid, and nonce when the request had one.
 //
-// [Server.Stats] counts requests, exchanges, refreshes, detected replays and
-// revocations, so a test can assert, for example, that a middleware
-// refreshed exactly once.
+// [Server.Stats] counts requests, exchanges, refreshes, detected replays,
+// revocations and back-channel deliveries, so a test can assert, for
+// example, that a middleware refreshed exactly once, or poll until a
+// logout token has been delivered.
+//
+// # Logout
+//
+// An OP session ends at the end_session endpoint, or when
+// [Server.EndSessions] ends all of a user's sessions ("sign out
+// everywhere", for a test or a demo). Either way the grants issued under
+// the session are revoked, and each client that obtained tokens under it
+// and has a [Client.BackchannelLogoutURI] is sent a logout token
+// (OpenID Connect Back-Channel Logout 1.0,
+// https://openid.net/specs/openid-connect-backchannel-1_0.html): a JWT
+// with typ logout+jwt, signed like the ID tokens, carrying iss, aud, iat,
+// exp (two minutes later), jti, the events claim, the user's sub and the
+// session's sid (the same sid as in the ID tokens), and never a nonce. It
+// is POSTed as the form parameter logout_token, in the background so that
+// the browser's response does not wait. A 200 or 204 answer is a delivery;
+// a 400 is a refusal and is not retried; a network error or a status
+// outside 2xx is retried once, a second later. Requests time out after 5 seconds and never follow
+// redirects; [Config.HTTPClient] supplies the transport, for example to
+// trust a test server's certificate. A session that simply expires, or
+// that a new sign-in in the same browser replaces, sends nothing.
 //
 // # What it does not do
 //
 // No implicit or hybrid flow, no public clients (every client has a
 // secret), no plain PKCE, no consent screen, no request objects, no
 // dynamic registration, no token introspection, no encrypted tokens and no
-// algorithm other than RS256. Back-channel logout URIs are stored and
-// advertised but logout tokens are not sent yet. OP sessions last 12
-// hours; refresh grants last RefreshTokenTTL from the code exchange.
+// algorithm other than RS256, no front-channel logout and no session
+// management iframe. Logout tokens are not queued beyond the one retry
+// nor persisted. OP sessions last 12 hours; refresh grants last
+// RefreshTokenTTL from the code exchange.
 package devoidc

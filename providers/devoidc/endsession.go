@@ -11,7 +11,8 @@ import (
 // id_token_hint, client_id, post_logout_redirect_uri and state.
 //
 // It always ends the browser's OP session, found by its cookie or else by
-// the sid of a valid id_token_hint, and revokes the grants issued under it.
+// the sid of a valid id_token_hint, revokes the grants issued under it and
+// starts the back-channel logout of their clients, without waiting for it.
 // It does not ask the user to confirm. It then redirects to
 // post_logout_redirect_uri, with state, only when that URI is registered
 // for the client exactly, the client is named by client_id or by the
@@ -65,15 +66,36 @@ func (s *Server) handleEndSession(w http.ResponseWriter, r *http.Request) {
 	s.messagePage(w, http.StatusOK, "Signed out", "You are signed out of the development provider. You can close this window.")
 }
 
-// endSession ends the OP session sess: it forgets the session and revokes
-// every grant issued under its sid. Every way a session ends goes through
-// here.
+// EndSessions ends every OP session of the user subject, as if each of
+// the user's browsers had logged out, and returns how many sessions ended:
+// it is the provider-side "sign out everywhere" for a test or a demo.
+// Sessions that a newer sign-in in the same browser replaced, or that
+// expired, still count while tokens issued under them are valid.
 //
-// Back-channel logout (not implemented yet) belongs here: the returned
-// clients are the ones to send a logout token to, at their
-// BackchannelLogoutURI, with sess.subject and sess.sid.
+// As at the end_session endpoint, the grants issued under each session are
+// revoked, and every client with a BackchannelLogoutURI that obtained
+// tokens under it is sent a logout token carrying the session's sid
+// (OpenID Connect Back-Channel Logout 1.0). EndSessions does not wait for
+// the deliveries: poll [Server.Stats] for BackchannelSent and
+// BackchannelFailed. The browsers keep their now useless session cookies.
+// An unknown subject ends nothing and returns 0.
+func (s *Server) EndSessions(subject string) int {
+	ended := s.store.endSubject(s.now(), subject)
+	for _, e := range ended {
+		s.log.Info("devoidc: OP session ended", "clients", len(e.clients))
+		s.sendLogoutTokens(subject, e.sid, e.clients)
+	}
+	return len(ended)
+}
+
+// endSession ends the OP session sess: it forgets the session, revokes
+// every grant issued under its sid and sends back-channel logout tokens to
+// the clients that held them (backchannel.go), which it returns. The
+// end_session endpoint goes through here; EndSessions does the same for
+// all of a user's sessions at once.
 func (s *Server) endSession(sess opSession) (clients []string) {
 	clients = s.store.endSessionSID(sess.sid)
 	s.log.Info("devoidc: OP session ended", "clients", len(clients))
+	s.sendLogoutTokens(sess.subject, sess.sid, clients)
 	return clients
 }

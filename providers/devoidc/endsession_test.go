@@ -223,3 +223,120 @@ func TestEndSessionClients(t *testing.T) {
 		t.Errorf("GrantsRevoked = %d, want 3", st.GrantsRevoked)
 	}
 }
+
+// signInAs gives the browser an OP session for subject directly, for users
+// other than AutoLogin.
+func (o *testOP) signInAs(subject string) {
+	o.t.Helper()
+	handle, now := randomToken(), o.op.now()
+	o.op.store.putSession(now, handle, opSession{sid: randomToken()[:22], subject: subject, authTime: now, expires: now.Add(time.Hour)})
+	u, _ := url.Parse(o.url("/"))
+	o.client.Jar.SetCookies(u, []*http.Cookie{{Name: o.op.sessionCookie, Value: handle, Path: "/"}})
+}
+
+// wantSignedIn checks that the browser still has its OP session and that
+// the grant of m is alive.
+func (o *testOP) wantSignedIn(m map[string]any) {
+	o.t.Helper()
+	_, challenge := pkce()
+	q := redirectParams(o.t, o.authorize(authorizeQuery(challenge, map[string]string{"prompt": "none"})), testRedirect)
+	if q.Get("code") == "" {
+		o.t.Errorf("prompt=none: %v, want a code", q)
+	}
+	if resp, _ := o.userinfo(str(m, "access_token")); resp.StatusCode != http.StatusOK {
+		o.t.Errorf("access token: userinfo %d, want 200", resp.StatusCode)
+	}
+}
+
+// TestEndSessions checks that EndSessions ends every session of one user,
+// in every browser, sends a logout token for each, and leaves other users
+// alone.
+func TestEndSessions(t *testing.T) {
+	tests := []struct {
+		subject string
+		want    int
+	}{
+		{"ada", 2},
+		{"grace", 1},
+		{"nobody", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.subject, func(t *testing.T) {
+			rp := newBCRP(t, http.StatusOK)
+			o := newTestOP(t, withBackchannel(map[string]string{testClientID: rp.url("/bc")}))
+			type signedIn struct {
+				b        *testOP
+				sub, sid string
+				tokens   map[string]any
+			}
+			var browsers []signedIn
+			for _, sub := range []string{"ada", "ada", "grace"} {
+				b := o.browser(t)
+				if sub != "ada" {
+					b.signInAs(sub)
+				}
+				m := b.tokens()
+				_, claims := jwtParts(t, str(m, "id_token"))
+				if claims["sub"] != sub {
+					t.Fatalf("signed in as %v, want %s", claims["sub"], sub)
+				}
+				browsers = append(browsers, signedIn{b, sub, claims["sid"].(string), m})
+			}
+
+			if got := o.op.EndSessions(tt.subject); got != tt.want {
+				t.Errorf("EndSessions(%q) = %d, want %d", tt.subject, got, tt.want)
+			}
+			o.op.bcPending.Wait()
+			var gotSIDs, wantSIDs []string
+			for _, p := range rp.received("/bc") {
+				_, claims := jwtParts(t, wantLogoutPost(t, p))
+				if claims["sub"] != tt.subject {
+					t.Errorf("logout token for sub %v, want %s", claims["sub"], tt.subject)
+				}
+				gotSIDs = append(gotSIDs, claims["sid"].(string))
+			}
+			for _, b := range browsers {
+				if b.sub == tt.subject {
+					wantSIDs = append(wantSIDs, b.sid)
+					b.b.wantSignedOut(b.tokens)
+				} else {
+					b.b.wantSignedIn(b.tokens)
+				}
+			}
+			slices.Sort(gotSIDs)
+			slices.Sort(wantSIDs)
+			if !slices.Equal(gotSIDs, wantSIDs) {
+				t.Errorf("logout tokens for sids %q, want %q", gotSIDs, wantSIDs)
+			}
+			if st := o.op.Stats(); st.BackchannelSent != tt.want || st.BackchannelFailed != 0 {
+				t.Errorf("BackchannelSent, BackchannelFailed = %d, %d, want %d, 0", st.BackchannelSent, st.BackchannelFailed, tt.want)
+			}
+			if got := o.op.EndSessions(tt.subject); got != 0 {
+				t.Errorf("second EndSessions(%q) = %d, want 0", tt.subject, got)
+			}
+		})
+	}
+}
+
+// TestEndSessionsReplacedSession checks that EndSessions also reaches the
+// clients of a session that a newer sign-in in the same browser replaced:
+// their grants outlive the session, and so do the RPs' sessions.
+func TestEndSessionsReplacedSession(t *testing.T) {
+	rp := newBCRP(t, http.StatusOK)
+	o := newTestOP(t, withBackchannel(map[string]string{testClientID: rp.url("/bc")}))
+	old := o.tokens()
+	_, oldClaims := jwtParts(t, str(old, "id_token"))
+	o.code(map[string]string{"prompt": "login"}) // a new session, without a grant yet
+	if got := o.op.EndSessions("ada"); got != 2 {
+		t.Errorf("EndSessions = %d, want 2 (the replaced session and the new one)", got)
+	}
+	o.op.bcPending.Wait()
+	posts := rp.received("/bc")
+	if len(posts) != 1 {
+		t.Fatalf("the RP received %d logout tokens, want 1", len(posts))
+	}
+	if _, claims := jwtParts(t, wantLogoutPost(t, posts[0])); claims["sid"] != oldClaims["sid"] {
+		t.Errorf("logout token sid %v, want the replaced session's %v", claims["sid"], oldClaims["sid"])
+	}
+	o.wantSignedOut(old)
+}

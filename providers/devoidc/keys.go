@@ -107,13 +107,20 @@ type jwtHeader struct {
 }
 
 // sign returns the compact JWS (RFC 7515 §7.1) of claims, signed with the
-// current key by RSASSA-PKCS1-v1_5 with SHA-256 (RS256, RFC 7518 §3.3).
+// current key by RSASSA-PKCS1-v1_5 with SHA-256 (RS256, RFC 7518 §3.3),
+// with the header typ "JWT".
 func (kr *keyring) sign(claims any) (string, error) {
+	return kr.signTyped("JWT", claims)
+}
+
+// signTyped is sign with the given header typ, such as "logout+jwt"
+// (OpenID Connect Back-Channel Logout 1.0 §2.4).
+func (kr *keyring) signTyped(typ string, claims any) (string, error) {
 	kr.mu.RLock()
 	k := kr.keys[0]
 	kr.mu.RUnlock()
 
-	header, err := json.Marshal(jwtHeader{Alg: "RS256", Kid: k.pub.Kid, Typ: "JWT"})
+	header, err := json.Marshal(jwtHeader{Alg: "RS256", Kid: k.pub.Kid, Typ: typ})
 	if err != nil {
 		return "", err
 	}

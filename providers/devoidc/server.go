@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -45,6 +46,11 @@ type Server struct {
 	stats counters
 	mux   *http.ServeMux
 
+	// Back-channel logout delivery (backchannel.go).
+	bcClient  *http.Client   // never follows redirects, sends no cookies
+	bcRetry   time.Duration  // pause before the one retry
+	bcPending sync.WaitGroup // deliveries in flight; tests Wait on it
+
 	discovery []byte // the discovery document, marshalled once
 }
 
@@ -73,11 +79,25 @@ type Stats struct {
 	// GrantsRevoked counts grants revoked for any reason: refresh token
 	// reuse, code replay, revocation, or the end of the OP session.
 	GrantsRevoked int
+	// BackchannelSent counts logout tokens that a client's
+	// BackchannelLogoutURI acknowledged with 200 or 204, at the first
+	// attempt or at the one retry.
+	BackchannelSent int
+	// BackchannelFailed counts logout tokens that were not delivered: the
+	// client answered 400 (a refusal) or a 2xx status other than 200 and
+	// 204, neither of which is retried, or both attempts met a network
+	// error or a status outside 2xx.
+	//
+	// Delivery happens in the background after the session ends, so a test
+	// that expects n logout tokens polls Stats, with a deadline, until
+	// BackchannelSent+BackchannelFailed reaches n.
+	BackchannelFailed int
 }
 
 // counters backs Stats.
 type counters struct {
 	authorize, token, exchanges, refreshes, reuses, revocations, userinfo, grantsRevoked atomic.Int64
+	bcSent, bcFailed                                                                     atomic.Int64
 }
 
 // New validates cfg and returns a Server. Every problem with cfg is an
@@ -133,6 +153,8 @@ func New(cfg Config) (*Server, error) {
 		keys:          keys,
 		pages:         newPages(),
 		mux:           http.NewServeMux(),
+		bcClient:      newBackchannelClient(c.HTTPClient),
+		bcRetry:       backchannelRetryDelay,
 	}
 	rand.Read(s.csrfKey)
 	s.store = newStore(&s.stats)
@@ -191,6 +213,8 @@ func (s *Server) Stats() Stats {
 		Revocations:       int(s.stats.revocations.Load()),
 		UserInfoRequests:  int(s.stats.userinfo.Load()),
 		GrantsRevoked:     int(s.stats.grantsRevoked.Load()),
+		BackchannelSent:   int(s.stats.bcSent.Load()),
+		BackchannelFailed: int(s.stats.bcFailed.Load()),
 	}
 }
 

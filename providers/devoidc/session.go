@@ -2,6 +2,7 @@ package devoidc
 
 import (
 	"net/http"
+	"slices"
 	"time"
 )
 
@@ -68,6 +69,44 @@ func (st *store) endSessionSID(sid string) []string {
 		}
 	}
 	return st.revokeSessionGrantsLocked(sid)
+}
+
+// endedSession is a session ended by endSubject, with the IDs of the
+// clients whose grants under it were revoked.
+type endedSession struct {
+	sid     string
+	clients []string
+}
+
+// endSubject ends every session of subject: the unexpired sessions, and
+// the sids of subject's grants whose session was replaced or expired. It
+// drops the sessions, revokes the grants and returns the ended sessions,
+// sorted by sid.
+func (st *store) endSubject(now time.Time, subject string) []endedSession {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var sids []string
+	for h, sess := range st.sessions {
+		if sess.subject != subject {
+			continue
+		}
+		delete(st.sessions, h)
+		if now.Before(sess.expires) {
+			sids = append(sids, sess.sid)
+		}
+	}
+	for _, g := range st.grants {
+		if g.subject == subject && now.Before(g.expires) {
+			sids = append(sids, g.sid)
+		}
+	}
+	slices.Sort(sids)
+	sids = slices.Compact(sids)
+	ended := make([]endedSession, len(sids))
+	for i, sid := range sids {
+		ended[i] = endedSession{sid: sid, clients: st.revokeSessionGrantsLocked(sid)}
+	}
+	return ended
 }
 
 // currentSession returns the session named by the request's session

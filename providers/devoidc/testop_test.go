@@ -87,6 +87,7 @@ type setup struct {
 	tls   bool
 	path  string // issuer path, e.g. "/op"
 	clock *fakeClock
+	retry time.Duration // back-channel retry delay; zero: the default
 }
 
 // testOP is a running provider with a browser-like client: a cookie jar,
@@ -118,6 +119,9 @@ func newTestOP(t *testing.T, opts ...func(*setup)) *testOP {
 	if st.clock != nil {
 		op.now = st.clock.Now
 	}
+	if st.retry != 0 {
+		op.bcRetry = st.retry
+	}
 	ts.Config.Handler = op
 	if st.tls {
 		ts.StartTLS()
@@ -125,6 +129,8 @@ func newTestOP(t *testing.T, opts ...func(*setup)) *testOP {
 		ts.Start()
 	}
 	t.Cleanup(ts.Close)
+	// Runs before ts.Close: no back-channel delivery outlives the test.
+	t.Cleanup(op.bcPending.Wait)
 	return &testOP{t: t, op: op, srv: ts, client: newBrowser(t, ts), clock: st.clock}
 }
 
