@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html/template"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -30,6 +31,17 @@ type Config struct {
 	// Several: /auth/login shows a page with a button for each. Names must
 	// be unique. Required.
 	Providers []*providers.Provider
+	// ChooserTemplate replaces the built-in sign-in page that GET
+	// /auth/login shows when there are several providers. It is executed
+	// (t.Execute) with a [ChooserPage]: each provider's name, display
+	// name, brand and the URL that starts its login, return path included.
+	// html/template escapes what it writes; the page is served with a
+	// Content-Security-Policy allowing the application's own origin only,
+	// unless a handler in front of Handler set one. An error executing it
+	// goes to ErrorHandler (500). Do not change the template after New.
+	// Default: the built-in page (brand buttons for Google and GitHub, no
+	// script, no external request, light and dark).
+	ChooserTemplate *template.Template
 	// Keys are the secret keys for the login-flow cookies, and for the
 	// session cookie when Sessions is nil: newest first, 32 to 64 random
 	// bytes each (`openssl rand -base64 32`). Put a new key first and

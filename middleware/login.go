@@ -15,15 +15,7 @@ func (a *Auth) serveLogin(w http.ResponseWriter, r *http.Request) {
 		a.startLogin(w, r, a.s.Providers[0], returnTo)
 		return
 	}
-	buttons := make([]providerButton, len(a.s.Providers))
-	for i, p := range a.s.Providers {
-		u := a.s.PathPrefix + "/login/" + p.Name()
-		if returnTo != "/" {
-			u += "?return_to=" + queryEscape(returnTo)
-		}
-		buttons[i] = providerButton{Name: p.Name(), DisplayName: p.DisplayName(), URL: u}
-	}
-	a.pages.render(w, http.StatusOK, "chooser", chooserData{Providers: buttons})
+	a.serveChooser(w, r, returnTo)
 }
 
 // serveLoginProvider starts a login with the provider named in the path.

@@ -1,0 +1,170 @@
+// Command buttons shows the sign-in page with a button per provider:
+// "Sign in with Google", "Sign in with GitHub" and one OpenID Connect
+// provider of your own, configured only by environment variables. A
+// provider is on the page when its client ID (OIDC: its issuer) is set;
+// with one alone, /auth/login goes straight to it.
+//
+//	GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET, GOOGLE_HOSTED_DOMAIN (optional)
+//	                    as in examples/google; redirect URI BASE_URL/auth/callback/google
+//	GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET, GITHUB_URL (optional), GITHUB_ORG (optional)
+//	                    as in examples/github; callback URL BASE_URL/auth/callback/github
+//	OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_SCOPES
+//	                    as in examples/oidc; redirect URI BASE_URL/auth/callback/oidc
+//	BASE_URL            the app's public origin; default http://127.0.0.1:8080
+//	LISTEN_ADDR         default 127.0.0.1:8080
+//	SESSION_KEYS        comma separated, base64, 32 random bytes each, newest
+//	                    first (openssl rand -base64 32); default: a random key
+//	                    per run, which signs everyone out on restart
+//
+// / is public; /private requires signing in.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"log"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/portcullis-go/portcullis/middleware"
+	"github.com/portcullis-go/portcullis/providers"
+)
+
+func main() {
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	baseURL := env("BASE_URL", "http://127.0.0.1:8080")
+	addr := env("LISTEN_ADDR", "127.0.0.1:8080")
+	keys, err := sessionKeys(os.Getenv("SESSION_KEYS"), logger)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ps, err := configuredProviders()
+	if err != nil {
+		log.Fatal(err)
+	}
+	auth, err := middleware.New(middleware.Config{
+		BaseURL:   baseURL,
+		Providers: ps,
+		Keys:      keys,
+		Logger:    logger,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", auth.Handler())
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		page.Execute(w, nil)
+	})
+	mux.Handle("GET /private", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, _ := middleware.UserFrom(r.Context())
+		page.Execute(w, u)
+	})))
+	for _, p := range ps {
+		logger.Info("provider", "name", p.Name(), "redirect_uri", baseURL+"/auth/callback/"+p.Name())
+	}
+	logger.Info("listening", "url", baseURL)
+	log.Fatal(http.ListenAndServe(addr, mux))
+}
+
+// configuredProviders returns the providers whose variables are set, in
+// the order Google, GitHub, OIDC.
+func configuredProviders() ([]*providers.Provider, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	var ps []*providers.Provider
+	if id := os.Getenv("GOOGLE_CLIENT_ID"); id != "" {
+		var domains []string
+		if d := os.Getenv("GOOGLE_HOSTED_DOMAIN"); d != "" {
+			domains = []string{d}
+		}
+		google, err := providers.Google(ctx, providers.GoogleConfig{
+			ClientID: id, ClientSecret: os.Getenv("GOOGLE_CLIENT_SECRET"), HostedDomains: domains,
+		})
+		if err != nil {
+			return nil, err
+		}
+		ps = append(ps, google)
+	}
+	if id := os.Getenv("GITHUB_CLIENT_ID"); id != "" {
+		var orgs []string
+		if org := os.Getenv("GITHUB_ORG"); org != "" {
+			orgs = []string{org}
+		}
+		github, err := providers.GitHub(providers.GitHubConfig{
+			ClientID: id, ClientSecret: os.Getenv("GITHUB_CLIENT_SECRET"), BaseURL: os.Getenv("GITHUB_URL"), Orgs: orgs,
+		})
+		if err != nil {
+			return nil, err
+		}
+		ps = append(ps, github)
+	}
+	if issuer := os.Getenv("OIDC_ISSUER"); issuer != "" {
+		u, err := url.Parse(issuer)
+		if err != nil {
+			return nil, fmt.Errorf("OIDC_ISSUER: %v", err)
+		}
+		oidc, err := providers.OIDC(ctx, providers.OIDCConfig{
+			Name:         "oidc",
+			DisplayName:  u.Hostname(), // "Sign in with login.example.com"
+			Issuer:       issuer,
+			ClientID:     os.Getenv("OIDC_CLIENT_ID"),
+			ClientSecret: os.Getenv("OIDC_CLIENT_SECRET"),
+			Scopes:       strings.Fields(os.Getenv("OIDC_SCOPES")),
+		})
+		if err != nil {
+			return nil, err
+		}
+		ps = append(ps, oidc)
+	}
+	if len(ps) == 0 {
+		return nil, errors.New("no provider: set GOOGLE_CLIENT_ID, GITHUB_CLIENT_ID or OIDC_ISSUER (see go doc ./examples/buttons)")
+	}
+	return ps, nil
+}
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// sessionKeys decodes SESSION_KEYS, or makes a random key with a warning.
+func sessionKeys(v string, logger *slog.Logger) ([][]byte, error) {
+	if v == "" {
+		logger.Warn("SESSION_KEYS is not set: using a random key; sessions end when the program restarts")
+		k := make([]byte, 32)
+		rand.Read(k)
+		return [][]byte{k}, nil
+	}
+	var keys [][]byte
+	for _, s := range strings.Split(v, ",") {
+		k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+		if err != nil {
+			return nil, fmt.Errorf("SESSION_KEYS: %v", err)
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
+}
+
+var page = template.Must(template.New("page").Parse(`<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><meta name="color-scheme" content="light dark">
+<title>portcullis</title><style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem}</style></head><body><main>
+{{if .}}<h1>Signed in</h1>
+<dl><dt>Name</dt><dd>{{.Name}}</dd><dt>Email</dt><dd>{{.Email}}</dd>
+{{if .Login}}<dt>Login</dt><dd>{{.Login}}</dd>{{else}}<dt>Subject</dt><dd>{{.Subject}}</dd>{{end}}
+<dt>Provider</dt><dd>{{.Provider}}</dd></dl>
+<form method="post" action="/auth/logout"><button type="submit">Sign out</button></form>
+{{else}}<h1>Public page</h1><p><a href="/private">Go to the private page</a> (requires signing in).</p>{{end}}
+</main></body></html>`))

@@ -1,0 +1,113 @@
+// Command github puts a page behind "Sign in with GitHub", configured only
+// by environment variables:
+//
+//	GITHUB_CLIENT_ID      OAuth app (or GitHub App) client ID (required)
+//	GITHUB_CLIENT_SECRET  its client secret (required)
+//	GITHUB_URL            optional GitHub Enterprise Server base URL, such as
+//	                      https://github.example.com; default https://github.com
+//	GITHUB_ORG            optional: only members of this organisation may sign in
+//	BASE_URL              the app's public origin; default http://127.0.0.1:8080
+//	LISTEN_ADDR           default 127.0.0.1:8080
+//	SESSION_KEYS          comma separated, base64, 32 random bytes each, newest
+//	                      first (openssl rand -base64 32); default: a random key
+//	                      per run, which signs everyone out on restart
+//
+// Register BASE_URL/auth/callback/github as the app's callback URL in
+// GitHub's developer settings. / is public; /private requires signing in.
+package main
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"html/template"
+	"log"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/portcullis-go/portcullis/middleware"
+	"github.com/portcullis-go/portcullis/providers"
+)
+
+func main() {
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	baseURL := env("BASE_URL", "http://127.0.0.1:8080")
+	addr := env("LISTEN_ADDR", "127.0.0.1:8080")
+	keys, err := sessionKeys(os.Getenv("SESSION_KEYS"), logger)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var orgs []string
+	if org := os.Getenv("GITHUB_ORG"); org != "" {
+		orgs = []string{org}
+	}
+	github, err := providers.GitHub(providers.GitHubConfig{
+		ClientID:     os.Getenv("GITHUB_CLIENT_ID"),
+		ClientSecret: os.Getenv("GITHUB_CLIENT_SECRET"),
+		BaseURL:      os.Getenv("GITHUB_URL"),
+		Orgs:         orgs,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	auth, err := middleware.New(middleware.Config{
+		BaseURL:   baseURL,
+		Providers: []*providers.Provider{github},
+		Keys:      keys,
+		Logger:    logger,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", auth.Handler())
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		page.Execute(w, nil)
+	})
+	mux.Handle("GET /private", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, _ := middleware.UserFrom(r.Context())
+		page.Execute(w, u)
+	})))
+	logger.Info("listening", "url", baseURL, "redirect_uri", baseURL+"/auth/callback/github")
+	log.Fatal(http.ListenAndServe(addr, mux))
+}
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// sessionKeys decodes SESSION_KEYS, or makes a random key with a warning.
+func sessionKeys(v string, logger *slog.Logger) ([][]byte, error) {
+	if v == "" {
+		logger.Warn("SESSION_KEYS is not set: using a random key; sessions end when the program restarts")
+		k := make([]byte, 32)
+		rand.Read(k)
+		return [][]byte{k}, nil
+	}
+	var keys [][]byte
+	for _, s := range strings.Split(v, ",") {
+		k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+		if err != nil {
+			return nil, fmt.Errorf("SESSION_KEYS: %v", err)
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
+}
+
+var page = template.Must(template.New("page").Parse(`<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><meta name="color-scheme" content="light dark">
+<title>portcullis</title><style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem}</style></head><body><main>
+{{if .}}<h1>Signed in</h1>
+<dl><dt>Name</dt><dd>{{.Name}}</dd><dt>Email</dt><dd>{{.Email}}</dd>
+<dt>Login</dt><dd>{{.Login}}</dd><dt>Account id</dt><dd>{{.Subject}}</dd>
+<dt>Provider</dt><dd>{{.Provider}}</dd>{{with .Groups}}<dt>Organisations</dt><dd>{{range .}}{{.}} {{end}}</dd>{{end}}</dl>
+<form method="post" action="/auth/logout"><button type="submit">Sign out</button></form>
+{{else}}<h1>Public page</h1><p><a href="/private">Go to the private page</a> (requires signing in with GitHub).</p>{{end}}
+</main></body></html>`))

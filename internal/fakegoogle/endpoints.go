@@ -1,0 +1,291 @@
+package fakegoogle
+
+import (
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// grant is what an authorization code, or a refresh token, stands for.
+type grant struct {
+	redirectURI string
+	challenge   string
+	method      string
+	nonce       string
+	scope       string
+	refreshable bool
+	used        bool
+}
+
+// errorPage is what Google shows the user instead of redirecting when the
+// request cannot be trusted to go back to the client.
+func errorPage(w http.ResponseWriter, code string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusBadRequest)
+	w.Write([]byte("<!doctype html><title>Error 400</title><p>Access blocked: this app’s request is invalid</p><p>Error 400: " + code + "</p>"))
+}
+
+func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if q.Get("client_id") != ClientID {
+		errorPage(w, "invalid_client")
+		return
+	}
+	redirectURI := q.Get("redirect_uri")
+	if !slices.Contains(s.cfg.RedirectURIs, redirectURI) {
+		errorPage(w, "redirect_uri_mismatch")
+		return
+	}
+	if q.Get("response_type") != "code" {
+		errorPage(w, "invalid_request")
+		return
+	}
+	method := q.Get("code_challenge_method")
+	if q.Get("code_challenge") != "" && method != "S256" && method != "plain" {
+		errorPage(w, "invalid_request")
+		return
+	}
+	back := url.Values{}
+	if st, ok := q["state"]; ok {
+		back.Set("state", st[0])
+	}
+	back.Set("iss", s.URL)
+	if s.cfg.Deny {
+		back.Set("error", "access_denied")
+		redirect(w, r, redirectURI, back)
+		return
+	}
+	scope := expandScopes(q.Get("scope"))
+	offline := q.Get("access_type") == "offline"
+	prompt := q.Get("prompt")
+	s.mu.Lock()
+	// Google issues a refresh token when the user grants offline access:
+	// the first time, or again whenever prompt=consent shows the screen.
+	refreshable := offline && (prompt == "consent" || !s.offlineGranted)
+	consentShown := prompt == "consent" || (offline && !s.offlineGranted)
+	if offline {
+		s.offlineGranted = true
+	}
+	code := random("4/0A")
+	s.codes[code] = &grant{
+		redirectURI: redirectURI, challenge: q.Get("code_challenge"), method: method,
+		nonce: q.Get("nonce"), scope: scope, refreshable: refreshable,
+	}
+	s.mu.Unlock()
+	back.Set("code", code)
+	back.Set("scope", scope)
+	back.Set("authuser", "0")
+	if s.cfg.User.HD != "" {
+		back.Set("hd", s.cfg.User.HD)
+	}
+	if consentShown {
+		back.Set("prompt", "consent")
+	} else {
+		back.Set("prompt", "none")
+	}
+	redirect(w, r, redirectURI, back)
+}
+
+// expandScopes writes scopes the way Google echoes them: email and profile
+// also as their userinfo URLs.
+func expandScopes(scope string) string {
+	var out []string
+	for _, sc := range strings.Fields(scope) {
+		out = append(out, sc)
+		switch sc {
+		case "email":
+			out = append(out, "https://www.googleapis.com/auth/userinfo.email")
+		case "profile":
+			out = append(out, "https://www.googleapis.com/auth/userinfo.profile")
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+func redirect(w http.ResponseWriter, r *http.Request, target string, q url.Values) {
+	sep := "?"
+	if strings.Contains(target, "?") {
+		sep = "&"
+	}
+	http.Redirect(w, r, target+sep+q.Encode(), http.StatusFound)
+}
+
+func tokenError(w http.ResponseWriter, status int, code, description string) {
+	writeJSON(w, status, map[string]string{"error": code, "error_description": description})
+}
+
+// clientAuthenticated accepts client_secret_basic (form-urlencoded
+// credentials, RFC 6749 §2.3.1) or client_secret_post, not both.
+func clientAuthenticated(r *http.Request) bool {
+	id, secret, basic := r.BasicAuth()
+	if basic {
+		if r.PostForm.Has("client_secret") {
+			return false
+		}
+		id, _ = url.QueryUnescape(id)
+		secret, _ = url.QueryUnescape(secret)
+	} else {
+		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	}
+	return id == ClientID && subtle.ConstantTimeCompare([]byte(secret), []byte(ClientSecret)) == 1
+}
+
+func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		tokenError(w, http.StatusBadRequest, "invalid_request", "Bad Request")
+		return
+	}
+	if !clientAuthenticated(r) {
+		tokenError(w, http.StatusUnauthorized, "invalid_client", "Unauthorized")
+		return
+	}
+	f := r.PostForm
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch f.Get("grant_type") {
+	case "authorization_code":
+		g := s.codes[f.Get("code")]
+		switch {
+		case g == nil || g.used:
+			tokenError(w, http.StatusBadRequest, "invalid_grant", "Bad Request")
+			return
+		case f.Get("redirect_uri") != g.redirectURI:
+			tokenError(w, http.StatusBadRequest, "redirect_uri_mismatch", "Bad Request")
+			return
+		case g.challenge != "" && !pkceMatches(f.Get("code_verifier"), g.challenge, g.method):
+			tokenError(w, http.StatusBadRequest, "invalid_grant", "Invalid code verifier.")
+			return
+		}
+		g.used = true
+		s.issue(w, g, true)
+	case "refresh_token":
+		g := s.refresh[f.Get("refresh_token")]
+		if g == nil {
+			tokenError(w, http.StatusBadRequest, "invalid_grant", "Token has been expired or revoked.")
+			return
+		}
+		s.issue(w, g, false)
+	default:
+		tokenError(w, http.StatusBadRequest, "unsupported_grant_type", "Invalid grant_type: "+f.Get("grant_type"))
+	}
+}
+
+// issue writes a token response for g; s.mu is held.
+func (s *Server) issue(w http.ResponseWriter, g *grant, login bool) {
+	access := random("ya29.")
+	s.access[access] = true
+	body := map[string]any{
+		"access_token": access,
+		"expires_in":   3599,
+		"scope":        g.scope,
+		"token_type":   "Bearer",
+	}
+	if slices.Contains(strings.Fields(g.scope), "openid") {
+		nonce := ""
+		if login {
+			nonce = g.nonce
+		}
+		body["id_token"] = s.idToken(access, nonce)
+	}
+	if login && g.refreshable && !s.cfg.NoRefreshTokens {
+		rt := random("1//0")
+		s.refresh[rt] = g
+		body["refresh_token"] = rt
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+func (s *Server) idToken(access, nonce string) string {
+	u := s.cfg.User
+	now := time.Now()
+	iss := s.URL
+	if s.cfg.IssClaim != "" {
+		iss = s.cfg.IssClaim
+	}
+	sum := sha256.Sum256([]byte(access))
+	c := map[string]any{
+		"iss": iss, "azp": ClientID, "aud": ClientID, "sub": u.Sub,
+		"at_hash": b64(sum[:16]), "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(),
+	}
+	if u.Email != "" {
+		c["email"], c["email_verified"] = u.Email, u.EmailVerified
+	}
+	if u.HD != "" {
+		c["hd"] = u.HD
+	}
+	if u.Name != "" {
+		c["name"] = u.Name
+		c["given_name"], _, _ = strings.Cut(u.Name, " ")
+	}
+	if u.Picture != "" {
+		c["picture"] = u.Picture
+	}
+	if nonce != "" {
+		c["nonce"] = nonce
+	}
+	return s.sign(c)
+}
+
+// sign returns an RS256 compact JWS of claims.
+func (s *Server) sign(claims map[string]any) string {
+	header, _ := json.Marshal(map[string]string{"alg": "RS256", "kid": s.kid(), "typ": "JWT"})
+	payload, _ := json.Marshal(claims)
+	input := b64(header) + "." + b64(payload)
+	sum := sha256.Sum256([]byte(input))
+	sig, err := rsa.SignPKCS1v15(nil, s.key, crypto.SHA256, sum[:])
+	if err != nil {
+		panic(err)
+	}
+	return input + "." + b64(sig)
+}
+
+func pkceMatches(verifier, challenge, method string) bool {
+	if verifier == "" {
+		return false
+	}
+	want := verifier
+	if method == "S256" {
+		sum := sha256.Sum256([]byte(verifier))
+		want = b64(sum[:])
+	}
+	return subtle.ConstantTimeCompare([]byte(want), []byte(challenge)) == 1
+}
+
+func (s *Server) serveUserInfo(w http.ResponseWriter, r *http.Request) {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	s.mu.Lock()
+	valid := ok && s.access[tok]
+	s.mu.Unlock()
+	if !valid {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="https://accounts.google.com/", error="invalid_token"`)
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_request", "error_description": "Invalid Credentials"})
+		return
+	}
+	u := s.cfg.User
+	c := map[string]any{"sub": u.Sub, "name": u.Name, "picture": u.Picture, "email": u.Email, "email_verified": u.EmailVerified}
+	if u.HD != "" {
+		c["hd"] = u.HD
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) serveRevoke(w http.ResponseWriter, r *http.Request) {
+	r.ParseForm()
+	tok := r.PostForm.Get("token")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.access[tok] && s.refresh[tok] == nil {
+		tokenError(w, http.StatusBadRequest, "invalid_token", "Token expired or revoked")
+		return
+	}
+	delete(s.access, tok)
+	delete(s.refresh, tok)
+	writeJSON(w, http.StatusOK, map[string]any{})
+}

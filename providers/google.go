@@ -1,0 +1,173 @@
+package providers
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"golang.org/x/oauth2"
+)
+
+// ErrConsentRequired is wrapped by the error of a Google login with
+// [GoogleConfig.Offline] whose token response carries no refresh token
+// although the login did not ask for consent: Google issues a refresh token
+// only when the user grants offline access, which happens on the first
+// consent or with prompt=consent. The middleware then restarts the login
+// once with [Flow.Prompt] "consent"; a login that already asked for consent
+// never returns it.
+var ErrConsentRequired = errors.New("providers: consent required to obtain a refresh token")
+
+// googleIssuer is Google's OpenID Connect issuer.
+const googleIssuer = "https://accounts.google.com"
+
+// GoogleConfig configures sign-in with Google
+// (https://developers.google.com/identity/openid-connect/openid-connect).
+// Zero values are documented defaults.
+type GoogleConfig struct {
+	// Name identifies the provider in paths and sessions. Default "google":
+	// the redirect URI to register is then BaseURL + "/auth/callback/google".
+	Name string
+	// DisplayName is shown on the sign-in button. Default "Google", which
+	// Google's branding guidelines ask for ("Sign in with Google").
+	DisplayName string
+	// ClientID and ClientSecret are the OAuth client's credentials (type
+	// "Web application" in the Google Cloud console). ClientID is required.
+	ClientID     string
+	ClientSecret string
+	// HostedDomains restricts sign-in to Google Workspace (or Cloud
+	// Identity) accounts of these domains, such as "example.com", by the
+	// ID token's "hd" claim — never by the email address, which proves
+	// nothing about the organisation that manages an account. Accounts
+	// without "hd" (consumer Gmail accounts) or with another domain are
+	// refused with [ErrNotAllowed]. With exactly one domain, the
+	// authorization request also carries it as the "hd" hint, which only
+	// streamlines Google's account chooser. Default: any Google account.
+	HostedDomains []string
+	// Offline asks for a refresh token (access_type=offline), so the
+	// session can outlive the one-hour access token. A login that gets no
+	// refresh token without having asked for consent fails with
+	// [ErrConsentRequired], for the middleware to ask again with
+	// prompt=consent.
+	Offline bool
+	// Scopes requested. Default "openid email profile"; "openid" is always
+	// included.
+	Scopes []string
+	// Issuer is where discovery starts. Default "https://accounts.google.com";
+	// set it only to test against a local stand-in.
+	Issuer string
+	// HTTPClient makes the requests to Google. portcullis always copies it
+	// to refuse redirects and cap response sizes; its Timeout defaults to
+	// 10 s. Default: a client based on http.DefaultTransport.
+	HTTPClient *http.Client
+}
+
+// Google returns a provider for Google's OpenID Connect service, built by
+// discovery from cfg.Issuer and verified like any [OIDC] provider: the ID
+// token's signature against Google's published keys, "iss", "aud", "exp",
+// "nonce", "iat", "azp" and "at_hash". Google may write "iss" without the
+// scheme ("accounts.google.com"); go-oidc accepts that spelling for the
+// issuer https://accounts.google.com only, so it never applies to another
+// provider. The user's issuer is always recorded as cfg.Issuer.
+//
+// The email is kept only when "email_verified" is true. With HostedDomains,
+// the "hd" claim decides who may sign in. Google announces the issuer in
+// its authorization responses ("iss", RFC 9207), which the middleware
+// checks.
+//
+// Google makes network requests (discovery); ctx bounds them.
+func Google(ctx context.Context, cfg GoogleConfig) (*Provider, error) {
+	name := cmp(cfg.Name, "google")
+	var domains []string
+	for _, d := range cfg.HostedDomains {
+		if !validDomain(d) {
+			return nil, fmt.Errorf("providers: %s: hosted domain %q must be a lower-case DNS name such as \"example.com\" (punycode for international names)", name, d)
+		}
+		domains = append(domains, d)
+	}
+	p, err := OIDC(ctx, OIDCConfig{
+		Name:         name,
+		DisplayName:  cmp(cfg.DisplayName, "Google"),
+		Issuer:       cmp(cfg.Issuer, googleIssuer),
+		ClientID:     cfg.ClientID,
+		ClientSecret: cfg.ClientSecret,
+		Scopes:       cfg.Scopes,
+		HTTPClient:   cfg.HTTPClient,
+	})
+	if err != nil {
+		return nil, err
+	}
+	p.brand = brandGoogle
+	if cfg.Offline {
+		p.authParams = append(p.authParams, oauth2.AccessTypeOffline)
+	}
+	if len(domains) == 1 {
+		p.authParams = append(p.authParams, oauth2.SetAuthURLParam("hd", domains[0]))
+	}
+	verified := p.identify
+	offline := cfg.Offline
+	p.identify = func(ctx context.Context, tok *oauth2.Token, f Flow) (*Identity, error) {
+		id, err := verified(ctx, tok, f)
+		if err != nil {
+			return nil, err
+		}
+		id.User.Issuer = p.issuer
+		if len(domains) > 0 {
+			var c struct {
+				HD string `json:"hd"`
+			}
+			if err := verifiedPayload(id.Tokens.IDToken, &c); err != nil {
+				return nil, err
+			}
+			if !slices.Contains(domains, c.HD) {
+				return nil, fmt.Errorf("%w: not an account of an allowed Google Workspace domain (hd)", ErrNotAllowed)
+			}
+		}
+		if offline && tok.RefreshToken == "" && f.Prompt != "consent" {
+			return nil, ErrConsentRequired
+		}
+		return id, nil
+	}
+	return p, nil
+}
+
+// validDomain reports whether d is a lower-case ASCII DNS name with at
+// least two labels. Comparing such names byte for byte leaves no room for
+// case-folding or homoglyph tricks (SECURITY.md AZ-03, AZ-04).
+func validDomain(d string) bool {
+	if len(d) > 253 || !strings.Contains(d, ".") {
+		return false
+	}
+	for _, label := range strings.Split(d, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			if c := label[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// verifiedPayload decodes the claims of a compact JWT into v. It checks
+// nothing: call it only on a token this login has just verified.
+func verifiedPayload(raw string, v any) error {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return errors.New("id_token: malformed")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return errors.New("id_token: malformed")
+	}
+	if err := json.Unmarshal(payload, v); err != nil {
+		return errors.New("id_token: malformed claims")
+	}
+	return nil
+}
