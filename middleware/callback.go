@@ -29,6 +29,12 @@ const (
 func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("provider")
 	s, returnTo, err := a.callback(w, r, name)
+	if err == errRestartWithConsent {
+		a.flows.clearAll(w, r)
+		a.log.LogAttrs(r.Context(), levelInfo, "portcullis: login restarted for consent", providerAttr(name))
+		a.startFlow(w, r, a.s.providers[name], returnTo, "consent")
+		return
+	}
 	if err != nil {
 		a.flows.clearAll(w, r)
 		a.log.LogAttrs(r.Context(), levelWarn, "portcullis: login failed",
@@ -111,12 +117,12 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, name string) (*s
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), exchangeTimeout)
 	defer cancel()
-	id, err := p.Exchange(ctx, providers.Flow{
-		RedirectURL: a.s.callbackURL(name),
-		State:       f.State,
-		Nonce:       f.Nonce,
-		Verifier:    f.Verifier,
-	}, code)
+	id, err := p.Exchange(ctx, a.providerFlow(f), code)
+	if errors.Is(err, providers.ErrConsentRequired) && f.Prompt != "consent" {
+		// The provider issued no refresh token (Google does so only on a
+		// user's first consent): ask once more, with prompt=consent.
+		return nil, f.ReturnTo, errRestartWithConsent
+	}
 	if err != nil {
 		return nil, "", exchangeFailure(err)
 	}
@@ -134,12 +140,18 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, name string) (*s
 	return s, f.ReturnTo, nil
 }
 
-var errSessionSave = errors.New("middleware: session could not be saved")
+var (
+	errSessionSave        = errors.New("middleware: session could not be saved")
+	errRestartWithConsent = errors.New("middleware: restart the login with prompt=consent")
+)
 
 // exchangeFailure classifies an error from Provider.Exchange: the provider
 // refusing the code or a token that does not verify is a failed login; a
 // provider that cannot be reached or fails is unavailable.
 func exchangeFailure(err error) error {
+	if errors.Is(err, providers.ErrNotAllowed) {
+		return fail(ErrForbidden, "account_not_allowed", err)
+	}
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
 		// The provider's error_description and body are not kept: they are

@@ -80,7 +80,7 @@ func errorText(err error, status int) (string, string) {
 		}
 		return "Please sign in", "You need to sign in to see this page."
 	case http.StatusForbidden:
-		return "Access denied", "You are signed in, but this account is not allowed here."
+		return "Access denied", "This account is not allowed to use this site."
 	case http.StatusBadRequest:
 		return "This sign-in link is not valid", "It may have expired, been used already or been opened in another browser. Please start again."
 	case http.StatusBadGateway:

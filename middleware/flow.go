@@ -25,7 +25,7 @@ const (
 	// maxFlows bounds the flow cookies alive at once in one browser; a new
 	// login evicts the oldest.
 	maxFlows       = 5
-	flowVersion    = 1
+	flowVersion    = 2
 	maxFlowEncoded = 4096
 )
 
@@ -37,7 +37,10 @@ type flow struct {
 	Nonce    string
 	Verifier string
 	ReturnTo string
-	Created  time.Time
+	// Prompt is the OpenID Connect prompt the flow asked for ("consent"
+	// when a login is restarted to obtain a refresh token).
+	Prompt  string
+	Created time.Time
 }
 
 // flowCookies encodes and names flow cookies.
@@ -184,7 +187,7 @@ var errInvalidFlow = errors.New("invalid flow")
 // one encoding.
 func encodeFlow(f *flow) []byte {
 	b := []byte{flowVersion}
-	for _, s := range [...]string{f.Provider, f.Issuer, f.State, f.Nonce, f.Verifier, f.ReturnTo} {
+	for _, s := range [...]string{f.Provider, f.Issuer, f.State, f.Nonce, f.Verifier, f.ReturnTo, f.Prompt} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}
@@ -197,7 +200,7 @@ func decodeFlow(data []byte) (*flow, error) {
 	}
 	data = data[1:]
 	f := new(flow)
-	for _, p := range [...]*string{&f.Provider, &f.Issuer, &f.State, &f.Nonce, &f.Verifier, &f.ReturnTo} {
+	for _, p := range [...]*string{&f.Provider, &f.Issuer, &f.State, &f.Nonce, &f.Verifier, &f.ReturnTo, &f.Prompt} {
 		n, k := binary.Uvarint(data)
 		if k <= 0 || k != len(binary.AppendUvarint(nil, n)) || n > uint64(len(data)-k) {
 			return nil, errInvalidFlow

@@ -32,19 +32,32 @@ func (a *Auth) serveLoginProvider(w http.ResponseWriter, r *http.Request) {
 // own cookie and redirects to the provider. Nothing in the flow comes from
 // the request but the validated return path.
 func (a *Auth) startLogin(w http.ResponseWriter, r *http.Request, p *providers.Provider, returnTo string) {
+	a.startFlow(w, r, p, returnTo, "")
+}
+
+// startFlow starts a login with the given OpenID Connect prompt ("" for
+// none).
+func (a *Auth) startFlow(w http.ResponseWriter, r *http.Request, p *providers.Provider, returnTo, prompt string) {
 	f := newFlow(p.Name(), p.Issuer(), returnTo, a.now())
+	f.Prompt = prompt
 	if err := a.flows.set(w, r, f); err != nil {
 		a.fail(w, r, fail(ErrInvalidRequest, "flow_cookie", err))
 		return
 	}
-	target := p.AuthCodeURL(providers.Flow{
-		RedirectURL: a.s.callbackURL(p.Name()),
+	target := p.AuthCodeURL(a.providerFlow(f))
+	a.log.LogAttrs(r.Context(), levelInfo, "portcullis: login started", providerAttr(p.Name()))
+	http.Redirect(w, r, target, http.StatusFound)
+}
+
+// providerFlow is what the provider needs of f.
+func (a *Auth) providerFlow(f *flow) providers.Flow {
+	return providers.Flow{
+		RedirectURL: a.s.callbackURL(f.Provider),
 		State:       f.State,
 		Nonce:       f.Nonce,
 		Verifier:    f.Verifier,
-	})
-	a.log.LogAttrs(r.Context(), levelInfo, "portcullis: login started", providerAttr(p.Name()))
-	http.Redirect(w, r, target, http.StatusFound)
+		Prompt:      f.Prompt,
+	}
 }
 
 // returnToParam returns the validated return_to query parameter, or "/".

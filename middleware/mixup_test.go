@@ -197,7 +197,7 @@ func TestProviderLogins(t *testing.T) {
 		return fakegithub.User{ID: 583231, Login: "octocat", Name: "The Octocat", PublicEmail: "", Emails: emails}
 	}
 	work := providers.GoogleConfig{HostedDomains: []string{"example.com"}}
-	const refused, failed = -1, -2 // status: ErrNotAllowed (403 once mapped), any failure page
+	const refused, failed = -1, -2 // status: ErrNotAllowed (403), any failure page
 	for _, tc := range []struct {
 		name     string
 		provider string
@@ -256,7 +256,7 @@ func TestProviderLogins(t *testing.T) {
 			}
 			switch tc.status {
 			case refused:
-				if !errors.Is(err, providers.ErrNotAllowed) || (resp.StatusCode != 403 && resp.StatusCode != 401) {
+				if !errors.Is(err, providers.ErrNotAllowed) || resp.StatusCode != http.StatusForbidden {
 					t.Fatalf("status %d, err %v: want a refusal wrapping ErrNotAllowed", resp.StatusCode, err)
 				}
 			case failed:

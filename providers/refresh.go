@@ -65,13 +65,19 @@ func (p *Provider) Refresh(ctx context.Context, s *session.Session) (*session.To
 // provider's error_description is not kept.
 func refreshError(name string, err error) error {
 	var re *oauth2.RetrieveError
-	if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode >= 400 && re.Response.StatusCode < 500 {
-		return fmt.Errorf("%w: %s: token endpoint answered HTTP %d", ErrRefreshDenied, name, re.Response.StatusCode)
+	if !errors.As(err, &re) || re.Response == nil {
+		return fmt.Errorf("providers: %s: refresh: %w", name, err)
 	}
-	if errors.As(err, &re) && re.Response != nil {
-		return fmt.Errorf("providers: %s: refresh: token endpoint answered HTTP %d", name, re.Response.StatusCode)
+	status := re.Response.StatusCode
+	switch {
+	case status >= 500, re.ErrorCode == "server_error", re.ErrorCode == "temporarily_unavailable":
+		return fmt.Errorf("providers: %s: refresh: token endpoint answered HTTP %d", name, status)
+	case status >= 400, re.ErrorCode != "":
+		// A 4xx, or an OAuth error in a 200 (GitHub answers
+		// bad_refresh_token that way): the token is dead.
+		return fmt.Errorf("%w: %s: token endpoint answered HTTP %d with an OAuth error", ErrRefreshDenied, name, status)
 	}
-	return fmt.Errorf("providers: %s: refresh: %w", name, err)
+	return fmt.Errorf("providers: %s: refresh: token endpoint answered HTTP %d", name, status)
 }
 
 // verifyRefreshed checks a refreshed ID token against the session's
@@ -96,7 +102,7 @@ func (v *idTokenVerifier) verifyRefreshed(ctx context.Context, s *session.Sessio
 		return fmt.Errorf("original id_token: %w", err)
 	}
 	switch {
-	case idt.Issuer != s.User.Issuer || idt.Issuer != orig.Issuer:
+	case !sameIssuer(idt.Issuer, s.User.Issuer) || !sameIssuer(idt.Issuer, orig.Issuer):
 		return errors.New("refreshed id_token: iss changed")
 	case idt.Subject != s.User.Subject || idt.Subject != orig.Subject:
 		return errors.New("refreshed id_token: sub changed")
@@ -147,6 +153,21 @@ func unverifiedClaims(raw string) (*storedClaims, error) {
 		return nil, errors.New("malformed")
 	}
 	return &c, nil
+}
+
+// sameIssuer compares issuers exactly, except for Google's two spellings of
+// its own: go-oidc accepts "accounts.google.com" in tokens for the issuer
+// https://accounts.google.com only, so after verification the two are the
+// same provider.
+func sameIssuer(a, b string) bool {
+	const google, googleBare = "https://accounts.google.com", "accounts.google.com"
+	if a == googleBare {
+		a = google
+	}
+	if b == googleBare {
+		b = google
+	}
+	return a == b
 }
 
 func sameSet(a, b []string) bool {
