@@ -78,8 +78,3 @@ func (a *Auth) serveChooser(w http.ResponseWriter, r *http.Request, returnTo str
 	w.WriteHeader(http.StatusOK)
 	w.Write(buf.Bytes())
 }
-
-// Brand lets the built-in chooser template run on pages.go's older button
-// type, which has no brand (TestChooserEscapesDisplayNames renders it
-// directly); the page itself is rendered from a ChooserPage.
-func (providerButton) Brand() string { return "" }

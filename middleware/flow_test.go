@@ -127,7 +127,8 @@ func TestDecodeFlowRefusesMalformed(t *testing.T) {
 	}
 	for name, b := range map[string][]byte{
 		"trailing byte": append(append([]byte{}, good...), 0),
-		"version 2":     append([]byte{2}, good[1:]...),
+		"version 1":     append([]byte{1}, good[1:]...),
+		"version 3":     append([]byte{3}, good[1:]...),
 		"huge length":   {flowVersion, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
 		"empty":         {},
 		"no state":      encodeFlow(&flow{Provider: "dev", Verifier: "v"}),

@@ -41,16 +41,6 @@ type pageData struct {
 	Data  any
 }
 
-type providerButton struct {
-	Name        string
-	DisplayName string
-	URL         string
-}
-
-type chooserData struct {
-	Providers []providerButton
-}
-
 type errorData struct {
 	Status     int
 	Heading    string

@@ -51,7 +51,7 @@ func TestChooserEscapesDisplayNames(t *testing.T) {
 	// Display names come from configuration; they are still escaped, and
 	// a URL that is not a path is neutralised by html/template.
 	rec := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a.pages.render(w, 200, "chooser", chooserData{Providers: []providerButton{{Name: "x", DisplayName: `<img src=x onerror=alert(1)>`, URL: "javascript:alert(1)"}}})
+		a.pages.render(w, 200, "chooser", ChooserPage{Providers: []ChooserButton{{Name: "x", DisplayName: `<img src=x onerror=alert(1)>`, URL: "javascript:alert(1)"}}})
 	}), "GET", "/", nil)
 	body := rec.Body.String()
 	if strings.Contains(body, "<img") || strings.Contains(body, "javascript:") {
