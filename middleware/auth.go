@@ -72,6 +72,7 @@ func New(cfg Config) (*Auth, error) {
 	a.mux.HandleFunc("POST "+p+"/logout", a.serveLogout)
 	a.mux.HandleFunc("GET "+p+"/logout/callback", a.serveLogoutCallback)
 	a.mux.HandleFunc("GET "+p+"/userinfo", a.serveUserInfo)
+	a.mux.Handle(p+"/backchannel-logout/{provider}", newBackchannel(a))
 	a.mux.HandleFunc(p+"/", func(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, fail(ErrInvalidRequest, "unknown_endpoint", nil))
 	})

@@ -39,6 +39,9 @@ type Provider struct {
 	// refreshed checks an ID token that came back from a refresh against
 	// the session's original; nil for providers without ID tokens.
 	refreshed func(ctx context.Context, s *session.Session, rawIDToken string, tok *oauth2.Token) error
+	// logout verifies Back-Channel Logout tokens; nil for providers
+	// without ID tokens.
+	logout *logoutVerifier
 }
 
 // Flow is what a login flow carries from its start to its callback. The
