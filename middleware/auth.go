@@ -87,6 +87,8 @@ func New(cfg Config) (*Auth, error) {
 //	GET  /auth/callback/{provider}              finish it (the provider's redirect URI)
 //	GET  /auth/logout                           a page with a sign-out button
 //	POST /auth/logout?return_to=/path           sign out (same-origin requests only)
+//	GET  /auth/logout/callback                  back from the provider's logout (state checked)
+//	POST /auth/backchannel-logout/{provider}    OpenID Connect Back-Channel Logout 1.0
 //	GET  /auth/userinfo                         the signed-in user as JSON, or 401
 //
 // return_to is accepted only as a same-origin relative path; anything else
