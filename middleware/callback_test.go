@@ -1,12 +1,10 @@
 package middleware
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -47,7 +45,7 @@ type loginTest struct {
 	appURL *url.URL
 	jar    *cookiejar.Jar
 	client *http.Client
-	logs   *syncBuffer
+	logs   *logBuffer
 	evil   *httptest.Server // "evil.example"; nil unless a case starts one
 	evilN  int              // requests evil received
 	extra  []string         // further values a response must not reveal
@@ -55,26 +53,9 @@ type loginTest struct {
 	errs   []error // every error given to the ErrorHandler
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func newLoginTest(t *testing.T, o loginOptions) *loginTest {
 	t.Helper()
-	lt := &loginTest{t: t, ops: map[string]*oidctest.Server{}, logs: &syncBuffer{}}
+	lt := &loginTest{t: t, ops: map[string]*oidctest.Server{}, logs: &logBuffer{}}
 	names := []string{"a"}
 	if o.two {
 		names = append(names, "b")
@@ -121,7 +102,7 @@ func newLoginTest(t *testing.T, o loginOptions) *loginTest {
 			lt.mu.Unlock()
 			lt.auth.serveError(w, r, err)
 		},
-		Logger: slog.New(slog.NewTextHandler(lt.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger: lt.logs.logger(),
 	})
 	if err != nil {
 		t.Fatalf("New: %v", err)
