@@ -48,4 +48,3 @@ func FuzzCallbackQuery(f *testing.F) {
 		}
 	})
 }
-
