@@ -47,8 +47,10 @@ func newE2E(t *testing.T, tls bool, edits ...func(*Config)) *e2e {
 			ID: "app", Secret: "app-secret",
 			RedirectURIs:           []string{appURL + "/auth/callback/dev"},
 			PostLogoutRedirectURIs: []string{appURL + "/auth/logout/callback"},
+			BackchannelLogoutURI:   appURL + "/auth/backchannel-logout/dev",
 		}},
-		AutoLogin: "ada",
+		AutoLogin:  "ada",
+		HTTPClient: appTS.Client(), // trusts the test certificate
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -34,7 +34,7 @@ func (e *e2e) login() []*http.Cookie {
 	u, _ := url.Parse(e.app.URL)
 	var cs []*http.Cookie
 	for _, c := range e.client.Jar.Cookies(u) {
-		if strings.HasPrefix(c.Name, "portcullis") {
+		if strings.Contains(c.Name, "portcullis") {
 			cs = append(cs, c)
 		}
 	}

@@ -1,0 +1,92 @@
+package middleware
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portcullis-go/portcullis/session"
+)
+
+// TestBackchannelLogoutFromDevoidc: the user's session ends at the
+// provider (devoidc), which POSTs a logout token to the app; the app's
+// session, cookie still in the browser, stops working.
+func TestBackchannelLogoutFromDevoidc(t *testing.T) {
+	for _, tls := range []bool{true, false} {
+		var ended []session.Revocation
+		e := newE2E(t, tls, func(c *Config) {
+			c.OnLogout = func(ctx context.Context, r session.Revocation) { ended = append(ended, r) }
+		})
+		refreshApp(e)
+		e.login()
+		api := map[string]string{"Accept": "application/json", "Sec-Fetch-Mode": "cors"}
+		if resp, _ := e.do("GET", "/token", api); resp.StatusCode != 200 {
+			t.Fatalf("before: %d", resp.StatusCode)
+		}
+		if n := e.op.EndSessions("ada"); n != 1 {
+			t.Fatalf("devoidc ended %d sessions, want 1", n)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for e.op.Stats().BackchannelSent == 0 {
+			if time.Now().After(deadline) || e.op.Stats().BackchannelFailed > 0 {
+				t.Fatalf("no logout token delivered: %+v", e.op.Stats())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if resp, _ := e.do("GET", "/token", api); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("tls %v: session after the back-channel logout: %d, want 401", tls, resp.StatusCode)
+		}
+		if len(ended) != 1 || ended[0].Provider != "dev" || ended[0].SID == "" {
+			t.Fatalf("OnLogout saw %+v", ended)
+		}
+	}
+}
+
+// TestLogoutNeedsSameOriginPost: a cross-site GET (an <img> on another
+// site) and a cross-origin POST do not sign out; the GET shows the
+// confirmation page.
+func TestLogoutNeedsSameOriginPost(t *testing.T) {
+	e := newE2E(t, false)
+	refreshApp(e)
+	cookies := e.login()
+	for _, tc := range []struct {
+		method string
+		hdr    map[string]string
+		status int
+	}{
+		{"GET", map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Dest": "image"}, 200},
+		{"POST", map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"}, 403},
+		{"POST", map[string]string{"Origin": "https://evil.example"}, 403},
+		{"POST", map[string]string{"Sec-Fetch-Site": "same-site", "Origin": "https://sub.127.0.0.1"}, 403},
+	} {
+		rec := serve(e.auth.Handler(), tc.method, e.app.URL+"/auth/logout", tc.hdr, cookies...)
+		if rec.Code != tc.status || len(rec.Result().Cookies()) != 0 {
+			t.Fatalf("%s %v: status %d, %d cookies set", tc.method, tc.hdr, rec.Code, len(rec.Result().Cookies()))
+		}
+		if code, _, _ := get(t, e.app.URL+"/token", cookies); code != 200 {
+			t.Fatalf("%s %v signed the user out", tc.method, tc.hdr)
+		}
+	}
+}
+
+// TestLogoutWhenProviderDown: the provider's revocation and end_session
+// endpoints are unreachable; the local logout still completes at once and
+// the copied cookie is refused.
+func TestLogoutWhenProviderDown(t *testing.T) {
+	lt, cookies, h := refreshFixture(t, loginOptions{})
+	lt.op.Close()
+	start := time.Now()
+	rec := serve(lt.auth.Handler(), "POST", lt.app.URL+"/auth/logout", map[string]string{"Origin": lt.app.URL}, cookies...)
+	if rec.Code != http.StatusSeeOther || time.Since(start) > time.Second {
+		t.Fatalf("logout with the provider down: %d in %v", rec.Code, time.Since(start))
+	}
+	if rec := call(h, cookies, nil); rec.Code != http.StatusUnauthorized {
+		t.Fatalf("copied cookie after logout: %d", rec.Code)
+	}
+	lt.auth.background.Wait()
+	if !strings.Contains(lt.logs.String(), "kind=local") {
+		t.Fatalf("logs: %s", lt.logs)
+	}
+}
