@@ -3,6 +3,7 @@ package middleware
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -88,5 +89,43 @@ func TestLogoutWhenProviderDown(t *testing.T) {
 	lt.auth.background.Wait()
 	if !strings.Contains(lt.logs.String(), "kind=local") {
 		t.Fatalf("logs: %s", lt.logs)
+	}
+}
+
+// TestLogoutReturnPaths: the post-logout destination obeys the login's
+// return-path rule, and a return from the provider without this browser's
+// state (missing, wrong, repeated) triggers nothing but the signed-out page.
+func TestLogoutReturnPaths(t *testing.T) {
+	e := newE2E(t, false)
+	refreshApp(e)
+	same := map[string]string{"Origin": e.app.URL}
+	for _, tc := range []struct{ returnTo, want string }{
+		{"/reports?x=1", "/reports?x=1"},
+		{"//evil.example", "/"},
+		{"https://evil.example/", "/"},
+		{"/%5Cevil.example", "/"},
+	} {
+		cookies := e.login()
+		rec := serve(e.auth.Handler(), "POST", e.app.URL+"/auth/logout?return_to="+url.QueryEscape(tc.returnTo), same, cookies...)
+		end, _ := url.Parse(rec.Header().Get("Location"))
+		if rec.Code != http.StatusSeeOther || end.Query().Get("state") == "" {
+			t.Fatalf("logout: %d %s", rec.Code, rec.Header().Get("Location"))
+		}
+		var flow []*http.Cookie
+		for _, c := range rec.Result().Cookies() {
+			if strings.Contains(c.Name, "logout.") {
+				flow = append(flow, c)
+			}
+		}
+		for _, q := range []string{"", "state=", "state=wrong", "state=" + end.Query().Get("state") + "&state=x"} {
+			rec := serve(e.auth.Handler(), "GET", e.app.URL+"/auth/logout/callback?"+q, nil, flow...)
+			if rec.Code != 200 || rec.Header().Get("Location") != "" || !strings.Contains(rec.Body.String(), "You are signed out") {
+				t.Fatalf("logout callback %q: %d %q", q, rec.Code, rec.Header().Get("Location"))
+			}
+		}
+		rec = serve(e.auth.Handler(), "GET", e.app.URL+"/auth/logout/callback?state="+end.Query().Get("state"), nil, flow...)
+		if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != tc.want {
+			t.Fatalf("return_to %q: %d Location %q, want %q", tc.returnTo, rec.Code, rec.Header().Get("Location"), tc.want)
+		}
 	}
 }
