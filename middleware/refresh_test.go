@@ -1,6 +1,8 @@
 package middleware
 
 import (
+	"context"
+	"crypto/sha256"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -161,4 +163,34 @@ func loadSession(t *testing.T, a *Auth, cookies []*http.Cookie) *session.Session
 		t.Fatal(err)
 	}
 	return s
+}
+
+// TestRefreshMemoBounded: the grace memo never holds more than maxMemo
+// entries, drops expired ones first, and a remembered result is served
+// only within the grace window.
+func TestRefreshMemoBounded(t *testing.T) {
+	now := time.Now()
+	rf := newRefresher(time.Second, func() time.Time { return now })
+	tok := &session.Tokens{AccessToken: "at"}
+	for i := 0; i < maxMemo+500; i++ {
+		rf.remember(refreshKey{byte(i), byte(i >> 8), byte(i >> 16)}, memoEntry{tokens: tok, until: now.Add(refreshGrace)}, now)
+		if len(rf.memo) > maxMemo {
+			t.Fatalf("memo grew to %d entries", len(rf.memo))
+		}
+	}
+	// Expired entries go first: after the window, one insert of a full
+	// memo leaves only the new entry.
+	after := now.Add(refreshGrace + time.Second)
+	rf.remember(refreshKey{0xff, 0xff, 0xff, 0xff}, memoEntry{tokens: tok, until: after.Add(refreshGrace)}, after)
+	if len(rf.memo) != 1 {
+		t.Fatalf("%d entries after the window, want 1", len(rf.memo))
+	}
+	// A memo entry is not served after its window.
+	s := &session.Session{Tokens: session.Tokens{RefreshToken: "rt"}}
+	key := refreshKey(sha256.Sum256([]byte("rt")))
+	rf.memo[key] = memoEntry{tokens: &session.Tokens{AccessToken: "stale"}, until: now.Add(-time.Nanosecond)}
+	rf.backoff[key] = backoffEntry{next: now.Add(time.Hour)} // so no provider is called
+	if got, err := rf.refresh(context.Background(), nil, s); err != errBackoff || got != nil {
+		t.Fatalf("expired memo entry served: %v, %v", got, err)
+	}
 }
