@@ -29,6 +29,8 @@ import (
 //
 // Entries are keyed by SHA-256 of the refresh token, hold tokens, live in
 // memory only and are never logged; the memo is bounded in size and time.
+// (The key also holds the provider name, so equal strings at two providers
+// never share an entry.)
 const (
 	defaultRefreshBefore  = time.Minute
 	defaultRefreshTimeout = 10 * time.Second
@@ -91,7 +93,7 @@ var errBackoff = errors.New("middleware: refresh backing off after a transient f
 // refresh returns new tokens for s, calling the provider at most once per
 // refresh token however many requests ask at the same time.
 func (rf *refresher) refresh(ctx context.Context, p *providers.Provider, s *session.Session) (*session.Tokens, error) {
-	key := refreshKey(sha256.Sum256([]byte(s.Tokens.RefreshToken)))
+	key := refreshKey(sha256.Sum256([]byte(p.Name() + "\x00" + s.Tokens.RefreshToken)))
 	now := rf.now()
 	rf.mu.Lock()
 	if m, ok := rf.memo[key]; ok && now.Before(m.until) {

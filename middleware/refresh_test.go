@@ -187,10 +187,10 @@ func TestRefreshMemoBounded(t *testing.T) {
 	}
 	// A memo entry is not served after its window.
 	s := &session.Session{Tokens: session.Tokens{RefreshToken: "rt"}}
-	key := refreshKey(sha256.Sum256([]byte("rt")))
+	key := refreshKey(sha256.Sum256([]byte("dev\x00rt")))
 	rf.memo[key] = memoEntry{tokens: &session.Tokens{AccessToken: "stale"}, until: now.Add(-time.Nanosecond)}
 	rf.backoff[key] = backoffEntry{next: now.Add(time.Hour)} // so no provider is called
-	if got, err := rf.refresh(context.Background(), nil, s); err != errBackoff || got != nil {
+	if got, err := rf.refresh(context.Background(), devProvider(t, "dev", "https://app.example"), s); err != errBackoff || got != nil {
 		t.Fatalf("expired memo entry served: %v, %v", got, err)
 	}
 }

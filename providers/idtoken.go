@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"time"
@@ -147,7 +148,14 @@ func (v *idTokenVerifier) identify(ctx context.Context, p *Provider, tok *oauth2
 	if userInfo != nil {
 		ui, err := userInfo(ctx, tok)
 		if err != nil {
-			return nil, fmt.Errorf("userinfo: %w", err)
+			// go-oidc's error quotes the response body, which is text the
+			// provider chooses (it may echo the token): keep only network
+			// errors, whose text is ours.
+			var ne net.Error
+			if errors.As(err, &ne) {
+				return nil, fmt.Errorf("userinfo: %w", ne)
+			}
+			return nil, errors.New("userinfo: request refused")
 		}
 		if ui.Subject != idt.Subject {
 			return nil, errors.New("userinfo: sub differs from the ID token's")

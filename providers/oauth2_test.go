@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -263,5 +264,33 @@ func TestBrand(t *testing.T) {
 	}
 	if p.Brand() != "" || gh.Brand() != "github" || p.DisplayName() != "lab" || gh.DisplayName() != "GitHub" || gh.Name() != "github" {
 		t.Errorf("brands %q %q, names %q %q %q", p.Brand(), gh.Brand(), p.DisplayName(), gh.DisplayName(), gh.Name())
+	}
+}
+
+// TestOAuth2RefreshIgnoresIDToken: a plain OAuth 2.0 provider cannot
+// verify an ID token, so one in a refresh response never reaches the
+// session.
+func TestOAuth2RefreshIgnoresIDToken(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"access_token":"at2","token_type":"bearer","expires_in":3600,"refresh_token":"rt2","id_token":"eyJhbGciOiJub25lIn0.eyJzdWIiOiJhZG1pbiJ9."}`)
+	}))
+	defer ts.Close()
+	p, err := OAuth2(OAuth2Config{
+		Name: "plain", ClientID: "c", ClientSecret: "s",
+		Endpoint: oauth2.Endpoint{AuthURL: ts.URL + "/authorize", TokenURL: ts.URL + "/token"},
+		Identify: func(ctx context.Context, c *http.Client, tok *oauth2.Token) (session.User, error) {
+			return session.User{Subject: "1"}, nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := p.Refresh(context.Background(), &session.Session{Tokens: session.Tokens{RefreshToken: "rt1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.IDToken != "" || got.AccessToken != "at2" || got.RefreshToken != "rt2" {
+		t.Fatalf("refreshed tokens %+v", got)
 	}
 }

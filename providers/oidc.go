@@ -157,7 +157,7 @@ func OIDC(ctx context.Context, cfg OIDCConfig) (*Provider, error) {
 	}
 	v := &idTokenVerifier{
 		clientID:       cfg.ClientID,
-		extraAudiences: cfg.ExtraAudiences,
+		extraAudiences: slices.Clone(cfg.ExtraAudiences),
 		maxAge:         cfg.MaxIDTokenAge,
 		now:            func() time.Time { return p.now() },
 	}

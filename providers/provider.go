@@ -139,6 +139,7 @@ func (p *Provider) Exchange(ctx context.Context, f Flow, code string) (*Identity
 	if err != nil {
 		return nil, fmt.Errorf("providers: %s: %w", p.name, err)
 	}
+	p.defaultExpiry(&id.Tokens)
 	return id, nil
 }
 
@@ -173,6 +174,21 @@ func equalFoldASCII(a, b string) bool {
 		}
 	}
 	return true
+}
+
+// defaultTokenLifetime is assumed for an access token whose response had
+// no expires_in, when it can be renewed (a refresh token) or comes from an
+// OpenID Connect provider: such a token is treated as short-lived, never
+// as eternal (RFC 6749 §5.1 makes expires_in only RECOMMENDED).
+const defaultTokenLifetime = 10 * time.Minute
+
+// defaultExpiry gives t an expiry when the provider sent none and the
+// token is of a kind that expires; plain OAuth 2.0 tokens without a refresh
+// token (GitHub OAuth apps) keep "does not expire".
+func (p *Provider) defaultExpiry(t *session.Tokens) {
+	if t.Expiry.IsZero() && (p.issuer != "" || t.RefreshToken != "") {
+		t.Expiry = p.now().Add(defaultTokenLifetime)
+	}
 }
 
 // tokens converts an oauth2 token to the session's form.

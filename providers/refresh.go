@@ -44,8 +44,13 @@ func (p *Provider) Refresh(ctx context.Context, s *session.Session) (*session.To
 	if err := checkTokenResponse(tok); err != nil {
 		return nil, fmt.Errorf("providers: %s: refresh: %w", p.name, err)
 	}
+	// An ID token is kept only when it was verified: a provider without
+	// ID tokens never gets one into the session.
 	raw, _ := tok.Extra("id_token").(string)
-	if raw != "" && p.refreshed != nil {
+	if p.refreshed == nil {
+		raw = ""
+	}
+	if raw != "" {
 		if err := p.refreshed(ctx, s, raw, tok); err != nil {
 			return nil, fmt.Errorf("%w: %s: %v", ErrRefreshDenied, p.name, err)
 		}
@@ -57,6 +62,7 @@ func (p *Provider) Refresh(ctx context.Context, s *session.Session) (*session.To
 	if t.RefreshToken == "" {
 		t.RefreshToken = s.Tokens.RefreshToken
 	}
+	p.defaultExpiry(&t)
 	return &t, nil
 }
 

@@ -219,6 +219,9 @@ func tokenError(w http.ResponseWriter, status int, code, description string) {
 // serveUserInfo answers for issued access tokens sent as Bearer tokens in
 // the Authorization header, and only for them.
 func (s *Server) serveUserInfo(w http.ResponseWriter, r *http.Request) {
+	if s.UserInfoResponse != nil && s.UserInfoResponse(w, r) {
+		return
+	}
 	scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	s.mu.Lock()
 	ok := strings.EqualFold(scheme, "Bearer") && s.access[tok]

@@ -70,6 +70,9 @@ type Server struct {
 	// UserInfo edits the UserInfo response (sub, email, email_verified,
 	// name).
 	UserInfo func(c Claims) Claims
+	// UserInfoResponse, like TokenResponse, replaces the UserInfo
+	// response when it returns true.
+	UserInfoResponse func(w http.ResponseWriter, r *http.Request) bool
 
 	srv      *httptest.Server
 	issParam bool
