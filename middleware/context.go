@@ -11,18 +11,45 @@ import (
 type stateKey struct{}
 
 // requestState is what Require puts in the request context: the session,
-// and what a later refresh through [Auth.TokenSource] needs to save it.
+// and what a refresh through [Auth.TokenSource] during the handler needs to
+// reach the browser. mu guards s and the pending change; it is never held
+// across a call out of this package (a provider, a hook, a logger), so
+// UserFrom and SessionFrom never wait on a refresh.
 type requestState struct {
+	a  *Auth
+	r  *http.Request
+	w  *trackingWriter
 	mu sync.Mutex
 	s  *session.Session
-	w  *trackingWriter
-	r  *http.Request
+	// pending is a refreshed session not yet saved, and ended a session
+	// ended by a refused refresh; the trackingWriter writes either before
+	// the response's first byte, so that no goroutine but the handler's
+	// touches the response headers.
+	pending *session.Session
+	ended   bool
 }
 
 func (st *requestState) session() *session.Session {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	return st.s
+}
+
+// flush writes a pending session change into w's headers; called once,
+// by the trackingWriter, before the response starts.
+func (st *requestState) flush(w http.ResponseWriter) {
+	st.mu.Lock()
+	pending, ended := st.pending, st.ended
+	st.pending, st.ended = nil, false
+	st.mu.Unlock()
+	switch {
+	case ended:
+		st.a.s.Sessions.Clear(w, st.r)
+	case pending != nil:
+		if err := st.a.s.Sessions.Save(w, st.r, pending); err != nil {
+			st.a.log.LogAttrs(st.r.Context(), levelError, "portcullis: refreshed session could not be saved", reasonAttr("session_save"))
+		}
+	}
 }
 
 func stateFrom(ctx context.Context) (*requestState, bool) {
@@ -54,10 +81,11 @@ func SessionFrom(ctx context.Context) (*session.Session, bool) {
 	return s, s != nil
 }
 
-// trackingWriter records whether the response has started, so that a
-// refresh during the handler knows whether it can still set a cookie.
+// trackingWriter writes the request's pending session change just before
+// the response starts, and records that it has started.
 type trackingWriter struct {
 	http.ResponseWriter
+	st    *requestState
 	mu    sync.Mutex
 	wrote bool
 }
@@ -68,25 +96,29 @@ func (t *trackingWriter) started() bool {
 	return t.wrote
 }
 
-func (t *trackingWriter) mark() {
+// start runs once, before the first byte of the response.
+func (t *trackingWriter) start() {
 	t.mu.Lock()
-	t.wrote = true
-	t.mu.Unlock()
+	defer t.mu.Unlock()
+	if !t.wrote {
+		t.wrote = true
+		t.st.flush(t.ResponseWriter)
+	}
 }
 
 func (t *trackingWriter) WriteHeader(code int) {
-	t.mark()
+	t.start()
 	t.ResponseWriter.WriteHeader(code)
 }
 
 func (t *trackingWriter) Write(b []byte) (int, error) {
-	t.mark()
+	t.start()
 	return t.ResponseWriter.Write(b)
 }
 
 // Flush lets handlers stream through Require.
 func (t *trackingWriter) Flush() {
-	t.mark()
+	t.start()
 	http.NewResponseController(t.ResponseWriter).Flush()
 }
 

@@ -44,8 +44,8 @@ func (e *ProviderError) Error() string {
 }
 
 // Status returns the HTTP status for an error given to the ErrorHandler:
-// 401, 403, 400, 502 for the exported errors, 401 for a *ProviderError and
-// 500 for anything else.
+// 401, 403, 400, 502 for the exported errors, 401 for a *ProviderError, 503
+// when the session or revocation store failed, and 500 for anything else.
 func Status(err error) int {
 	var pe *ProviderError
 	switch {
@@ -57,9 +57,15 @@ func Status(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, ErrProviderUnavailable):
 		return http.StatusBadGateway
+	case errors.Is(err, errStoreUnavailable):
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }
+
+// errStoreUnavailable: the session or revocation store failed; the request
+// is refused with 503 (not treated as signed out).
+var errStoreUnavailable = errors.New("middleware: session store unavailable")
 
 // failure is an error with the short, fixed reason the logs record. The
 // reason never holds request data, tokens or claims.

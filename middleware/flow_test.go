@@ -176,3 +176,31 @@ func FuzzDecodeFlow(f *testing.F) {
 		}
 	})
 }
+
+// TestFlowReturnToBounded: a return path longer than maxFlowReturnTo is
+// not stored (the user returns to "/"), so five flows keep the Cookie
+// header under 8 KiB.
+func TestFlowReturnToBounded(t *testing.T) {
+	a := newTestAuth(t)
+	long := "/" + strings.Repeat("a", maxFlowReturnTo)
+	jar := map[string]*http.Cookie{}
+	for i := 0; i < maxFlows; i++ {
+		rec := serve(a.Handler(), "GET", "https://app.example/auth/login?return_to="+long[:maxFlowReturnTo], nil, values(jar)...)
+		live(jar, rec)
+	}
+	var hdr []string
+	for _, c := range jar {
+		hdr = append(hdr, c.Name+"="+c.Value)
+		if f, err := a.flows.decode(c.Name, c.Value); err != nil || f.ReturnTo != long[:maxFlowReturnTo] {
+			t.Fatalf("flow %v, %v", f, err)
+		}
+	}
+	if n := len(strings.Join(hdr, "; ")); n >= 8<<10 {
+		t.Fatalf("Cookie header with %d flows of maximal return paths: %d bytes", len(jar), n)
+	}
+	rec := serve(a.Handler(), "GET", "https://app.example/auth/login?return_to="+long, nil)
+	c := rec.Result().Cookies()[0]
+	if f, _ := a.flows.decode(c.Name, c.Value); f == nil || f.ReturnTo != "/" {
+		t.Fatalf("a return path over the bound was stored: %+v", f)
+	}
+}

@@ -141,6 +141,9 @@ func (rf *refresher) do(ctx context.Context, p *providers.Provider, s *session.S
 		b := rf.backoff[key]
 		b.delay = min(max(2*b.delay, minBackoff), maxBackoff)
 		b.next = now.Add(b.delay)
+		if len(rf.backoff) >= maxMemo {
+			rf.pruneBackoff(now)
+		}
 		rf.backoff[key] = b
 	}
 	close(c.done)
@@ -161,13 +164,24 @@ func (rf *refresher) remember(key refreshKey, e memoEntry, now time.Time) {
 			}
 			delete(rf.memo, k)
 		}
-		for k, b := range rf.backoff {
-			if now.Sub(b.next) > maxBackoff {
-				delete(rf.backoff, k)
-			}
-		}
 	}
 	rf.memo[key] = e
+}
+
+// pruneBackoff drops backoff entries that have run out, and any entries
+// while the map is still full; rf.mu is held.
+func (rf *refresher) pruneBackoff(now time.Time) {
+	for k, b := range rf.backoff {
+		if now.After(b.next) {
+			delete(rf.backoff, k)
+		}
+	}
+	for k := range rf.backoff {
+		if len(rf.backoff) < maxMemo {
+			break
+		}
+		delete(rf.backoff, k)
+	}
 }
 
 // needsRefresh reports whether s's access token expires within

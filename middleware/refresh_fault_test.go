@@ -77,11 +77,11 @@ func TestRefreshFaults(t *testing.T) {
 		fault     func(lt *loginTest)
 		transient bool
 	}{
-		{"slow beyond the timeout", 300 * time.Millisecond, func(lt *loginTest) {
+		{"slow beyond the timeout", 2 * time.Second, func(lt *loginTest) {
 			lt.op.TokenResponse = func(w http.ResponseWriter, r *http.Request) bool {
 				select {
 				case <-r.Context().Done():
-				case <-time.After(5 * time.Second):
+				case <-time.After(10 * time.Second):
 				}
 				return true
 			}

@@ -20,7 +20,7 @@ func (a *Auth) Session(r *http.Request) (*session.Session, error) {
 		if errors.Is(err, session.ErrNoSession) {
 			return nil, fail(ErrUnauthenticated, "no_session", nil)
 		}
-		return nil, fail(ErrUnauthenticated, "session_store", err)
+		return nil, fail(errStoreUnavailable, "session_store", err)
 	}
 	now := a.now()
 	if !s.Valid(now) || s.Expires.After(s.Created.Add(a.s.SessionLifetime)) {
@@ -35,7 +35,9 @@ func (a *Auth) Session(r *http.Request) (*session.Session, error) {
 	}
 	revoked, err := a.s.Revocations.Revoked(r.Context(), s)
 	if err != nil {
-		return nil, fail(ErrUnauthenticated, "session_store", err)
+		// Fail closed, but do not call it "signed out": signing in again
+		// would meet the same outage.
+		return nil, fail(errStoreUnavailable, "revocation_store", err)
 	}
 	if revoked {
 		return nil, fail(ErrUnauthenticated, "session_revoked", nil)
@@ -72,6 +74,9 @@ func (a *Auth) Require(next http.Handler) http.Handler {
 			err = fail(ErrUnauthenticated, "token_expired", nil)
 		}
 		if err != nil {
+			if errors.Is(err, errStoreUnavailable) {
+				a.log.LogAttrs(r.Context(), levelError, "portcullis: store failed", reasonAttr(reasonOf(err)))
+			}
 			if errors.Is(err, ErrUnauthenticated) {
 				a.unauthenticated(w, r, err)
 			} else {
@@ -82,9 +87,12 @@ func (a *Auth) Require(next http.Handler) http.Handler {
 		if a.touchDue(s) {
 			s = a.touch(w, r, s)
 		}
-		tw := &trackingWriter{ResponseWriter: w}
-		st := &requestState{s: s, w: tw, r: r}
-		next.ServeHTTP(tw, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
+		st := &requestState{a: a, r: r, s: s}
+		st.w = &trackingWriter{ResponseWriter: w, st: st}
+		next.ServeHTTP(st.w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
+		// A handler that wrote nothing still gets its refreshed session
+		// saved (the server sends the headers after it returns).
+		st.w.start()
 	})
 }
 
@@ -112,10 +120,6 @@ func (a *Auth) touch(w http.ResponseWriter, r *http.Request, s *session.Session)
 // unauthenticated hands err to the error handler with the sign-in URL for
 // this request attached.
 func (a *Auth) unauthenticated(w http.ResponseWriter, r *http.Request, err error) {
-	var f *failure
-	if errors.As(err, &f) && f.reason == "session_store" {
-		a.log.LogAttrs(r.Context(), levelError, "portcullis: session store failed", reasonAttr(f.reason))
-	}
 	a.fail(w, r, &loginRequired{failure: err, login: a.loginPath(requestReturnTo(r))})
 }
 

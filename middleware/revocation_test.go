@@ -2,7 +2,9 @@ package middleware
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
@@ -103,5 +105,31 @@ func BenchmarkRevoked(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// failingRevocations is a RevocationStore that cannot be reached.
+type failingRevocations struct{}
+
+func (failingRevocations) Add(context.Context, session.Revocation) error {
+	return errors.New("unreachable")
+}
+func (failingRevocations) Revoked(context.Context, *session.Session) (bool, error) {
+	return false, errors.New("unreachable")
+}
+
+// TestRevocationStoreOutage: a store that fails refuses the request with
+// 503, for browsers and APIs alike, without sending anyone to sign in
+// again (which would meet the same outage).
+func TestRevocationStoreOutage(t *testing.T) {
+	a := newTestAuth(t)
+	cookies := signedIn(t, a, nil)
+	a.s.Revocations = failingRevocations{}
+	h := a.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { t.Error("handler reached") }))
+	for _, hdr := range []map[string]string{{"Sec-Fetch-Mode": "navigate", "Accept": "text/html"}, {"Accept": "application/json"}} {
+		rec := serve(h, "GET", "https://app.example/reports", hdr, cookies...)
+		if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Location") != "" {
+			t.Fatalf("%v: status %d Location %q, want 503 and no redirect", hdr, rec.Code, rec.Header().Get("Location"))
+		}
 	}
 }

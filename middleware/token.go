@@ -44,34 +44,34 @@ func (ts *requestTokenSource) Token() (*oauth2.Token, error) {
 	if !ok {
 		return nil, fail(ErrUnauthenticated, "no_session", nil)
 	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
 	a, now := ts.a, ts.a.now()
-	if st.s == nil {
+	s := st.session()
+	if s == nil {
 		return nil, fail(ErrUnauthenticated, "session_ended", nil)
 	}
-	s := st.s
 	if !s.Tokens.Expiry.IsZero() && !now.Add(tokenMargin).Before(s.Tokens.Expiry) {
 		if s.Tokens.RefreshToken == "" {
 			if tokenExpired(s, now) {
 				return nil, fail(ErrUnauthenticated, "token_expired", nil)
 			}
 		} else {
-			var w http.ResponseWriter
-			if !st.w.started() {
-				w = st.w.ResponseWriter
+			// No lock is held here: the refresh calls the provider, hooks
+			// and the logger, which may read the session from the context.
+			ns, err := a.refreshSession(nil, st.r.WithContext(ts.ctx), s)
+			st.mu.Lock()
+			switch {
+			case errors.Is(err, ErrUnauthenticated):
+				st.s, st.pending, st.ended = nil, nil, true
+			case err == nil && ns != s:
+				st.s, st.pending = ns, ns
 			}
-			ns, err := a.refreshSession(w, st.r.WithContext(ts.ctx), s)
+			st.mu.Unlock()
 			if err != nil {
-				if errors.Is(err, ErrUnauthenticated) {
-					st.s = nil // the session ended
-				}
 				return nil, err
 			}
-			if w == nil && ns != s {
+			if ns != s && st.w.started() {
 				a.log.LogAttrs(ts.ctx, levelWarn, "portcullis: refreshed tokens not saved: the response had started", providerAttr(s.User.Provider))
 			}
-			st.s = ns
 			s = ns
 			if tokenExpired(s, now) {
 				return nil, fail(ErrProviderUnavailable, "token_expired", nil)

@@ -127,3 +127,52 @@ func TestOnRefresh(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenSourceNoDeadlock: a refresh through auth.Client runs the
+// OnRefresh hook, which reads the user from the request's context, while
+// another goroutine of the handler sets headers; nothing waits forever and
+// nothing races (run with -race).
+func TestTokenSourceNoDeadlock(t *testing.T) {
+	e := newE2E(t, false, func(c *Config) {
+		c.RefreshBefore = time.Second
+		c.OnRefresh = func(ctx context.Context, s *session.Session) error {
+			if _, ok := UserFrom(ctx); !ok {
+				return errors.New("no user in the hook's context")
+			}
+			return nil
+		}
+	})
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer api.Close()
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", e.auth.Handler())
+	mux.Handle("/call", e.auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		done := make(chan error, 1)
+		go func() {
+			resp, err := e.auth.Client(r).Get(api.URL)
+			if err == nil {
+				resp.Body.Close()
+			}
+			done <- err
+		}()
+		for i := 0; i < 100; i++ {
+			w.Header().Set("X-Step", "x")
+			UserFrom(r.Context())
+		}
+		select {
+		case err := <-done:
+			if err != nil {
+				http.Error(w, err.Error(), 500)
+			}
+		case <-time.After(5 * time.Second):
+			t.Error("auth.Client did not return: deadlock")
+		}
+	})))
+	e.app.Config.Handler = mux
+	cookies := e.login()
+	later(e.auth, 4*time.Minute+55*time.Second)
+	code, _, set := get(t, e.app.URL+"/call", cookies)
+	if code != 200 || len(set) == 0 || e.op.Stats().Refreshes != 1 {
+		t.Fatalf("status %d, cookies set %d, refreshes %d", code, len(set), e.op.Stats().Refreshes)
+	}
+}
