@@ -27,6 +27,8 @@ type requestState struct {
 	// touches the response headers.
 	pending *session.Session
 	ended   bool
+	// presented is the refresh token of the session the browser sent.
+	presented string
 }
 
 func (st *requestState) session() *session.Session {
@@ -48,6 +50,9 @@ func (st *requestState) flush(w http.ResponseWriter) {
 	case pending != nil:
 		if err := st.a.s.Sessions.Save(w, st.r, pending); err != nil {
 			st.a.log.LogAttrs(st.r.Context(), levelError, "portcullis: refreshed session could not be saved", reasonAttr("session_save"))
+			if st.presented != "" {
+				st.a.refresher.keep(st.a.s.providers[pending.User.Provider], st.presented, pending.Expires)
+			}
 		}
 	}
 }

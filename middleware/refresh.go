@@ -86,6 +86,21 @@ func (rf *refresher) callCount() int {
 	return rf.calls
 }
 
+// keep extends the memo entry of a successful refresh of refreshToken
+// until the given time. It is for rotations whose result could not reach
+// the browser (the response had started, or the session did not fit):
+// until the browser gets the new cookie it keeps presenting the old
+// refresh token, which must be answered from the memo, never replayed.
+func (rf *refresher) keep(p *providers.Provider, refreshToken string, until time.Time) {
+	key := refreshKey(sha256.Sum256([]byte(p.Name() + "\x00" + refreshToken)))
+	rf.mu.Lock()
+	defer rf.mu.Unlock()
+	if m, ok := rf.memo[key]; ok && m.err == nil && until.After(m.until) {
+		m.until = until
+		rf.memo[key] = m
+	}
+}
+
 // errBackoff means the token endpoint was not called because an earlier
 // attempt failed transiently moments ago.
 var errBackoff = errors.New("middleware: refresh backing off after a transient failure")
@@ -220,6 +235,7 @@ func (a *Auth) refreshSession(w http.ResponseWriter, r *http.Request, s *session
 		if w != nil {
 			if err := a.s.Sessions.Save(w, r, &ns); err != nil {
 				a.log.LogAttrs(ctx, levelError, "portcullis: refreshed session could not be saved", providerAttr(p.Name()), reasonAttr("session_save"))
+				a.refresher.keep(p, s.Tokens.RefreshToken, s.Expires)
 			}
 		}
 		a.log.LogAttrs(ctx, levelInfo, "portcullis: refresh succeeded", providerAttr(p.Name()), userAttr(&s.User))

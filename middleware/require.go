@@ -87,7 +87,7 @@ func (a *Auth) Require(next http.Handler) http.Handler {
 		if a.touchDue(s) {
 			s = a.touch(w, r, s)
 		}
-		st := &requestState{a: a, r: r, s: s}
+		st := &requestState{a: a, r: r, s: s, presented: s.Tokens.RefreshToken}
 		st.w = &trackingWriter{ResponseWriter: w, st: st}
 		next.ServeHTTP(st.w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
 		// A handler that wrote nothing still gets its refreshed session

@@ -70,6 +70,9 @@ func (ts *requestTokenSource) Token() (*oauth2.Token, error) {
 				return nil, err
 			}
 			if ns != s && st.w.started() {
+				// The browser keeps the old cookie: answer it from the memo
+				// for as long as the session lives.
+				a.refresher.keep(a.s.providers[s.User.Provider], s.Tokens.RefreshToken, s.Expires)
 				a.log.LogAttrs(ts.ctx, levelWarn, "portcullis: refreshed tokens not saved: the response had started", providerAttr(s.User.Provider))
 			}
 			s = ns

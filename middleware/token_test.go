@@ -176,3 +176,49 @@ func TestTokenSourceNoDeadlock(t *testing.T) {
 		t.Fatalf("status %d, cookies set %d, refreshes %d", code, len(set), e.op.Stats().Refreshes)
 	}
 }
+
+// TestUnsavedRefreshNeverReplayed: a handler that has already started its
+// response refreshes through auth.Client; the new cookie cannot be sent.
+// The browser keeps the old cookie, and long after the grace window its
+// requests are still answered with the rotated tokens, never by replaying
+// the spent refresh token (which a rotating provider answers by revoking
+// the grant).
+func TestUnsavedRefreshNeverReplayed(t *testing.T) {
+	e := newE2E(t, false, func(c *Config) { c.RefreshBefore = time.Second })
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer api.Close()
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", e.auth.Handler())
+	mux.Handle("/stream", e.auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK) // the response has started
+		resp, err := e.auth.Client(r).Get(api.URL)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		resp.Body.Close()
+	})))
+	mux.Handle("/token", e.auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := SessionFrom(r.Context())
+		io.WriteString(w, s.Tokens.AccessToken)
+	})))
+	e.app.Config.Handler = mux
+	cookies := e.login()
+	later(e.auth, 4*time.Minute+55*time.Second)
+	if code, _, set := get(t, e.app.URL+"/stream", cookies); code != 200 || len(set) != 0 {
+		t.Fatalf("stream: %d, %d cookies (none can be set once the response started)", code, len(set))
+	}
+	if st := e.op.Stats(); st.Refreshes != 1 {
+		t.Fatalf("refreshes %d, want 1", st.Refreshes)
+	}
+	// Well past the 30 s grace window, the old cookie is answered from the
+	// memo and finally saved.
+	later(e.auth, 4*time.Minute+55*time.Second+2*refreshGrace)
+	code, _, set := get(t, e.app.URL+"/token", cookies)
+	if code != 200 || len(set) == 0 {
+		t.Fatalf("old cookie later: %d, %d cookies set", code, len(set))
+	}
+	if st := e.op.Stats(); st.Refreshes != 1 || st.RefreshReuses != 0 || st.GrantsRevoked != 0 {
+		t.Fatalf("provider stats %+v: the spent refresh token was replayed", st)
+	}
+}
