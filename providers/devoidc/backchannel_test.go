@@ -267,9 +267,9 @@ func TestBackchannelDoesNotDelayLogout(t *testing.T) {
 		func(st *setup) { st.cfg.HTTPClient = &http.Client{Timeout: timeout} })
 	t.Cleanup(func() { close(release) }) // before rp.Close, should a request still hang
 	o.tokens()
-	if elapsed := o.endSession(); elapsed >= timeout {
-		t.Errorf("end_session took %v: it waited for the back-channel delivery", elapsed)
-	}
+	// end_session has returned while the RP still holds the delivery:
+	// it did not wait for it (no timing threshold needed).
+	o.endSession()
 	if st := o.op.Stats(); st.BackchannelSent+st.BackchannelFailed != 0 {
 		t.Errorf("delivery finished before the RP answered: %+v", st)
 	}
