@@ -145,8 +145,7 @@ func (lt *loginTest) startEvil() {
 // response is a response with its body read.
 type response struct {
 	*http.Response
-	body    string
-	elapsed time.Duration
+	body string
 }
 
 // get requests u as a browser navigation would.
@@ -158,7 +157,6 @@ func (lt *loginTest) get(u string) *response {
 	}
 	req.Header.Set("Accept", "text/html,application/xhtml+xml")
 	req.Header.Set("Sec-Fetch-Mode", "navigate")
-	start := time.Now()
 	resp, err := lt.client.Do(req)
 	if err != nil {
 		lt.t.Fatalf("GET %s: %v", u, err)
@@ -168,7 +166,7 @@ func (lt *loginTest) get(u string) *response {
 	if err != nil {
 		lt.t.Fatalf("GET %s: %v", u, err)
 	}
-	return &response{Response: resp, body: string(b), elapsed: time.Since(start)}
+	return &response{Response: resp, body: string(b)}
 }
 
 // start begins a login with provider name and follows the provider's
