@@ -106,10 +106,7 @@ type logoutVerifier struct {
 // pinned algorithms, and its own rate-limited cache of the keys at
 // jwksURL.
 func newLogoutVerifier(id *idTokenVerifier, issuer, jwksURL string, algs []string, client *http.Client) *logoutVerifier {
-	keys := &jwksCache{url: jwksURL, client: client, now: id.now}
-	for _, a := range algs {
-		keys.algs = append(keys.algs, jose.SignatureAlgorithm(a))
-	}
+	keys := newJWKSCache(jwksURL, client, algs, jwksMinRefresh, id.now)
 	return &logoutVerifier{
 		verifier: oidc.NewVerifier(issuer, keys, &oidc.Config{
 			ClientID:             id.clientID,
@@ -258,7 +255,7 @@ func logoutError(err error) error {
 // token without one), even after a fetch or because one is not yet due.
 var errUnknownKey = errors.New("no published key verifies the token")
 
-// jwksCache is the [oidc.KeySet] of logout tokens: the provider's JWKS,
+// jwksCache is the [oidc.KeySet] of ID and logout tokens: the provider's JWKS,
 // fetched with the provider's hardened client on first use and again when
 // a token names a key it lacks (key rotation), but at most once per
 // jwksMinRefresh and one fetch at a time. go-oidc's RemoteKeySet fetches
@@ -270,11 +267,26 @@ type jwksCache struct {
 	client *http.Client
 	algs   []jose.SignatureAlgorithm
 	now    func() time.Time
+	// minRefresh is the least time between two fetches: jwksMinRefresh
+	// for logout tokens, which anyone can post; 0 for ID tokens, which
+	// arrive only from the token endpoint, so that a key rotated just
+	// before signing is fetched at once (SECURITY.md IDT-08).
+	minRefresh time.Duration
 
 	mu       sync.Mutex
 	keys     []jose.JSONWebKey
 	last     time.Time     // start of the last fetch
 	inflight chan struct{} // closed when the current fetch ends; nil if none
+}
+
+// newJWKSCache returns a key cache for jwksURL accepting the given
+// algorithms.
+func newJWKSCache(jwksURL string, client *http.Client, algs []string, minRefresh time.Duration, now func() time.Time) *jwksCache {
+	c := &jwksCache{url: jwksURL, client: client, now: now, minRefresh: minRefresh}
+	for _, a := range algs {
+		c.algs = append(c.algs, jose.SignatureAlgorithm(a))
+	}
+	return c
 }
 
 // VerifySignature implements [oidc.KeySet]. The IDTokenVerifier has
@@ -342,7 +354,7 @@ func (c *jwksCache) refresh(ctx context.Context) ([]jose.JSONWebKey, error) {
 		}
 	}
 	now := c.now()
-	if !c.last.IsZero() && now.Sub(c.last) < jwksMinRefresh {
+	if !c.last.IsZero() && now.Sub(c.last) < c.minRefresh {
 		keys := c.keys
 		c.mu.Unlock()
 		return keys, nil

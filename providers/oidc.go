@@ -161,7 +161,11 @@ func OIDC(ctx context.Context, cfg OIDCConfig) (*Provider, error) {
 		maxAge:         cfg.MaxIDTokenAge,
 		now:            func() time.Time { return p.now() },
 	}
-	v.verifier = op.VerifierContext(oidc.ClientContext(context.Background(), client), &oidc.Config{
+	// The keys are parsed one by one, so a key of a type go-jose does not
+	// know (a post-quantum "AKP" key, say) is skipped instead of breaking
+	// the whole set, as it would in go-oidc's RemoteKeySet (SECURITY.md
+	// IDT-18).
+	v.verifier = oidc.NewVerifier(cfg.Issuer, newJWKSCache(meta.JWKS, client, algs, 0, v.now), &oidc.Config{
 		ClientID:             cfg.ClientID,
 		SupportedSigningAlgs: algs,
 		Now:                  v.now,
