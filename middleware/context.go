@@ -18,7 +18,9 @@ type stateKey struct{}
 type requestState struct {
 	a  *Auth
 	r  *http.Request
-	w  *trackingWriter
+	// w is the ResponseWriter Require hands the handler, held by value so
+	// that a request costs one allocation for both.
+	w  trackingWriter
 	mu sync.Mutex
 	s  *session.Session
 	// pending is a refreshed session not yet saved, and ended a session

@@ -88,8 +88,8 @@ func (a *Auth) Require(next http.Handler) http.Handler {
 			s = a.touch(w, r, s)
 		}
 		st := &requestState{a: a, r: r, s: s, presented: s.Tokens.RefreshToken}
-		st.w = &trackingWriter{ResponseWriter: w, st: st}
-		next.ServeHTTP(st.w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
+		st.w.ResponseWriter, st.w.st = w, st
+		next.ServeHTTP(&st.w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
 		// A handler that wrote nothing still gets its refreshed session
 		// saved (the server sends the headers after it returns).
 		st.w.start()
