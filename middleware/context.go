@@ -16,8 +16,8 @@ type stateKey struct{}
 // across a call out of this package (a provider, a hook, a logger), so
 // UserFrom and SessionFrom never wait on a refresh.
 type requestState struct {
-	a  *Auth
-	r  *http.Request
+	a *Auth
+	r *http.Request
 	// w is the ResponseWriter Require hands the handler, held by value so
 	// that a request costs one allocation for both.
 	w  trackingWriter
