@@ -1,6 +1,7 @@
 package providers
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -85,11 +86,11 @@ type GitHubConfig struct {
 //
 // GitHub makes no network request.
 func GitHub(cfg GitHubConfig) (*Provider, error) {
-	name := cmp(cfg.Name, "github")
+	name := cmp.Or(cfg.Name, "github")
 	if cfg.ClientID == "" || cfg.ClientSecret == "" {
 		return nil, fmt.Errorf("providers: %s: ClientID and ClientSecret are required", name)
 	}
-	base := strings.TrimSuffix(cmp(cfg.BaseURL, "https://github.com"), "/")
+	base := strings.TrimSuffix(cmp.Or(cfg.BaseURL, "https://github.com"), "/")
 	if err := checkOrigin("GitHub BaseURL", base); err != nil {
 		return nil, err
 	}
@@ -127,7 +128,7 @@ func GitHub(cfg GitHubConfig) (*Provider, error) {
 	}
 	p, err := OAuth2(OAuth2Config{
 		Name:         name,
-		DisplayName:  cmp(cfg.DisplayName, "GitHub"),
+		DisplayName:  cmp.Or(cfg.DisplayName, "GitHub"),
 		ClientID:     cfg.ClientID,
 		ClientSecret: cfg.ClientSecret,
 		Endpoint: oauth2.Endpoint{

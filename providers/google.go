@@ -1,6 +1,7 @@
 package providers
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -81,7 +82,7 @@ type GoogleConfig struct {
 //
 // Google makes network requests (discovery); ctx bounds them.
 func Google(ctx context.Context, cfg GoogleConfig) (*Provider, error) {
-	name := cmp(cfg.Name, "google")
+	name := cmp.Or(cfg.Name, "google")
 	var domains []string
 	for _, d := range cfg.HostedDomains {
 		if !validDomain(d) {
@@ -91,8 +92,8 @@ func Google(ctx context.Context, cfg GoogleConfig) (*Provider, error) {
 	}
 	p, err := OIDC(ctx, OIDCConfig{
 		Name:         name,
-		DisplayName:  cmp(cfg.DisplayName, "Google"),
-		Issuer:       cmp(cfg.Issuer, googleIssuer),
+		DisplayName:  cmp.Or(cfg.DisplayName, "Google"),
+		Issuer:       cmp.Or(cfg.Issuer, googleIssuer),
 		ClientID:     cfg.ClientID,
 		ClientSecret: cfg.ClientSecret,
 		Scopes:       cfg.Scopes,

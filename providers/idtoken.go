@@ -1,6 +1,7 @@
 package providers
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"errors"
@@ -169,9 +170,9 @@ func (v *idTokenVerifier) identify(ctx context.Context, p *Provider, tok *oauth2
 		if ui.EmailVerified && ui.Email != "" {
 			u.Email = ui.Email
 		}
-		u.Name = cmp(extra.Name, u.Name)
-		u.Login = cmp(extra.PreferredUsername, u.Login)
-		u.Picture = cmp(extra.Picture, u.Picture)
+		u.Name = cmp.Or(extra.Name, u.Name)
+		u.Login = cmp.Or(extra.PreferredUsername, u.Login)
+		u.Picture = cmp.Or(extra.Picture, u.Picture)
 		if len(extra.Groups) > 0 {
 			u.Groups = extra.Groups
 		}

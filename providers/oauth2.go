@@ -1,6 +1,7 @@
 package providers
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -110,7 +111,7 @@ func OAuth2(cfg OAuth2Config) (*Provider, error) {
 	}
 	p := &Provider{
 		name:        cfg.Name,
-		displayName: cmp(cfg.DisplayName, cfg.Name),
+		displayName: cmp.Or(cfg.DisplayName, cfg.Name),
 		oauth: oauth2.Config{
 			ClientID:     cfg.ClientID,
 			ClientSecret: cfg.ClientSecret,

@@ -1,6 +1,7 @@
 package providers
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -141,7 +142,7 @@ func OIDC(ctx context.Context, cfg OIDCConfig) (*Provider, error) {
 	}
 	p := &Provider{
 		name:             cfg.Name,
-		displayName:      cmp(cfg.DisplayName, cfg.Name),
+		displayName:      cmp.Or(cfg.DisplayName, cfg.Name),
 		issuer:           cfg.Issuer,
 		issParamRequired: meta.IssParam,
 		oauth: oauth2.Config{
@@ -196,13 +197,6 @@ func signingAlgs(algs []string) ([]string, error) {
 		}
 	}
 	return slices.Clone(algs), nil
-}
-
-func cmp(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
 }
 
 var errNoIDToken = errors.New("token response without id_token")
