@@ -106,7 +106,7 @@ func verifyError(err error) error {
 		return errors.New("id_token: wrong issuer")
 	case strings.Contains(msg, "expected audience"):
 		return errors.New("id_token: wrong audience")
-	case strings.Contains(msg, "no published key"):
+	case strings.Contains(msg, errUnknownKey.Error()):
 		return errors.New("id_token: signature invalid (no published key verifies it)")
 	case strings.Contains(msg, "fetching keys"), strings.Contains(msg, "get keys failed"):
 		return errors.New("id_token: could not fetch the provider's keys")
