@@ -38,9 +38,7 @@ package fakegithub
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"io"
@@ -48,9 +46,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
+
+	"github.com/portcullis-go/portcullis/internal/fakenet"
 )
 
 // The client credentials the server accepts.
@@ -173,7 +172,7 @@ func New(cfg Config) *Server {
 	if cfg.GitHubURLs {
 		s.ts.StartTLS()
 		s.URL, s.APIURL = "https://github.com", "https://api.github.com"
-		s.client = routingClient(s.ts, []string{"github.com", "api.github.com"})
+		s.client = fakenet.RoutingClient(s.ts, []string{"github.com", "api.github.com"})
 	} else {
 		s.ts.Start()
 		s.URL, s.APIURL = s.ts.URL, s.ts.URL+APIPrefix
@@ -236,24 +235,6 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.api.ServeHTTP(w, r)
-}
-
-// routingClient returns a client that trusts ts and dials it for hosts.
-func routingClient(ts *httptest.Server, hosts []string) *http.Client {
-	tr := ts.Client().Transport.(*http.Transport).Clone()
-	pool := x509.NewCertPool()
-	pool.AddCert(ts.Certificate())
-	tr.TLSClientConfig.RootCAs = pool
-	// httptest's certificate is valid for example.com.
-	tr.TLSClientConfig.ServerName = "example.com"
-	var d net.Dialer
-	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if host, _, _ := net.SplitHostPort(addr); slices.Contains(hosts, host) {
-			addr = ts.Listener.Addr().String()
-		}
-		return d.DialContext(ctx, network, addr)
-	}
-	return &http.Client{Transport: tr}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -34,7 +34,6 @@ package fakegoogle
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -42,12 +41,12 @@ import (
 	"encoding/json"
 	"io"
 	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"slices"
 	"sync"
+
+	"github.com/portcullis-go/portcullis/internal/fakenet"
 )
 
 // The client credentials the server accepts.
@@ -165,7 +164,7 @@ func New(cfg Config) *Server {
 	if cfg.GoogleURLs {
 		s.ts.StartTLS()
 		s.URL = "https://accounts.google.com"
-		s.client = routingClient(s.ts, googleHosts)
+		s.client = fakenet.RoutingClient(s.ts, googleHosts)
 	} else {
 		s.ts.Start()
 		s.URL = s.ts.URL
@@ -246,24 +245,6 @@ func (s *Server) serveJWKS(w http.ResponseWriter, r *http.Request) {
 func (s *Server) kid() string {
 	der, _ := x509.MarshalPKIXPublicKey(&s.key.PublicKey)
 	return b64(der[len(der)-12:])
-}
-
-// routingClient returns a client that trusts ts and dials it for hosts.
-func routingClient(ts *httptest.Server, hosts []string) *http.Client {
-	tr := ts.Client().Transport.(*http.Transport).Clone()
-	pool := x509.NewCertPool()
-	pool.AddCert(ts.Certificate())
-	tr.TLSClientConfig.RootCAs = pool
-	// httptest's certificate is valid for example.com.
-	tr.TLSClientConfig.ServerName = "example.com"
-	var d net.Dialer
-	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if host, _, _ := net.SplitHostPort(addr); slices.Contains(hosts, host) {
-			addr = ts.Listener.Addr().String()
-		}
-		return d.DialContext(ctx, network, addr)
-	}
-	return &http.Client{Transport: tr}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
