@@ -24,9 +24,17 @@ var (
 	// ErrLoginFailed: the provider's answer did not verify (code exchange
 	// refused, ID token invalid). 401.
 	ErrLoginFailed = errors.New("middleware: login failed")
-	// ErrProviderUnavailable: the provider could not be reached or answered
-	// with a server error. 502.
+	// ErrProviderUnavailable: the provider could not be reached, answered
+	// with a server error or asked to retry later. 502.
 	ErrProviderUnavailable = errors.New("middleware: provider unavailable")
+	// ErrStoreUnavailable: a store portcullis depends on failed or is full
+	// (the session store, the revocation list, the record of used
+	// callbacks). The request is refused, not treated as signed out:
+	// signing in again would meet the same outage. 503.
+	ErrStoreUnavailable = errors.New("middleware: store unavailable")
+	// ErrInternal: a fault in the application's setup or in portcullis,
+	// such as a ChooserTemplate that fails to execute. 500.
+	ErrInternal = errors.New("middleware: internal error")
 )
 
 // ProviderError is an error response from the provider's authorization
@@ -44,8 +52,8 @@ func (e *ProviderError) Error() string {
 }
 
 // Status returns the HTTP status for an error given to the ErrorHandler:
-// 401, 403, 400, 502 for the exported errors, 401 for a *ProviderError, 503
-// when the session or revocation store failed, and 500 for anything else.
+// 401, 403, 400, 502, 503 and 500 for the exported errors (see each), 401
+// for a *ProviderError, and 500 for anything else.
 func Status(err error) int {
 	var pe *ProviderError
 	switch {
@@ -57,15 +65,11 @@ func Status(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, ErrProviderUnavailable):
 		return http.StatusBadGateway
-	case errors.Is(err, errStoreUnavailable):
+	case errors.Is(err, ErrStoreUnavailable):
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }
-
-// errStoreUnavailable: the session or revocation store failed; the request
-// is refused with 503 (not treated as signed out).
-var errStoreUnavailable = errors.New("middleware: session store unavailable")
 
 // failure is an error with the short, fixed reason the logs record. The
 // reason never holds request data, tokens or claims.

@@ -20,7 +20,7 @@ func (a *Auth) Session(r *http.Request) (*session.Session, error) {
 		if errors.Is(err, session.ErrNoSession) {
 			return nil, fail(ErrUnauthenticated, "no_session", nil)
 		}
-		return nil, fail(errStoreUnavailable, "session_store", err)
+		return nil, fail(ErrStoreUnavailable, "session_store", err)
 	}
 	now := a.now()
 	if !s.Valid(now) || s.Expires.After(s.Created.Add(a.s.SessionLifetime)) {
@@ -37,7 +37,7 @@ func (a *Auth) Session(r *http.Request) (*session.Session, error) {
 	if err != nil {
 		// Fail closed, but do not call it "signed out": signing in again
 		// would meet the same outage.
-		return nil, fail(errStoreUnavailable, "revocation_store", err)
+		return nil, fail(ErrStoreUnavailable, "revocation_store", err)
 	}
 	if revoked {
 		return nil, fail(ErrUnauthenticated, "session_revoked", nil)
@@ -74,7 +74,7 @@ func (a *Auth) Require(next http.Handler) http.Handler {
 			err = fail(ErrUnauthenticated, "token_expired", nil)
 		}
 		if err != nil {
-			if errors.Is(err, errStoreUnavailable) {
+			if errors.Is(err, ErrStoreUnavailable) {
 				a.log.LogAttrs(r.Context(), levelError, "portcullis: store failed", reasonAttr(reasonOf(err)))
 			}
 			if errors.Is(err, ErrUnauthenticated) {
