@@ -133,13 +133,6 @@ func (h *twoProviders) answer(authz *url.URL) *url.URL {
 	return cb
 }
 
-// signIn runs a whole login with provider and returns the callback's
-// response.
-func (h *twoProviders) signIn(provider string) (*http.Response, string) {
-	h.t.Helper()
-	return h.get(h.answer(h.authorize(provider)).String())
-}
-
 // lastErr returns the last error the ErrorHandler received.
 func (h *twoProviders) lastErr() error {
 	h.mu.Lock()
