@@ -2,6 +2,8 @@ module github.com/portcullis-go/portcullis
 
 go 1.25.0
 
+toolchain go1.26.10
+
 require (
 	github.com/coreos/go-oidc/v3 v3.21.0
 	github.com/go-jose/go-jose/v4 v4.1.4
