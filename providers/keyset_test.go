@@ -2,14 +2,20 @@ package providers
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/go-jose/go-jose/v4"
 	"github.com/portcullis-go/portcullis/internal/oidctest"
 )
 
@@ -22,7 +28,7 @@ func TestKeySetSkipsUnknownKeyTypes(t *testing.T) {
 	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		resp, err := http.Get(op.URL + oidctest.PathJWKS)
 		if err != nil {
-			http.Error(w, err.Error(), 502)
+			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
 		}
 		defer resp.Body.Close()
@@ -62,5 +68,149 @@ func TestKeySetFollowsRotation(t *testing.T) {
 	op.Rotate(false)
 	if _, err := v.Verify(context.Background(), sign()); err != nil {
 		t.Fatalf("token signed right after a rotation refused: %v", err)
+	}
+}
+
+// TestKeySetTypedErrors: each refusal of the key set wraps one sentinel,
+// so that a caller classifies it with errors.Is, and a failed fetch wraps
+// its cause too.
+func TestKeySetTypedErrors(t *testing.T) {
+	f := newFakeJWKS(t)
+	k1 := f.publish("k1")
+	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	c := f.cache(0, clock)
+	if _, err := c.VerifySignature(context.Background(), signES256(t, "k1", k1)); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		setup func()
+		raw   string
+		want  []error
+	}{
+		{name: "known kid, other key", raw: signES256(t, "k1", newECKey(t)), want: []error{errSignatureInvalid}},
+		{name: "unknown kid", raw: signES256(t, "nobody", newECKey(t)), want: []error{errUnknownKey}},
+		{name: "no usable key in the set", setup: func() { f.set(func(f *fakeJWKS) { f.body = `{"keys":[{"kty":"AKP","kid":"pq"}]}` }) },
+			raw: signES256(t, "k2", newECKey(t)), want: []error{errKeysUnavailable, errNoUsableKey}},
+		{name: "jwks_uri down", setup: func() { f.set(func(f *fakeJWKS) { f.body, f.status = "", http.StatusServiceUnavailable }) },
+			raw: signES256(t, "k3", newECKey(t)), want: []error{errKeysUnavailable}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.setup != nil {
+				tc.setup()
+			}
+			clock.advance(jwksRecheckInterval)
+			_, err := c.VerifySignature(context.Background(), tc.raw)
+			for _, want := range tc.want {
+				if !errors.Is(err, want) {
+					t.Errorf("error %v does not wrap %q", err, want)
+				}
+			}
+		})
+	}
+}
+
+// fakeJWKS serves a JWKS of P-256 keys that a test publishes, replaces
+// under the same kid and withdraws, with a chosen status and
+// Cache-Control, and counts the requests. (oidctest's server rotates only
+// to a new kid and always sends no-store.)
+type fakeJWKS struct {
+	srv *httptest.Server
+
+	mu      sync.Mutex
+	keys    map[string]*ecdsa.PrivateKey
+	status  int    // 0 means 200
+	body    string // served instead of the keys when set
+	header  http.Header
+	fetches int
+}
+
+func newFakeJWKS(t *testing.T) *fakeJWKS {
+	f := &fakeJWKS{keys: map[string]*ecdsa.PrivateKey{}, header: http.Header{}}
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.fetches++
+		for k, v := range f.header {
+			w.Header()[k] = v
+		}
+		if f.status != 0 && f.status != http.StatusOK {
+			w.WriteHeader(f.status)
+			return
+		}
+		if f.body != "" {
+			io.WriteString(w, f.body)
+			return
+		}
+		var set jose.JSONWebKeySet
+		for kid, k := range f.keys {
+			set.Keys = append(set.Keys, jose.JSONWebKey{Key: &k.PublicKey, KeyID: kid, Algorithm: "ES256", Use: "sig"})
+		}
+		json.NewEncoder(w).Encode(set)
+	}))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+// publish publishes a new key under kid, replacing any key it had.
+func (f *fakeJWKS) publish(kid string) *ecdsa.PrivateKey {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	f.set(func(f *fakeJWKS) { f.keys[kid] = k })
+	return k
+}
+
+func (f *fakeJWKS) withdraw(kid string) { f.set(func(f *fakeJWKS) { delete(f.keys, kid) }) }
+
+func (f *fakeJWKS) set(edit func(*fakeJWKS)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	edit(f)
+}
+
+func (f *fakeJWKS) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.fetches
+}
+
+// cache returns a key cache for the fake's keys on clock.
+func (f *fakeJWKS) cache(minRefresh time.Duration, clock *fakeClock) *jwksCache {
+	return newJWKSCache(f.srv.URL, hardenedClient(nil), []string{oidc.ES256}, minRefresh, clock.now)
+}
+
+func newECKey(t *testing.T) *ecdsa.PrivateKey {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// signES256 returns a compact JWS signed with k under kid ("" for none).
+func signES256(t *testing.T, kid string, k *ecdsa.PrivateKey) string {
+	t.Helper()
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: k, KeyID: kid}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jws, err := s.Sign([]byte(`{"sub":"u"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := jws.CompactSerialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// wantErr fails t unless err wraps want (nil: no error).
+func wantErr(t *testing.T, what string, err, want error) {
+	t.Helper()
+	if want == nil && err != nil || want != nil && !errors.Is(err, want) {
+		t.Errorf("%s: %v, want %v", what, err, want)
 	}
 }
