@@ -1,8 +1,10 @@
 package middleware
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -24,7 +26,9 @@ type Auth struct {
 	pages      *pages
 	// refresher makes sure each refresh token is redeemed once.
 	refresher *refresher
-	now       func() time.Time
+	// usedStates makes each login's callback work once.
+	usedStates usedStates
+	now        func() time.Time
 }
 
 // New validates cfg and returns an Auth. It refuses missing or short keys,
@@ -57,7 +61,10 @@ func New(cfg Config) (*Auth, error) {
 		pages:   pg,
 		now:     time.Now,
 	}
-	a.refresher = newRefresher(s.RefreshTimeout, func() time.Time { return a.now() })
+	a.refresher = newRefresher(s.RefreshTimeout, func() time.Time { return a.now() }, func() {
+		a.log.LogAttrs(context.Background(), levelWarn, "portcullis: refresh memo full: the grace entry closest to its end was evicted", reasonAttr("refresh_memo_evicted"))
+	})
+	a.usedStates = newMemoryUsedStates(func() time.Time { return a.now() })
 	if s.Revocations == nil {
 		s.Revocations = newMemoryRevocations(func() time.Time { return a.now() })
 	}
@@ -73,9 +80,7 @@ func New(cfg Config) (*Auth, error) {
 	a.mux.HandleFunc("GET "+p+"/logout/callback", a.serveLogoutCallback)
 	a.mux.HandleFunc("GET "+p+"/userinfo", a.serveUserInfo)
 	a.mux.Handle(p+"/backchannel-logout/{provider}", newBackchannel(a))
-	a.mux.HandleFunc(p+"/", func(w http.ResponseWriter, r *http.Request) {
-		a.fail(w, r, fail(ErrInvalidRequest, "unknown_endpoint", nil))
-	})
+	a.mux.HandleFunc(p+"/", a.serveUnknown)
 	return a, nil
 }
 
@@ -103,7 +108,25 @@ func (a *Auth) Handler() http.Handler {
 	})
 }
 
-// fail sends err to the error handler and logs it with its reason.
+// serveUnknown answers a path under PathPrefix that no endpoint serves:
+// 405 with Allow when an endpoint serves it with other methods, else 404.
+func (a *Auth) serveUnknown(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range [...]string{http.MethodGet, http.MethodPost} {
+		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
+		if _, pattern := a.mux.Handler(probe); pattern != "" && pattern != a.s.PathPrefix+"/" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+		return
+	}
+	a.fail(w, r, fail(ErrNotFound, "unknown_endpoint", nil))
+}
+
+// fail sends err to the error handler.
 func (a *Auth) fail(w http.ResponseWriter, r *http.Request, err error) {
 	a.s.ErrorHandler(w, r, err)
 }

@@ -3,15 +3,13 @@ package middleware
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
 
 	"github.com/portcullis-go/portcullis/providers"
 	"github.com/portcullis-go/portcullis/session"
-	"golang.org/x/oauth2"
 )
 
 // Bounds on the callback request, checked before any cryptography or
@@ -19,26 +17,25 @@ import (
 const (
 	maxCallbackQuery = 16 << 10
 	maxStateLen      = 1 << 10
-	maxCodeLen       = 4 << 10
 	exchangeTimeout  = 20 * time.Second
 )
 
-// serveCallback finishes a login. Every failure goes to the error handler
-// after the request's flow cookies are expired, so a callback URL works at
-// most once; no session is written unless every check passed.
+// serveCallback finishes a login. A callback URL works at most once: its
+// flow cookie is expired whatever happens, and its state is recorded as
+// used before the code is redeemed. Only the flow the state names is
+// touched: a junk callback cannot cancel sign-ins in progress in other
+// tabs. No session is written unless every check passed.
 func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("provider")
-	s, returnTo, err := a.callback(w, r, name)
-	if err == errRestartWithConsent {
-		a.flows.clearAll(w, r)
+	p := a.s.providers[name]
+	s, f, err := a.callback(w, r, p)
+	if errors.Is(err, providers.ErrConsentRequired) {
 		a.log.LogAttrs(r.Context(), levelInfo, "portcullis: login restarted for consent", providerAttr(name))
-		a.startFlow(w, r, a.s.providers[name], returnTo, "consent")
+		a.startFlow(w, r, p, f.ReturnTo, "consent")
 		return
 	}
 	if err != nil {
-		a.flows.clearAll(w, r)
-		a.log.LogAttrs(r.Context(), levelWarn, "portcullis: login failed",
-			providerAttr(name), reasonAttr(reasonOf(err)))
+		a.log.LogAttrs(r.Context(), levelWarn, "portcullis: login failed", loginFailureAttrs(p, err)...)
 		a.fail(w, r, err)
 		return
 	}
@@ -46,152 +43,153 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) {
 		providerAttr(name), userAttr(&s.User))
 	// The return path was validated when the flow started and is
 	// validated again here, at the sink.
-	if v, ok := safeReturnTo(returnTo); ok {
+	returnTo := "/"
+	if v, ok := safeReturnTo(f.ReturnTo); ok {
 		returnTo = v
-	} else {
-		returnTo = "/"
 	}
 	w.Header().Set("Location", returnTo)
 	w.WriteHeader(http.StatusSeeOther)
 }
 
-// callback runs the checks in order, cheapest first, and on success saves
-// a new session and returns it with the flow's return path.
-func (a *Auth) callback(w http.ResponseWriter, r *http.Request, name string) (*session.Session, string, error) {
+// loginFailureAttrs are the logged attributes of a failed login: the
+// provider's name only when it is a configured provider (the path segment
+// is the requester's choice), the reason, and the provider's error code
+// when it is one of the registered OAuth codes — never its description.
+func loginFailureAttrs(p *providers.Provider, err error) []slog.Attr {
+	attrs := make([]slog.Attr, 0, 3)
+	if p != nil {
+		attrs = append(attrs, providerAttr(p.Name()))
+	}
+	attrs = append(attrs, reasonAttr(reasonOf(err)))
+	var pe *providers.Error
+	if errors.As(err, &pe) && registeredOAuthCodes[pe.Code] {
+		attrs = append(attrs, slog.String("error", pe.Code))
+	}
+	return attrs
+}
+
+// registeredOAuthCodes are the error codes of RFC 6749 §4.1.2.1 and §5.2,
+// OpenID Connect Core §3.1.2.6 and RFC 9101, the ones logged verbatim.
+var registeredOAuthCodes = map[string]bool{
+	"invalid_request": true, "unauthorized_client": true, "access_denied": true,
+	"unsupported_response_type": true, "invalid_scope": true, "server_error": true,
+	"temporarily_unavailable": true, "invalid_client": true, "invalid_grant": true,
+	"unsupported_grant_type": true, "interaction_required": true, "login_required": true,
+	"account_selection_required": true, "consent_required": true, "invalid_request_uri": true,
+	"invalid_request_object": true, "request_not_supported": true,
+	"request_uri_not_supported": true, "registration_not_supported": true,
+}
+
+// callback runs the request's checks cheapest first, hands the
+// authorization response to the provider, and on success saves a new
+// session. The flow is returned when its state matched, for the return
+// path and a restart.
+func (a *Auth) callback(w http.ResponseWriter, r *http.Request, p *providers.Provider) (*session.Session, *flow, error) {
 	if len(r.URL.RawQuery) > maxCallbackQuery {
-		return nil, "", fail(ErrInvalidRequest, "query_too_large", nil)
+		return nil, nil, fail(ErrInvalidRequest, "query_too_large", nil)
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return nil, "", fail(ErrInvalidRequest, "malformed_query", nil)
+		return nil, nil, fail(ErrInvalidRequest, "malformed_query", nil)
+	}
+	// Whatever fails below, the flows this callback names are used up
+	// (a few at most: more is refused as repeated anyway).
+	for _, st := range q["state"][:min(len(q["state"]), 2)] {
+		if len(st) <= maxStateLen {
+			a.flows.expire(w, r, st)
+		}
 	}
 	for _, k := range [...]string{"state", "code", "iss", "error", "error_description", "error_uri"} {
 		if len(q[k]) > 1 {
-			return nil, "", fail(ErrInvalidRequest, "repeated_parameter", nil)
+			return nil, nil, fail(ErrInvalidRequest, "repeated_parameter", nil)
 		}
 	}
 	for _, k := range [...]string{"access_token", "id_token", "token_type"} {
 		if q.Has(k) {
 			// Implicit or hybrid responses are never requested; tokens in
 			// the front channel are refused (RFC 9700 §2.1.2).
-			return nil, "", fail(ErrInvalidRequest, "front_channel_token", nil)
+			return nil, nil, fail(ErrInvalidRequest, "front_channel_token", nil)
 		}
 	}
 	state := q.Get("state")
 	if state == "" || len(state) > maxStateLen {
-		return nil, "", fail(ErrInvalidRequest, "state_missing", nil)
+		return nil, nil, fail(ErrInvalidRequest, "state_missing", nil)
 	}
-	f, err := a.flows.take(w, r, state, a.now())
+	now := a.now()
+	f, err := a.flows.find(r, state, now)
 	if err != nil || f.Verifier == "" {
-		return nil, "", fail(ErrInvalidRequest, "state_mismatch", nil)
+		return nil, nil, fail(ErrInvalidRequest, "state_mismatch", nil)
 	}
 	// Mix-up defence (RFC 9700 §4.4): the flow was started for one
 	// provider and must finish at that provider's own callback.
-	p := a.s.providers[name]
-	if p == nil || f.Provider != name || f.Issuer != p.Issuer() {
-		return nil, "", fail(ErrInvalidRequest, "provider_mismatch", nil)
+	if p == nil || f.Provider != p.Name() {
+		return nil, f, fail(ErrInvalidRequest, "provider_mismatch", nil)
 	}
-	// RFC 9207: the issuer of the response, when sent, must be the one the
-	// flow expects; providers that advertise it must send it.
-	if vs, ok := q["iss"]; ok {
-		if p.Issuer() == "" || vs[0] != f.Issuer {
-			return nil, "", fail(ErrInvalidRequest, "issuer_mismatch", nil)
-		}
-	} else if p.RequiresIssuerParameter() {
-		return nil, "", fail(ErrInvalidRequest, "issuer_missing", nil)
+	first, err := a.usedStates.use(r.Context(), f.Provider, f.State, f.Created.Add(flowLifetime+time.Minute))
+	switch {
+	case err != nil:
+		return nil, f, fail(ErrStoreUnavailable, "callback_record_unavailable", err)
+	case !first:
+		// Another request already carried this flow's callback (a reload,
+		// a retried request): its code is being, or was, redeemed there.
+		return nil, f, fail(ErrInvalidRequest, "state_reused", nil)
 	}
-	code := q.Get("code")
-	if q.Has("error") {
-		if code != "" {
-			return nil, "", fail(ErrInvalidRequest, "code_and_error", nil)
-		}
-		return nil, "", &ProviderError{
-			Provider:    name,
-			Code:        q.Get("error"),
-			Description: q.Get("error_description"),
-			URI:         q.Get("error_uri"),
-		}
-	}
-	if code == "" || len(code) > maxCodeLen || !printableASCII(code) {
-		return nil, "", fail(ErrInvalidRequest, "code_invalid", nil)
+	if rf, ok := a.s.Revocations.(interface{ full() bool }); ok && rf.full() {
+		// No room to record a logout of one more session: refuse to make
+		// one rather than let a revocation be dropped later.
+		return nil, f, fail(ErrStoreUnavailable, "revocation_list_full", nil)
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), exchangeTimeout)
 	defer cancel()
-	id, err := p.Exchange(ctx, a.providerFlow(f), code)
-	if errors.Is(err, providers.ErrConsentRequired) && f.Prompt != "consent" {
-		// The provider issued no refresh token (Google does so only on a
-		// user's first consent): ask once more, with prompt=consent.
-		return nil, f.ReturnTo, errRestartWithConsent
-	}
+	id, err := p.Callback(ctx, a.providerFlow(f), q)
 	if err != nil {
-		return nil, "", exchangeFailure(err)
+		return nil, f, callbackFailure(err)
 	}
-	now := a.now()
-	s := session.New(id.User, id.Tokens, now, a.s.SessionLifetime)
+	s := session.New(id.User, id.Tokens, a.now(), a.s.SessionLifetime)
 	s.SID = id.SID
 	if a.s.OnLogin != nil {
 		if err := a.s.OnLogin(r.Context(), s); err != nil {
-			return nil, "", fail(ErrForbidden, "on_login_refused", err)
+			return nil, f, fail(ErrForbidden, "on_login_refused", err)
 		}
 	}
 	if err := a.s.Sessions.Save(w, r, s); err != nil {
-		return nil, "", fail(errSessionSave, "session_save", err)
+		if errors.Is(err, session.ErrTooLarge) {
+			return nil, f, fail(ErrInternal, "session_too_large", err)
+		}
+		return nil, f, fail(ErrStoreUnavailable, "session_save", err)
 	}
-	return s, f.ReturnTo, nil
+	return s, f, nil
 }
 
-var (
-	errSessionSave        = errors.New("middleware: session could not be saved")
-	errRestartWithConsent = errors.New("middleware: restart the login with prompt=consent")
-)
-
-// exchangeFailure classifies an error from Provider.Exchange: the provider
-// refusing the code or a token that does not verify is a failed login; a
-// provider that cannot be reached or fails is unavailable.
-func exchangeFailure(err error) error {
-	if errors.Is(err, providers.ErrNotAllowed) {
+// callbackFailure maps an error of Provider.Callback to the middleware's
+// vocabulary, keeping the provider's error in the chain.
+func callbackFailure(err error) error {
+	var checked interface{ Reason() string }
+	var pe *providers.Error
+	switch {
+	case errors.Is(err, providers.ErrConsentRequired):
+		return err
+	case errors.Is(err, providers.ErrInvalidResponse) && errors.As(err, &checked):
+		return fail(ErrInvalidRequest, checked.Reason(), err)
+	case errors.Is(err, providers.ErrInvalidResponse):
+		return fail(ErrInvalidRequest, "authorization_response_invalid", err)
+	case errors.Is(err, providers.ErrNotAllowed):
 		return fail(ErrForbidden, "account_not_allowed", err)
-	}
-	var re *oauth2.RetrieveError
-	if errors.As(err, &re) {
-		// The provider's error_description and body are not kept: they are
-		// text an attacker-controlled provider chooses.
-		status := 0
-		if re.Response != nil {
-			status = re.Response.StatusCode
+	case errors.As(err, &pe) && pe.Status == 0:
+		// The authorization endpoint's "error" parameter.
+		if errors.Is(err, providers.ErrUnavailable) {
+			return fail(ErrProviderUnavailable, "provider_error", err)
 		}
-		cause := fmt.Errorf("token endpoint answered HTTP %d, error %q", status, oauthCode(re.ErrorCode))
-		if status >= 500 {
-			return fail(ErrProviderUnavailable, "token_endpoint_error", cause)
+		return fail(ErrLoginFailed, "provider_error", err)
+	case errors.As(err, &pe):
+		if errors.Is(err, providers.ErrDenied) {
+			return fail(ErrLoginFailed, "code_exchange_refused", err)
 		}
-		return fail(ErrLoginFailed, "code_exchange_refused", cause)
-	}
-	var ne net.Error
-	if errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) {
+		return fail(ErrProviderUnavailable, "token_endpoint_error", err)
+	case errors.Is(err, providers.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return fail(ErrProviderUnavailable, "provider_unreachable", err)
+	case errors.Is(err, context.Canceled):
+		return fail(ErrProviderUnavailable, "request_canceled", err)
 	}
 	return fail(ErrLoginFailed, "token_verification_failed", err)
-}
-
-// oauthCode returns code when it is a well-formed OAuth 2.0 error code
-// (RFC 6749 §5.2: printable ASCII without '"' and '\\'), else "invalid".
-func oauthCode(code string) string {
-	if len(code) > 64 {
-		return "invalid"
-	}
-	for i := 0; i < len(code); i++ {
-		if c := code[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
-			return "invalid"
-		}
-	}
-	return code
-}
-
-func printableASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x21 || s[i] > 0x7e {
-			return false
-		}
-	}
-	return true
 }

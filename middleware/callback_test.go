@@ -275,13 +275,24 @@ func (lt *loginTest) checkRejected(r *response, want int, sent []*http.Cookie, k
 			expired[c.Name] = true
 		}
 	}
+	// The flow the callback's state names is used up, whatever failed;
+	// any other flow (another tab's sign-in) is left alone.
+	named := map[string]bool{}
+	for _, s := range r.Request.URL.Query()["state"] {
+		named[lt.auth.flows.name(s)] = true
+	}
 	for _, c := range sent {
-		if !expired[c.Name] {
+		if named[c.Name] && !expired[c.Name] {
 			t.Errorf("flow cookie %s not expired", c.Name)
 		}
+		if !named[c.Name] && expired[c.Name] {
+			t.Errorf("flow cookie %s of a flow the callback did not name was expired", c.Name)
+		}
 	}
-	if left := lt.flowCookies(); len(left) != 0 {
-		t.Errorf("browser still holds %d flow cookies", len(left))
+	for _, c := range lt.flowCookies() {
+		if named[c.Name] {
+			t.Errorf("browser still holds the used flow cookie %s", c.Name)
+		}
 	}
 	if s, err := lt.auth.Session(lt.requestWithJar()); err == nil && !keepsSession {
 		t.Errorf("browser has a session for %s", s.User.ID())
@@ -543,7 +554,7 @@ func callbackCases() []callbackCase {
 		{name: "CB-06/iss mismatch", why: "issuer_mismatch", setup: authorizeHook(func(_ *loginTest, q url.Values) { q.Set("iss", "https://evil.example") }), want: 400, noToken: true},
 		{name: "CB-06/iss trailing slash", why: "issuer_mismatch", setup: authorizeHook(func(lt *loginTest, q url.Values) { q.Set("iss", lt.op.URL+"/") }), want: 400, noToken: true},
 		{name: "CB-07/iss missing, RFC 9207 advertised", why: "issuer_missing", setup: authorizeHook(func(_ *loginTest, q url.Values) { q.Del("iss") }), want: 400, noToken: true},
-		{name: "CB-09/error with valid state", why: "returned error \"access_denied\"", setup: authorizeHook(func(_ *loginTest, q url.Values) {
+		{name: "CB-09/error with valid state", why: "authorization response error \"access_denied\"", setup: authorizeHook(func(_ *loginTest, q url.Values) {
 			q.Del("code")
 			q.Set("error", "access_denied")
 			q.Set("error_description", xss)
@@ -575,9 +586,9 @@ func callbackCases() []callbackCase {
 		{name: "TK-03/400 invalid_grant", why: "invalid_grant", setup: tokenResponse(400, "application/json", `{"error":"invalid_grant","error_description":"`+strings.ReplaceAll(xss, "/", `\/`)+`"}`), want: 401},
 		{name: "TK-03/401", why: "invalid_client", setup: tokenResponse(401, "application/json", `{"error":"invalid_client"}`), want: 401},
 		{name: "TK-03/500", why: "token_endpoint_error", setup: tokenResponse(500, "application/json", `{"error":"server_error"}`), want: 502},
-		{name: "TK-03/HTML body", why: "cannot parse json", setup: tokenResponse(200, "text/html", "<html><body>"+xss+"</body></html>"), want: 401},
-		{name: "TK-03/invalid JSON", why: "cannot parse json", setup: tokenResponse(200, "application/json", `{"access_token":"x",`), want: 401},
-		{name: "TK-03/no access_token", why: "missing access_token", setup: tokenBody(func(_ *loginTest, b map[string]any) { delete(b, "access_token") }), want: 401},
+		{name: "TK-03/HTML body", why: "unusable response", setup: tokenResponse(200, "text/html", "<html><body>"+xss+"</body></html>"), want: 502},
+		{name: "TK-03/invalid JSON", why: "unusable response", setup: tokenResponse(200, "application/json", `{"access_token":"x",`), want: 502},
+		{name: "TK-03/no access_token", why: "unusable response", setup: tokenBody(func(_ *loginTest, b map[string]any) { delete(b, "access_token") }), want: 502},
 		{name: "TK-05/token_type mac", why: "token_type other than Bearer", setup: tokenBody(func(_ *loginTest, b map[string]any) { b["token_type"] = "mac" }), want: 401},
 		{name: "TK-04/no id_token", why: "without id_token", setup: tokenBody(func(_ *loginTest, b map[string]any) { delete(b, "id_token") }), want: 401},
 		{name: "TK-07/307 to another server", why: "307", setup: func(lt *loginTest) {
@@ -587,7 +598,7 @@ func callbackCases() []callbackCase {
 				w.WriteHeader(http.StatusTemporaryRedirect)
 				return true
 			}
-		}, want: 401, after: func(lt *loginTest) {
+		}, want: 502, after: func(lt *loginTest) {
 			lt.mu.Lock()
 			defer lt.mu.Unlock()
 			if lt.evilN != 0 {
@@ -603,9 +614,9 @@ func callbackCases() []callbackCase {
 				return true
 			}
 		}, want: 502},
-		{name: "TK-09/2 MiB body", why: "cannot parse json", setup: tokenBody(func(_ *loginTest, b map[string]any) {
+		{name: "TK-09/2 MiB body", why: "unusable response", setup: tokenBody(func(_ *loginTest, b map[string]any) {
 			b["padding"] = strings.Repeat("p", 2<<20)
-		}), want: 401},
+		}), want: 502},
 
 		// IDT: ID token.
 		{name: "IDT-04/bad signature", why: "id_token: signature invalid", setup: signing(oidctest.Header{Sign: oidctest.SignCorrupted}), want: 401},
@@ -713,6 +724,9 @@ func TestCallback(t *testing.T) {
 			if tc.after != nil {
 				tc.after(lt)
 			}
+			lt.mu.Lock()
+			checkErrorContract(t, lt.errs...)
+			lt.mu.Unlock()
 		})
 	}
 }

@@ -2,7 +2,6 @@ package middleware
 
 import (
 	"bytes"
-	"fmt"
 	"net/http"
 	"strconv"
 )
@@ -66,7 +65,7 @@ func (a *Auth) serveChooser(w http.ResponseWriter, r *http.Request, returnTo str
 	}
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, page); err != nil {
-		a.fail(w, r, fmt.Errorf("middleware: ChooserTemplate: %w", err))
+		a.fail(w, r, fail(ErrInternal, "chooser_template", err))
 		return
 	}
 	h := w.Header()

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portcullis-go/portcullis/internal/cookiekeys"
 	"github.com/portcullis-go/portcullis/providers"
 	"github.com/portcullis-go/portcullis/session"
 )
@@ -38,7 +40,8 @@ type Config struct {
 	// html/template escapes what it writes; the page is served with a
 	// Content-Security-Policy allowing the application's own origin only,
 	// unless a handler in front of Handler set one. An error executing it
-	// goes to ErrorHandler (500). Do not change the template after New.
+	// goes to ErrorHandler (500). New uses a copy (Clone): later changes
+	// to the template have no effect.
 	// Default: the built-in page (brand buttons for Google and GitHub, no
 	// script, no external request, light and dark).
 	ChooserTemplate *template.Template
@@ -50,7 +53,8 @@ type Config struct {
 	Keys [][]byte
 	// Sessions stores sessions. Default: a session.CookieStore with Keys,
 	// SessionLifetime and cookies that are Secure unless BaseURL is plain
-	// http.
+	// http. With an https BaseURL, a store that writes cookies without
+	// Secure is refused.
 	Sessions session.Store
 	// Revocations keeps the sessions that ended before their cookies did
 	// (logouts, back-channel logouts, EndSessions), checked on every
@@ -59,7 +63,7 @@ type Config struct {
 	// PathPrefix is where Handler is mounted. Default "/auth".
 	PathPrefix string
 	// SessionLifetime is the absolute lifetime of a session from sign-in;
-	// nothing extends it. Default 12 hours.
+	// nothing extends it. Default [session.DefaultLifetime] (12 hours).
 	SessionLifetime time.Duration
 	// ErrorHandler writes every error response: failed logins, requests
 	// that are not signed in, forbidden ones. err wraps one of the exported
@@ -68,17 +72,17 @@ type Config struct {
 	// page (JSON for API clients) with the status and a generic message.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 	// IdleTimeout ends a session that made no request for this long
-	// (sliding). To bound cookie writes, activity is recorded at most once
+	// (sliding); 4 minutes to SessionLifetime. To bound cookie writes, activity is recorded at most once
 	// per IdleTimeout/4 (and at least a minute apart), so a session ends
 	// between ¾·IdleTimeout and IdleTimeout after its last request.
 	// Default 0: no idle timeout, only SessionLifetime.
 	IdleTimeout time.Duration
 	// RefreshBefore is how long before its access token expires a session
 	// is refreshed, on the request path, before the handler runs. Default
-	// one minute.
+	// one minute; at most 30 minutes.
 	RefreshBefore time.Duration
 	// RefreshTimeout bounds one call to a provider's token endpoint for a
-	// refresh. Default 10 seconds.
+	// refresh. Default 10 seconds; at most a minute.
 	RefreshTimeout time.Duration
 	// RequireToken ends a session when its access token has expired and
 	// cannot be refreshed because the provider issued no refresh token.
@@ -113,8 +117,13 @@ type Config struct {
 }
 
 const (
-	defaultPathPrefix      = "/auth"
-	defaultSessionLifetime = 12 * time.Hour
+	defaultPathPrefix = "/auth"
+	// maxRefreshBefore and maxRefreshTimeout bound RefreshBefore and
+	// RefreshTimeout: a token refreshed more than half an hour early is
+	// refreshed on nearly every request, and a refresh waits on the request
+	// path.
+	maxRefreshBefore  = 30 * time.Minute
+	maxRefreshTimeout = time.Minute
 )
 
 // settings is the validated, defaulted configuration.
@@ -125,7 +134,13 @@ type settings struct {
 	providers map[string]*providers.Provider
 }
 
+// validate copies cfg, fills in defaults and reports every problem at once
+// (errors.Join), each naming its field.
 func validate(cfg Config) (*settings, error) {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("middleware: Config.%s: %s", field, fmt.Sprintf(format, args...)))
+	}
 	// Copy what the caller could change afterwards.
 	cfg.Providers = slices.Clone(cfg.Providers)
 	keys := make([][]byte, len(cfg.Keys))
@@ -133,73 +148,119 @@ func validate(cfg Config) (*settings, error) {
 		keys[i] = slices.Clone(k)
 	}
 	cfg.Keys = keys
+	if cfg.ChooserTemplate != nil {
+		t, err := cfg.ChooserTemplate.Clone()
+		if err != nil {
+			bad("ChooserTemplate", "cannot be copied (%v): pass a template that has not been executed", err)
+		}
+		cfg.ChooserTemplate = t
+	}
 	s := &settings{Config: cfg}
+
 	base, err := url.Parse(cfg.BaseURL)
-	if err != nil || base.Host == "" || (base.Scheme != "https" && base.Scheme != "http") {
-		return nil, fmt.Errorf("middleware: BaseURL %q must be an absolute http(s) URL", cfg.BaseURL)
+	switch {
+	case err != nil || base.Host == "" || (base.Scheme != "https" && base.Scheme != "http"):
+		bad("BaseURL", "%q must be an absolute http(s) URL such as https://app.example.com", cfg.BaseURL)
+	case base.User != nil || base.RawQuery != "" || base.Fragment != "" || (base.Path != "" && base.Path != "/"):
+		bad("BaseURL", "%q must be an origin (scheme and host, no path, query or user info)", cfg.BaseURL)
+	default:
+		base.Path = ""
+		s.base = base
+		s.secure = base.Scheme == "https"
+		if !s.secure && !providers.IsLoopback(base.Hostname()) && !cfg.InsecureCookies {
+			bad("BaseURL", "%q is plain http on a non-loopback host; use https (InsecureCookies exists for exceptional setups and MUST NOT be used in production)", cfg.BaseURL)
+		}
 	}
-	if base.User != nil || base.RawQuery != "" || base.Fragment != "" || (base.Path != "" && base.Path != "/") {
-		return nil, fmt.Errorf("middleware: BaseURL %q must be an origin (scheme and host, no path, query or user info)", cfg.BaseURL)
-	}
-	base.Path = ""
-	s.base = base
-	s.secure = base.Scheme == "https"
-	if !s.secure && !providers.IsLoopback(base.Hostname()) && !cfg.InsecureCookies {
-		return nil, fmt.Errorf("middleware: BaseURL %q is plain http on a non-loopback host; use https (InsecureCookies exists for exceptional setups and MUST NOT be used in production)", cfg.BaseURL)
-	}
+
 	if len(cfg.Providers) == 0 {
-		return nil, errors.New("middleware: no Providers")
+		bad("Providers", "none configured")
 	}
 	s.providers = make(map[string]*providers.Provider, len(cfg.Providers))
 	for i, p := range cfg.Providers {
-		if p == nil {
-			return nil, fmt.Errorf("middleware: Providers[%d] is nil", i)
+		switch {
+		case p == nil:
+			bad("Providers", "[%d] is nil", i)
+		case s.providers[p.Name()] != nil:
+			bad("Providers", "two providers are named %q", p.Name())
+		default:
+			s.providers[p.Name()] = p
 		}
-		if s.providers[p.Name()] != nil {
-			return nil, fmt.Errorf("middleware: two providers are named %q", p.Name())
-		}
-		s.providers[p.Name()] = p
 	}
-	if s.PathPrefix == "" {
-		s.PathPrefix = defaultPathPrefix
+
+	if err := cookiekeys.Validate(cfg.Keys); err != nil {
+		bad("Keys", "%v", err)
 	}
+
+	s.PathPrefix = cmp.Or(s.PathPrefix, defaultPathPrefix)
 	if !strings.HasPrefix(s.PathPrefix, "/") || strings.HasSuffix(s.PathPrefix, "/") || strings.ContainsAny(s.PathPrefix, "{}?#% \\") {
-		return nil, fmt.Errorf("middleware: PathPrefix %q must start with '/' and not end with one", s.PathPrefix)
+		bad("PathPrefix", "%q must start with '/', not end with one, and hold no pattern or escape characters", s.PathPrefix)
 	}
-	if s.RefreshBefore == 0 {
-		s.RefreshBefore = defaultRefreshBefore
-	}
-	if s.RefreshTimeout == 0 {
-		s.RefreshTimeout = defaultRefreshTimeout
-	}
-	if s.RefreshBefore < 0 || s.RefreshTimeout < 0 {
-		return nil, errors.New("middleware: negative RefreshBefore or RefreshTimeout")
-	}
-	if s.SessionLifetime == 0 {
-		s.SessionLifetime = defaultSessionLifetime
-	}
-	if s.IdleTimeout < 0 || s.IdleTimeout > 0 && s.IdleTimeout < 4*time.Minute {
-		return nil, fmt.Errorf("middleware: IdleTimeout %v: use 0 (none) or at least 4 minutes", s.IdleTimeout)
-	}
+
+	s.SessionLifetime = cmp.Or(s.SessionLifetime, session.DefaultLifetime)
+	s.RefreshBefore = cmp.Or(s.RefreshBefore, defaultRefreshBefore)
+	s.RefreshTimeout = cmp.Or(s.RefreshTimeout, defaultRefreshTimeout)
 	if s.SessionLifetime < time.Minute {
-		return nil, fmt.Errorf("middleware: SessionLifetime %v is shorter than a minute", s.SessionLifetime)
+		bad("SessionLifetime", "%v is shorter than a minute", s.SessionLifetime)
 	}
-	if s.Sessions == nil {
+	switch {
+	case s.IdleTimeout < 0 || s.IdleTimeout > 0 && s.IdleTimeout < 4*time.Minute:
+		bad("IdleTimeout", "%v: use 0 (none) or at least 4 minutes", s.IdleTimeout)
+	case s.IdleTimeout > s.SessionLifetime:
+		bad("IdleTimeout", "%v is longer than SessionLifetime %v, so it would never apply", s.IdleTimeout, s.SessionLifetime)
+	}
+	if s.RefreshBefore < 0 || s.RefreshBefore > maxRefreshBefore {
+		bad("RefreshBefore", "%v: use 0 (one minute) or up to %v", s.RefreshBefore, maxRefreshBefore)
+	}
+	if s.RefreshTimeout < 0 || s.RefreshTimeout > maxRefreshTimeout {
+		bad("RefreshTimeout", "%v: use 0 (10 seconds) or up to %v", s.RefreshTimeout, maxRefreshTimeout)
+	}
+
+	if s.Sessions == nil && len(errs) == 0 {
 		store, err := session.NewCookieStore(session.CookieConfig{
-			Keys:         cfg.Keys,
-			Lifetime:     s.SessionLifetime,
-			InsecureHTTP: !s.secure,
+			Keys:            cfg.Keys,
+			Lifetime:        s.SessionLifetime,
+			InsecureCookies: !s.secure,
 		})
 		if err != nil {
-			return nil, fmt.Errorf("middleware: %w", err)
+			bad("Sessions", "%v", err)
 		}
 		s.Sessions = store
+	} else if s.Sessions != nil && s.secure && !writesSecureCookies(s.Sessions) {
+		bad("Sessions", "the store writes cookies without Secure, but BaseURL is https: a session cookie would travel over plain http")
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	if s.Logger == nil {
 		s.Logger = slog.New(slog.DiscardHandler)
 	}
 	return s, nil
 }
+
+// writesSecureCookies reports whether every cookie store.Clear writes for
+// a request without cookies carries Secure: a store configured for plain
+// http (session.CookieConfig.InsecureCookies) writes cookies without it.
+func writesSecureCookies(store session.Store) bool {
+	w := headerWriter{}
+	r := &http.Request{Method: http.MethodGet, URL: &url.URL{Path: "/"}, Header: http.Header{}}
+	if store.Clear(w, r) != nil {
+		return true // a server-side store that failed: nothing to judge
+	}
+	for _, line := range w.Header().Values("Set-Cookie") {
+		c, err := http.ParseSetCookie(line)
+		if err == nil && !c.Secure {
+			return false
+		}
+	}
+	return true
+}
+
+// headerWriter is a ResponseWriter that only collects headers.
+type headerWriter http.Header
+
+func (w headerWriter) Header() http.Header         { return http.Header(w) }
+func (w headerWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (w headerWriter) WriteHeader(int)             {}
 
 // callbackURL returns the configured redirect URI of provider name.
 func (s *settings) callbackURL(name string) string {

@@ -2,35 +2,46 @@ package middleware
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"strings"
 	"sync"
+	"time"
 
+	"github.com/portcullis-go/portcullis/providers"
 	"github.com/portcullis-go/portcullis/session"
 )
 
 type stateKey struct{}
 
-// requestState is what Require puts in the request context: the session,
-// and what a refresh through [Auth.TokenSource] during the handler needs to
-// reach the browser. mu guards s and the pending change; it is never held
-// across a call out of this package (a provider, a hook, a logger), so
-// UserFrom and SessionFrom never wait on a refresh.
+// requestState is the one owner of a request's session behind Require:
+// the only code that changes it (refresh, idle activity, ending it) and
+// the only code that writes it, once, before the response's first byte
+// (commit). Require, TokenSource and Client all go through it.
+//
+// mu guards the fields below it; it is never held across a call out of
+// this package (a provider, a store, a hook, a logger), so UserFrom and
+// SessionFrom never wait on a refresh.
 type requestState struct {
 	a *Auth
 	r *http.Request
 	// w is the ResponseWriter Require hands the handler, held by value so
 	// that a request costs one allocation for both.
-	w  trackingWriter
+	w trackingWriter
+
 	mu sync.Mutex
-	s  *session.Session
-	// pending is a refreshed session not yet saved, and ended a session
-	// ended by a refused refresh; the trackingWriter writes either before
-	// the response's first byte, so that no goroutine but the handler's
-	// touches the response headers.
-	pending *session.Session
-	ended   bool
+	s  *session.Session // the current session; nil once ended
 	// presented is the refresh token of the session the browser sent.
 	presented string
+	dirty     bool // s differs from what the browser holds
+	ended     bool // the browser's session must be cleared
+	committed bool // the response has started: nothing more reaches the browser
+	// rotated is set when s carries tokens from a refresh of presented.
+	rotated bool
+}
+
+func newRequestState(a *Auth, r *http.Request, s *session.Session) *requestState {
+	return &requestState{a: a, r: r, s: s, presented: s.Tokens.RefreshToken}
 }
 
 func (st *requestState) session() *session.Session {
@@ -39,24 +50,152 @@ func (st *requestState) session() *session.Session {
 	return st.s
 }
 
-// flush writes a pending session change into w's headers; called once,
-// by the trackingWriter, before the response starts.
-func (st *requestState) flush(w http.ResponseWriter) {
+// replace makes ns the request's session, to be saved at commit. When the
+// response has already started, the browser keeps the old cookie: a
+// rotation is then pinned in the refresh memo for the session's life, so
+// that the old refresh token is answered from there and never replayed.
+func (st *requestState) replace(ns *session.Session, rotated bool) {
 	st.mu.Lock()
-	pending, ended := st.pending, st.ended
-	st.pending, st.ended = nil, false
+	late := st.committed
+	st.s, st.dirty = ns, true
+	st.rotated = st.rotated || rotated
+	st.mu.Unlock()
+	if late && rotated {
+		st.a.refresher.keep(st.a.s.providers[ns.User.Provider], st.presented, ns.Expires)
+		st.a.log.LogAttrs(st.r.Context(), levelWarn, "portcullis: refreshed tokens not saved: the response had started",
+			providerAttr(ns.User.Provider), reasonAttr("response_started"))
+	}
+}
+
+// end ends the session: the browser's cookies are cleared at commit.
+func (st *requestState) end(reason string) {
+	st.mu.Lock()
+	s := st.s
+	st.s, st.ended, st.dirty = nil, true, false
+	st.mu.Unlock()
+	if s != nil {
+		st.a.log.LogAttrs(st.r.Context(), levelWarn, "portcullis: session ended",
+			providerAttr(s.User.Provider), userAttr(&s.User), reasonAttr(reason))
+	}
+}
+
+// commit writes the session's change, if any, into w's headers. It runs
+// once; later changes cannot reach the browser.
+func (st *requestState) commit(w http.ResponseWriter) {
+	st.mu.Lock()
+	if st.committed {
+		st.mu.Unlock()
+		return
+	}
+	st.committed = true
+	s, dirty, ended, rotated := st.s, st.dirty, st.ended, st.rotated
 	st.mu.Unlock()
 	switch {
 	case ended:
-		st.a.s.Sessions.Clear(w, st.r)
-	case pending != nil:
-		if err := st.a.s.Sessions.Save(w, st.r, pending); err != nil {
-			st.a.log.LogAttrs(st.r.Context(), levelError, "portcullis: refreshed session could not be saved", reasonAttr("session_save"))
-			if st.presented != "" {
-				st.a.refresher.keep(st.a.s.providers[pending.User.Provider], st.presented, pending.Expires)
+		if err := st.a.s.Sessions.Clear(w, st.r); err != nil {
+			st.a.log.LogAttrs(st.r.Context(), levelError, "portcullis: session clear failed", reasonAttr("session_store"))
+		}
+	case dirty:
+		if err := st.a.s.Sessions.Save(w, st.r, s); err != nil {
+			st.a.log.LogAttrs(st.r.Context(), levelError, "portcullis: session could not be saved",
+				providerAttr(s.User.Provider), reasonAttr("session_save"))
+			if rotated {
+				st.a.refresher.keep(st.a.s.providers[s.User.Provider], st.presented, s.Expires)
 			}
 		}
+	default:
+		return
 	}
+	privateResponse(w.Header())
+}
+
+// privateResponse keeps a response that sets the session cookie out of
+// shared caches (RFC 9111 §5.2.2.7): Cache-Control gains "private" unless
+// it already forbids storing, "public" is dropped, and Vary names Cookie.
+func privateResponse(h http.Header) {
+	h.Add("Vary", "Cookie")
+	cc := h.Values("Cache-Control")
+	var kept []string
+	for _, v := range cc {
+		for _, d := range strings.Split(v, ",") {
+			d = strings.TrimSpace(d)
+			name, _, _ := strings.Cut(strings.ToLower(d), "=")
+			switch name {
+			case "no-store", "private":
+				return
+			case "public", "":
+				continue
+			}
+			kept = append(kept, d)
+		}
+	}
+	h.Set("Cache-Control", strings.Join(append([]string{"private"}, kept...), ", "))
+}
+
+// refresh refreshes the session's tokens (one token-endpoint call per
+// refresh token across all requests) and returns the session the request
+// goes on with: the refreshed one, or the current one when a transient
+// failure leaves its token valid. A definitive refusal, or OnRefresh
+// refusing, ends the session (ErrUnauthenticated); a transient failure
+// with an expired token returns ErrProviderUnavailable and keeps the
+// session for a later attempt.
+func (st *requestState) refresh(ctx context.Context) (*session.Session, error) {
+	a := st.a
+	s := st.session()
+	if s == nil {
+		return nil, fail(ErrUnauthenticated, "session_ended", nil)
+	}
+	p := a.s.providers[s.User.Provider]
+	tokens, err := a.refresher.refresh(ctx, p, s)
+	now := a.now()
+	switch {
+	case err == nil:
+		ns := *s
+		ns.Tokens = *tokens
+		ns.LastSeen = now
+		if a.s.OnRefresh != nil {
+			if err := a.s.OnRefresh(ctx, &ns); err != nil {
+				st.end("on_refresh_refused")
+				return nil, fail(ErrUnauthenticated, "on_refresh_refused", err)
+			}
+		}
+		st.replace(&ns, tokens.RefreshToken != st.presented)
+		a.log.LogAttrs(ctx, levelInfo, "portcullis: refresh succeeded", providerAttr(p.Name()), userAttr(&s.User))
+		return &ns, nil
+	case errors.Is(err, providers.ErrDenied):
+		st.end("refresh_denied")
+		return nil, fail(ErrUnauthenticated, "refresh_denied", err)
+	}
+	reason := "refresh_unavailable"
+	switch {
+	case errors.Is(err, errBackoff):
+		reason = "refresh_backoff"
+	case errors.Is(err, errMemoFull):
+		reason = "refresh_memo_full"
+	}
+	a.log.LogAttrs(ctx, levelWarn, "portcullis: refresh failed", providerAttr(p.Name()), userAttr(&s.User), reasonAttr(reason))
+	if !tokenExpired(s, now) {
+		return s, nil
+	}
+	return nil, fail(ErrProviderUnavailable, reason, err)
+}
+
+// touch records activity for the idle timeout when it is due: at most
+// once per IdleTimeout/4 (and at least a minute apart), which bounds how
+// often a busy session rewrites its cookie.
+func (st *requestState) touch(now time.Time) {
+	a := st.a
+	if a.s.IdleTimeout == 0 {
+		return
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.s == nil || now.Sub(st.s.LastSeen) < max(a.s.IdleTimeout/4, time.Minute) {
+		return
+	}
+	ns := *st.s
+	ns.LastSeen = now
+	st.s, st.dirty = &ns, true
 }
 
 func stateFrom(ctx context.Context) (*requestState, bool) {
@@ -88,29 +227,17 @@ func SessionFrom(ctx context.Context) (*session.Session, bool) {
 	return s, s != nil
 }
 
-// trackingWriter writes the request's pending session change just before
-// the response starts, and records that it has started.
+// trackingWriter commits the request's session just before the response
+// starts.
 type trackingWriter struct {
 	http.ResponseWriter
-	st    *requestState
-	mu    sync.Mutex
-	wrote bool
+	st   *requestState
+	once sync.Once
 }
 
-func (t *trackingWriter) started() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.wrote
-}
-
-// start runs once, before the first byte of the response.
+// start runs the commit once, before the first byte of the response.
 func (t *trackingWriter) start() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if !t.wrote {
-		t.wrote = true
-		t.st.flush(t.ResponseWriter)
-	}
+	t.once.Do(func() { t.st.commit(t.ResponseWriter) })
 }
 
 func (t *trackingWriter) WriteHeader(code int) {

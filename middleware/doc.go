@@ -77,9 +77,11 @@
 // # Errors
 //
 // Every error response goes through Config.ErrorHandler with an error
-// wrapping one of [ErrUnauthenticated], [ErrForbidden],
-// [ErrInvalidRequest], [ErrLoginFailed], [ErrProviderUnavailable], or a
-// [*ProviderError]; [Status] maps it to the HTTP status. The default
+// wrapping exactly one of [ErrUnauthenticated], [ErrForbidden],
+// [ErrInvalidRequest], [ErrLoginFailed], [ErrProviderUnavailable],
+// [ErrStoreUnavailable], [ErrNotFound] or [ErrInternal] — and the
+// provider's [*providers.Error] when it sent one; [Status] maps it to the
+// HTTP status. The default
 // handler shows a designed HTML page (JSON for API clients) with a generic
 // message: no token, code, claim or internal error text reaches the client.
 //

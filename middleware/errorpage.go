@@ -6,6 +6,8 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+
+	"github.com/portcullis-go/portcullis/providers"
 )
 
 // serveError is the default ErrorHandler. It shows the status and a generic
@@ -43,7 +45,7 @@ func (a *Auth) serveError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	d := errorData{Status: status, Heading: heading, Message: message}
-	if status != http.StatusForbidden {
+	if status != http.StatusForbidden && status != http.StatusNotFound {
 		d.RetryURL, d.RetryLabel = login, "Try again"
 		if errors.Is(err, ErrUnauthenticated) {
 			d.RetryLabel = "Sign in"
@@ -61,8 +63,8 @@ func loginIf(status int, login string) string {
 
 // errorText returns the page's heading and message for err.
 func errorText(err error, status int) (string, string) {
-	var pe *ProviderError
-	if errors.As(err, &pe) {
+	var pe *providers.Error
+	if errors.As(err, &pe) && pe.Status == 0 {
 		switch pe.Code {
 		case "access_denied":
 			return "Sign-in was cancelled", "The sign-in provider reports that access was denied. You can try again."
@@ -85,6 +87,10 @@ func errorText(err error, status int) (string, string) {
 		return "This sign-in link is not valid", "It may have expired, been used already or been opened in another browser. Please start again."
 	case http.StatusBadGateway:
 		return "Sign-in is unavailable", "The sign-in provider could not be reached. Try again in a moment."
+	case http.StatusServiceUnavailable:
+		return "Temporarily unavailable", "The site cannot check sign-ins right now. Try again in a moment."
+	case http.StatusNotFound:
+		return "Page not found", "There is nothing at this address."
 	}
 	return "Something went wrong", "The request could not be completed. Try again in a moment."
 }
@@ -103,6 +109,10 @@ func errorCode(err error, status int) string {
 		return "invalid_request"
 	case http.StatusBadGateway:
 		return "provider_unavailable"
+	case http.StatusServiceUnavailable:
+		return "unavailable"
+	case http.StatusNotFound:
+		return "not_found"
 	}
 	return "internal_error"
 }

@@ -8,7 +8,9 @@ import (
 )
 
 // Errors a caller may handle differently. Every error passed to
-// Config.ErrorHandler wraps exactly one of them or is a *ProviderError.
+// Config.ErrorHandler wraps exactly one of them. An error about the
+// provider's answer also wraps the provider's [*providers.Error] (its RFC
+// 6749 error code, description and URI) when there was one.
 var (
 	// ErrUnauthenticated: the request carries no valid session. The default
 	// handler redirects browser navigations to the sign-in page and answers
@@ -32,32 +34,19 @@ var (
 	// callbacks). The request is refused, not treated as signed out:
 	// signing in again would meet the same outage. 503.
 	ErrStoreUnavailable = errors.New("middleware: store unavailable")
+	// ErrNotFound: no endpoint at this path under PathPrefix. 404.
+	ErrNotFound = errors.New("middleware: not found")
 	// ErrInternal: a fault in the application's setup or in portcullis,
-	// such as a ChooserTemplate that fails to execute. 500.
+	// such as a ChooserTemplate that fails to execute or a session too
+	// large for its store. 500.
 	ErrInternal = errors.New("middleware: internal error")
 )
 
-// ProviderError is an error response from the provider's authorization
-// endpoint (RFC 6749 §4.1.2.1), such as access_denied when the user
-// declined. Its fields come from the request: escape them before display.
-type ProviderError struct {
-	Provider    string // configured provider name
-	Code        string // "error"
-	Description string // "error_description", may be empty
-	URI         string // "error_uri", may be empty
-}
-
-func (e *ProviderError) Error() string {
-	return fmt.Sprintf("middleware: provider %s returned error %q", e.Provider, e.Code)
-}
-
 // Status returns the HTTP status for an error given to the ErrorHandler:
-// 401, 403, 400, 502, 503 and 500 for the exported errors (see each), 401
-// for a *ProviderError, and 500 for anything else.
+// the one each exported error documents, and 500 for anything else.
 func Status(err error) int {
-	var pe *ProviderError
 	switch {
-	case errors.Is(err, ErrUnauthenticated), errors.Is(err, ErrLoginFailed), errors.As(err, &pe):
+	case errors.Is(err, ErrUnauthenticated), errors.Is(err, ErrLoginFailed):
 		return http.StatusUnauthorized
 	case errors.Is(err, ErrForbidden):
 		return http.StatusForbidden
@@ -67,6 +56,8 @@ func Status(err error) int {
 		return http.StatusBadGateway
 	case errors.Is(err, ErrStoreUnavailable):
 		return http.StatusServiceUnavailable
+	case errors.Is(err, ErrNotFound):
+		return http.StatusNotFound
 	}
 	return http.StatusInternalServerError
 }
@@ -102,10 +93,6 @@ func reasonOf(err error) string {
 	var f *failure
 	if errors.As(err, &f) {
 		return f.reason
-	}
-	var pe *ProviderError
-	if errors.As(err, &pe) {
-		return "provider_error"
 	}
 	return "internal"
 }

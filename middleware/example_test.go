@@ -74,11 +74,13 @@ func ExampleNew() {
 
 func ExampleConfig_insecureDevelopment() {
 	// Plain http is accepted only on loopback hosts, for local development.
+	// New reports every problem of a Config at once.
 	_, err := middleware.New(middleware.Config{
 		BaseURL: "http://app.example.com",
 		Keys:    [][]byte{[]byte("use 32 random bytes, not this!!!")},
 	})
 	fmt.Println(err)
 	// Output:
-	// middleware: BaseURL "http://app.example.com" is plain http on a non-loopback host; use https (InsecureCookies exists for exceptional setups and MUST NOT be used in production)
+	// middleware: Config.BaseURL: "http://app.example.com" is plain http on a non-loopback host; use https (InsecureCookies exists for exceptional setups and MUST NOT be used in production)
+	// middleware: Config.Providers: none configured
 }

@@ -22,9 +22,15 @@ import (
 // from the state, so the callback finds its flow without trying others.
 const (
 	flowLifetime = 10 * time.Minute
-	// maxFlows bounds the flow cookies alive at once in one browser; a new
-	// login evicts the oldest.
+	// maxFlows and maxFlowBytes bound the flow cookies alive at once in one
+	// browser, by count and by their bytes in the Cookie header (names,
+	// values and separators): a new login evicts the oldest until both
+	// hold. Five flows with long return paths would otherwise push the
+	// Cookie header past the 8 KiB that proxies commonly allow (nginx's
+	// default answers 400 to every request then), and any cross-site page
+	// can start logins.
 	maxFlows       = 5
+	maxFlowBytes   = 4 << 10
 	flowVersion    = 2
 	maxFlowEncoded = 4096
 )
@@ -101,10 +107,12 @@ func (fc *flowCookies) set(w http.ResponseWriter, r *http.Request, f *flow) erro
 	type live struct {
 		name    string
 		created time.Time
+		size    int
 	}
 	var alive []live
+	total := cookieBytes(name, encoded)
 	for _, c := range r.Cookies() {
-		if !strings.HasPrefix(c.Name, fc.prefix) {
+		if !strings.HasPrefix(c.Name, fc.prefix) || c.Name == name {
 			continue
 		}
 		old, err := fc.decode(c.Name, c.Value)
@@ -112,29 +120,48 @@ func (fc *flowCookies) set(w http.ResponseWriter, r *http.Request, f *flow) erro
 			http.SetCookie(w, fc.cookie(c.Name, "", -1))
 			continue
 		}
-		alive = append(alive, live{c.Name, old.Created})
+		alive = append(alive, live{c.Name, old.Created, cookieBytes(c.Name, c.Value)})
+		total += alive[len(alive)-1].size
 	}
 	slices.SortFunc(alive, func(a, b live) int { return a.created.Compare(b.created) })
-	for len(alive) >= maxFlows {
+	for len(alive) > 0 && (len(alive) >= maxFlows || total > maxFlowBytes) {
 		http.SetCookie(w, fc.cookie(alive[0].name, "", -1))
+		total -= alive[0].size
 		alive = alive[1:]
 	}
 	http.SetCookie(w, fc.cookie(name, encoded, int(flowLifetime/time.Second)))
 	return nil
 }
 
+// cookieBytes is what a cookie adds to the Cookie header: "name=value; ".
+func cookieBytes(name, value string) int { return len(name) + 1 + len(value) + 2 }
+
 // take finds and decodes the flow for state, and expires its cookie.
 // Every failure is errInvalidFlow.
 func (fc *flowCookies) take(w http.ResponseWriter, r *http.Request, state string, now time.Time) (*flow, error) {
+	fc.expire(w, r, state)
+	return fc.find(r, state, now)
+}
+
+// expire expires the cookie of the flow with the given state, if the
+// request carries it; no other flow is touched.
+func (fc *flowCookies) expire(w http.ResponseWriter, r *http.Request, state string) {
+	if state == "" {
+		return
+	}
+	if name := fc.name(state); len(r.CookiesNamed(name)) > 0 {
+		http.SetCookie(w, fc.cookie(name, "", -1))
+	}
+}
+
+// find decodes the flow for state from the request's cookies, checking
+// its state and age. Every failure is errInvalidFlow.
+func (fc *flowCookies) find(r *http.Request, state string, now time.Time) (*flow, error) {
 	if state == "" {
 		return nil, errInvalidFlow
 	}
 	name := fc.name(state)
 	cs := r.CookiesNamed(name)
-	if len(cs) == 0 {
-		return nil, errInvalidFlow
-	}
-	http.SetCookie(w, fc.cookie(name, "", -1))
 	if len(cs) != 1 {
 		return nil, errInvalidFlow
 	}

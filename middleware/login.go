@@ -41,7 +41,7 @@ func (a *Auth) startFlow(w http.ResponseWriter, r *http.Request, p *providers.Pr
 	f := newFlow(p.Name(), p.Issuer(), returnTo, a.now())
 	f.Prompt = prompt
 	if err := a.flows.set(w, r, f); err != nil {
-		a.fail(w, r, fail(ErrInvalidRequest, "flow_cookie", err))
+		a.fail(w, r, fail(ErrInternal, "flow_cookie", err))
 		return
 	}
 	target := p.AuthCodeURL(a.providerFlow(f))
@@ -53,6 +53,7 @@ func (a *Auth) startFlow(w http.ResponseWriter, r *http.Request, p *providers.Pr
 func (a *Auth) providerFlow(f *flow) providers.Flow {
 	return providers.Flow{
 		RedirectURL: a.s.callbackURL(f.Provider),
+		Issuer:      f.Issuer,
 		State:       f.State,
 		Nonce:       f.Nonce,
 		Verifier:    f.Verifier,

@@ -3,6 +3,7 @@ package middleware
 import (
 	"errors"
 	"fmt"
+	"github.com/portcullis-go/portcullis/providers"
 	"math"
 	"net/http"
 	"regexp"
@@ -171,8 +172,10 @@ func TestErrorResponses(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"provider denied", &ProviderError{Provider: "dev", Code: "access_denied", Description: "<script>" + secret}, 401, "login_failed"},
-		{"provider odd code", &ProviderError{Provider: "dev", Code: "<b>" + secret}, 401, "login_failed"},
+		{"provider denied", fail(ErrLoginFailed, "provider_error", &providers.Error{Code: "access_denied", Description: "<script>" + secret}), 401, "login_failed"},
+		{"provider odd code", fail(ErrLoginFailed, "provider_error", &providers.Error{Code: "<b>" + secret}), 401, "login_failed"},
+		{"store", fail(ErrStoreUnavailable, "session_store", errors.New(secret)), 503, "unavailable"},
+		{"not found", fail(ErrNotFound, "unknown_endpoint", nil), 404, "not_found"},
 		{"invalid request", fail(ErrInvalidRequest, "state_mismatch", errors.New(secret)), 400, "invalid_request"},
 		{"login failed", fail(ErrLoginFailed, "token_verification_failed", errors.New(secret)), 401, "login_failed"},
 		{"forbidden", fail(ErrForbidden, "on_login_refused", errors.New(secret)), 403, "forbidden"},

@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"context"
+	"errors"
 	"html"
 	"io"
 	"net"
@@ -68,8 +69,10 @@ func startRealApp(t *testing.T, idp realIdP, edit func(*Config)) *realApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !p.RequiresIssuerParameter() {
-		t.Error("node-oidc-provider advertises RFC 9207; the provider should require iss")
+	// node-oidc-provider advertises RFC 9207: a response without iss is
+	// refused before any network call.
+	if _, err := p.Callback(ctx, providers.Flow{Issuer: p.Issuer()}, url.Values{"code": {"c"}}); !errors.Is(err, providers.ErrInvalidResponse) {
+		t.Errorf("a response without iss: %v, want ErrInvalidResponse", err)
 	}
 	app := &realApp{url: "http://" + idp.appAddr}
 	cfg := Config{

@@ -4,33 +4,40 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"net/http"
-	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/portcullis-go/portcullis/internal/bounded"
 	"github.com/portcullis-go/portcullis/providers"
 	"github.com/portcullis-go/portcullis/session"
 )
 
-// Refresh never logs anyone out by itself. Three mechanisms make sure a
-// refresh token is redeemed once, even when a rotating provider (one that
-// revokes the whole grant when a spent refresh token is replayed) meets
-// many parallel requests:
+// Refresh never logs anyone out by itself, and a refresh token is redeemed
+// once, even when a rotating provider (one that revokes the whole grant
+// when a spent refresh token is replayed) meets many parallel requests:
 //
 //   - single-flight: concurrent requests carrying the same refresh token
 //     wait for one token-endpoint call and share its result;
 //   - grace memo: for refreshGrace after a refresh, a request still
 //     carrying the old refresh token (a stale cookie from a request that
 //     started earlier) gets the already-rotated tokens, and a definitive
-//     refusal is remembered the same way;
-//   - backoff: after a transient failure (timeout, 5xx, network), the
+//     refusal is remembered the same way. A rotation whose cookie could
+//     not reach the browser is pinned in the memo for the session's life;
+//   - backoff: after a transient failure (timeout, 429, 5xx, network), the
 //     token endpoint is not called again for that token until the backoff
-//     elapses, doubling up to maxBackoff.
+//     elapses: doubling from minBackoff up to maxBackoff, and never sooner
+//     than the provider's Retry-After.
 //
-// Entries are keyed by SHA-256 of the refresh token, hold tokens, live in
-// memory only and are never logged; the memo is bounded in size and time.
-// (The key also holds the provider name, so equal strings at two providers
-// never share an entry.)
+// The memo holds at most maxMemo entries. A refresh first reserves its
+// entry (pinned while the call runs); when the memo is full it evicts the
+// grace entry closest to its end (logged), never a pinned one, and when
+// every entry is pinned the refresh is not attempted: the request goes on
+// with its current token while it is valid and gets 502 afterwards, rather
+// than redeem a token whose answer could not be remembered. Backoff
+// entries are a cache (evicting one costs one early retry).
+//
+// Entries are keyed by SHA-256 of the provider name and the refresh token,
+// hold tokens, live in memory only and are never logged.
 const (
 	defaultRefreshBefore  = time.Minute
 	defaultRefreshTimeout = 10 * time.Second
@@ -42,16 +49,14 @@ const (
 
 type refreshKey [sha256.Size]byte
 
-type refreshCall struct {
-	done   chan struct{}
-	tokens *session.Tokens
-	err    error
+func newRefreshKey(p *providers.Provider, refreshToken string) refreshKey {
+	return refreshKey(sha256.Sum256([]byte(p.Name() + "\x00" + refreshToken)))
 }
 
 type memoEntry struct {
-	tokens *session.Tokens // nil when denied
-	err    error
-	until  time.Time
+	tokens  *session.Tokens // nil when denied or pending
+	err     error
+	pending bool // reserved by a call in progress
 }
 
 type backoffEntry struct {
@@ -59,144 +64,108 @@ type backoffEntry struct {
 	delay time.Duration
 }
 
+// refresher makes sure each refresh token is redeemed once. It is the
+// in-process implementation; every instance of a deployment behind one
+// load balancer needs the same answers, which a shared store provides.
 type refresher struct {
-	mu       sync.Mutex
-	inflight map[refreshKey]*refreshCall
-	memo     map[refreshKey]memoEntry
-	backoff  map[refreshKey]backoffEntry
-	timeout  time.Duration
-	now      func() time.Time // the Auth's clock
-	calls    int              // token-endpoint calls made, for tests
+	flight  bounded.Group[refreshKey, *session.Tokens]
+	memo    *bounded.Map[refreshKey, memoEntry]
+	backoff *bounded.Map[refreshKey, backoffEntry]
+	timeout time.Duration
+	now     func() time.Time // the Auth's clock
+	// onEvict is told when a live grace entry was evicted.
+	onEvict func()
+	calls   atomic.Int64 // token-endpoint calls made, for tests
 }
 
-func newRefresher(timeout time.Duration, now func() time.Time) *refresher {
+func newRefresher(timeout time.Duration, now func() time.Time, onEvict func()) *refresher {
 	return &refresher{
-		inflight: map[refreshKey]*refreshCall{},
-		memo:     map[refreshKey]memoEntry{},
-		backoff:  map[refreshKey]backoffEntry{},
-		timeout:  timeout,
-		now:      now,
+		memo:    bounded.New[refreshKey, memoEntry](maxMemo, bounded.EvictSoonest, now),
+		backoff: bounded.New[refreshKey, backoffEntry](maxMemo, bounded.EvictSoonest, now),
+		timeout: timeout,
+		now:     now,
+		onEvict: onEvict,
 	}
 }
 
 // callCount returns how many token-endpoint calls were made.
-func (rf *refresher) callCount() int {
-	rf.mu.Lock()
-	defer rf.mu.Unlock()
-	return rf.calls
-}
+func (rf *refresher) callCount() int { return int(rf.calls.Load()) }
 
-// keep extends the memo entry of a successful refresh of refreshToken
-// until the given time. It is for rotations whose result could not reach
-// the browser (the response had started, or the session did not fit):
-// until the browser gets the new cookie it keeps presenting the old
-// refresh token, which must be answered from the memo, never replayed.
+// Errors of a refresh that was not attempted.
+var (
+	// errBackoff: an earlier attempt failed transiently moments ago.
+	errBackoff = errors.New("middleware: refresh backing off after a transient failure")
+	// errMemoFull: the memo is full of pinned entries, so the result of a
+	// refresh could not be remembered.
+	errMemoFull = errors.New("middleware: refresh memo full")
+)
+
+// keep pins the memo entry of a successful refresh of refreshToken until
+// the given time. It is for rotations whose result could not reach the
+// browser (the response had started, or the session did not fit): until
+// the browser gets the new cookie it keeps presenting the old refresh
+// token, which must be answered from the memo, never replayed.
 func (rf *refresher) keep(p *providers.Provider, refreshToken string, until time.Time) {
-	key := refreshKey(sha256.Sum256([]byte(p.Name() + "\x00" + refreshToken)))
-	rf.mu.Lock()
-	defer rf.mu.Unlock()
-	if m, ok := rf.memo[key]; ok && m.err == nil && until.After(m.until) {
-		m.until = until
-		rf.memo[key] = m
+	key := newRefreshKey(p, refreshToken)
+	if m, ok := rf.memo.Get(key); ok && m.err == nil && !m.pending {
+		rf.memo.PutPinned(key, m, until)
 	}
 }
-
-// errBackoff means the token endpoint was not called because an earlier
-// attempt failed transiently moments ago.
-var errBackoff = errors.New("middleware: refresh backing off after a transient failure")
 
 // refresh returns new tokens for s, calling the provider at most once per
 // refresh token however many requests ask at the same time.
 func (rf *refresher) refresh(ctx context.Context, p *providers.Provider, s *session.Session) (*session.Tokens, error) {
-	key := refreshKey(sha256.Sum256([]byte(p.Name() + "\x00" + s.Tokens.RefreshToken)))
-	now := rf.now()
-	rf.mu.Lock()
-	if m, ok := rf.memo[key]; ok && now.Before(m.until) {
-		rf.mu.Unlock()
+	key := newRefreshKey(p, s.Tokens.RefreshToken)
+	if m, ok := rf.memo.Get(key); ok && !m.pending {
 		return m.tokens, m.err
 	}
-	if b, ok := rf.backoff[key]; ok && now.Before(b.next) {
-		rf.mu.Unlock()
+	if b, ok := rf.backoff.Get(key); ok && rf.now().Before(b.next) {
 		return nil, errBackoff
 	}
-	c, ok := rf.inflight[key]
-	if !ok {
-		c = &refreshCall{done: make(chan struct{})}
-		rf.inflight[key] = c
-		rf.calls++
-		rf.mu.Unlock()
-		rf.do(ctx, p, s, key, c)
-	} else {
-		rf.mu.Unlock()
-	}
-	select {
-	case <-c.done:
-		return c.tokens, c.err
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
+	tokens, err, _ := rf.flight.Do(ctx, key, func(ctx context.Context) (*session.Tokens, error) {
+		return rf.do(ctx, p, s, key)
+	})
+	return tokens, err
 }
 
-// do makes the token-endpoint call for c and records the outcome. The call
-// is detached from the request that started it: one client going away
-// must not fail the others waiting on the same refresh.
-func (rf *refresher) do(ctx context.Context, p *providers.Provider, s *session.Session, key refreshKey, c *refreshCall) {
-	callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rf.timeout)
-	defer cancel()
-	c.tokens, c.err = p.Refresh(callCtx, s)
+// do makes the token-endpoint call and records the outcome; it runs once
+// per key at a time (the single-flight), detached from the request.
+func (rf *refresher) do(ctx context.Context, p *providers.Provider, s *session.Session, key refreshKey) (*session.Tokens, error) {
+	// A call that ended between this caller's memo lookup and the
+	// single-flight has already recorded its answer.
+	if m, ok := rf.memo.Get(key); ok && !m.pending {
+		return m.tokens, m.err
+	}
 	now := rf.now()
-	rf.mu.Lock()
-	defer rf.mu.Unlock()
-	delete(rf.inflight, key)
-	switch {
-	case c.err == nil, errors.Is(c.err, providers.ErrRefreshDenied):
-		delete(rf.backoff, key)
-		rf.remember(key, memoEntry{tokens: c.tokens, err: c.err, until: now.Add(refreshGrace)}, now)
-	default:
-		b := rf.backoff[key]
+	evicted, err := rf.memo.PutPinned(key, memoEntry{pending: true}, now.Add(rf.timeout+refreshGrace))
+	if err != nil {
+		return nil, errMemoFull
+	}
+	if evicted && rf.onEvict != nil {
+		rf.onEvict()
+	}
+	rf.calls.Add(1)
+	callCtx, cancel := context.WithTimeout(ctx, rf.timeout)
+	defer cancel()
+	tokens, err := p.Refresh(callCtx, s)
+	now = rf.now()
+	if err == nil || errors.Is(err, providers.ErrDenied) {
+		rf.backoff.Delete(key)
+		rf.memo.Put(key, memoEntry{tokens: tokens, err: err}, now.Add(refreshGrace))
+		return tokens, err
+	}
+	rf.memo.Delete(key)
+	rf.backoff.Update(key, func(b backoffEntry, _ bool) (backoffEntry, time.Time, bool) {
 		b.delay = min(max(2*b.delay, minBackoff), maxBackoff)
+		var pe *providers.Error
+		if errors.As(err, &pe) {
+			b.delay = max(b.delay, pe.RetryAfter)
+		}
 		b.next = now.Add(b.delay)
-		if len(rf.backoff) >= maxMemo {
-			rf.pruneBackoff(now)
-		}
-		rf.backoff[key] = b
-	}
-	close(c.done)
-}
-
-// remember stores a memo entry, first dropping expired entries when the
-// memo is full, and any entry when it is still full.
-func (rf *refresher) remember(key refreshKey, e memoEntry, now time.Time) {
-	if len(rf.memo) >= maxMemo {
-		for k, m := range rf.memo {
-			if !now.Before(m.until) {
-				delete(rf.memo, k)
-			}
-		}
-		for k := range rf.memo {
-			if len(rf.memo) < maxMemo {
-				break
-			}
-			delete(rf.memo, k)
-		}
-	}
-	rf.memo[key] = e
-}
-
-// pruneBackoff drops backoff entries that have run out, and any entries
-// while the map is still full; rf.mu is held.
-func (rf *refresher) pruneBackoff(now time.Time) {
-	for k, b := range rf.backoff {
-		if now.After(b.next) {
-			delete(rf.backoff, k)
-		}
-	}
-	for k := range rf.backoff {
-		if len(rf.backoff) < maxMemo {
-			break
-		}
-		delete(rf.backoff, k)
-	}
+		// Remembered past next, so that the next failure doubles it.
+		return b, b.next.Add(maxBackoff), true
+	})
+	return nil, err
 }
 
 // needsRefresh reports whether s's access token expires within
@@ -208,57 +177,4 @@ func (a *Auth) needsRefresh(s *session.Session, now time.Time) bool {
 // tokenExpired reports whether s's access token has expired.
 func tokenExpired(s *session.Session, now time.Time) bool {
 	return !s.Tokens.Expiry.IsZero() && !now.Before(s.Tokens.Expiry)
-}
-
-// refreshSession refreshes s when due and returns the session the request
-// should use: a new one with the new tokens (already saved when w is not
-// nil), or s itself when a transient failure leaves its token valid. A
-// definitive refusal clears the session and returns ErrUnauthenticated; a
-// transient failure with an expired token returns ErrProviderUnavailable
-// and keeps the session for a later attempt.
-func (a *Auth) refreshSession(w http.ResponseWriter, r *http.Request, s *session.Session) (*session.Session, error) {
-	p := a.s.providers[s.User.Provider]
-	now := a.now()
-	tokens, err := a.refresher.refresh(r.Context(), p, s)
-	ctx := r.Context()
-	switch {
-	case err == nil:
-		ns := *s
-		ns.Tokens = *tokens
-		ns.LastSeen = now
-		if a.s.OnRefresh != nil {
-			if err := a.s.OnRefresh(ctx, &ns); err != nil {
-				a.endSession(w, r, s, "on_refresh_refused")
-				return nil, fail(ErrUnauthenticated, "on_refresh_refused", err)
-			}
-		}
-		if w != nil {
-			if err := a.s.Sessions.Save(w, r, &ns); err != nil {
-				a.log.LogAttrs(ctx, levelError, "portcullis: refreshed session could not be saved", providerAttr(p.Name()), reasonAttr("session_save"))
-				a.refresher.keep(p, s.Tokens.RefreshToken, s.Expires)
-			}
-		}
-		a.log.LogAttrs(ctx, levelInfo, "portcullis: refresh succeeded", providerAttr(p.Name()), userAttr(&s.User))
-		return &ns, nil
-	case errors.Is(err, providers.ErrRefreshDenied):
-		a.endSession(w, r, s, "refresh_denied")
-		return nil, fail(ErrUnauthenticated, "refresh_denied", err)
-	}
-	reason := "refresh_unavailable"
-	if errors.Is(err, errBackoff) {
-		reason = "refresh_backoff"
-	}
-	a.log.LogAttrs(ctx, levelWarn, "portcullis: refresh failed", providerAttr(p.Name()), userAttr(&s.User), reasonAttr(reason))
-	if !tokenExpired(s, now) {
-		return s, nil
-	}
-	return nil, fail(ErrProviderUnavailable, reason, err)
-}
-
-// endSession clears the session after the provider or a hook ended it.
-func (a *Auth) endSession(w http.ResponseWriter, r *http.Request, s *session.Session, reason string) {
-	a.log.LogAttrs(r.Context(), levelWarn, "portcullis: session ended", providerAttr(s.User.Provider), userAttr(&s.User), reasonAttr(reason))
-	if w != nil {
-		a.s.Sessions.Clear(w, r)
-	}
 }

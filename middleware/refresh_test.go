@@ -2,7 +2,7 @@ package middleware
 
 import (
 	"context"
-	"crypto/sha256"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portcullis-go/portcullis/providers"
 	"github.com/portcullis-go/portcullis/session"
 )
 
@@ -165,32 +166,62 @@ func loadSession(t *testing.T, a *Auth, cookies []*http.Cookie) *session.Session
 	return s
 }
 
-// TestRefreshMemoBounded: the grace memo never holds more than maxMemo
-// entries, drops expired ones first, and a remembered result is served
-// only within the grace window.
-func TestRefreshMemoBounded(t *testing.T) {
+// TestRefreshMemoNeverSilentlyForgets: the grace memo is bounded; at the
+// bound it evicts the grace entry closest to its end (and says so), never
+// a pinned "keep" entry; full of pinned entries, it refuses to refresh
+// rather than redeem a token whose answer it could not remember. An entry
+// is served only within its window.
+func TestRefreshMemoNeverSilentlyForgets(t *testing.T) {
 	now := time.Now()
-	rf := newRefresher(time.Second, func() time.Time { return now })
+	clock := func() time.Time { return now }
+	p := devProvider(t, "dev", "https://app.example")
+	s := &session.Session{Tokens: session.Tokens{RefreshToken: "rt-not-issued"}}
 	tok := &session.Tokens{AccessToken: "at"}
-	for i := 0; i < maxMemo+500; i++ {
-		rf.remember(refreshKey{byte(i), byte(i >> 8), byte(i >> 16)}, memoEntry{tokens: tok, until: now.Add(refreshGrace)}, now)
-		if len(rf.memo) > maxMemo {
-			t.Fatalf("memo grew to %d entries", len(rf.memo))
+	key := func(i int) refreshKey { return refreshKey{byte(i), byte(i >> 8), byte(i >> 16), 0xee} }
+
+	t.Run("full of pinned entries", func(t *testing.T) {
+		rf := newRefresher(time.Second, clock, nil)
+		for i := range maxMemo {
+			rf.memo.PutPinned(key(i), memoEntry{tokens: tok}, now.Add(time.Hour))
 		}
-	}
-	// Expired entries go first: after the window, one insert of a full
-	// memo leaves only the new entry.
-	after := now.Add(refreshGrace + time.Second)
-	rf.remember(refreshKey{0xff, 0xff, 0xff, 0xff}, memoEntry{tokens: tok, until: after.Add(refreshGrace)}, after)
-	if len(rf.memo) != 1 {
-		t.Fatalf("%d entries after the window, want 1", len(rf.memo))
-	}
-	// A memo entry is not served after its window.
-	s := &session.Session{Tokens: session.Tokens{RefreshToken: "rt"}}
-	key := refreshKey(sha256.Sum256([]byte("dev\x00rt")))
-	rf.memo[key] = memoEntry{tokens: &session.Tokens{AccessToken: "stale"}, until: now.Add(-time.Nanosecond)}
-	rf.backoff[key] = backoffEntry{next: now.Add(time.Hour)} // so no provider is called
-	if got, err := rf.refresh(context.Background(), devProvider(t, "dev", "https://app.example"), s); err != errBackoff || got != nil {
-		t.Fatalf("expired memo entry served: %v, %v", got, err)
-	}
+		if _, err := rf.refresh(context.Background(), p, s); !errors.Is(err, errMemoFull) {
+			t.Fatalf("refresh with a memo full of pinned entries: %v, want errMemoFull", err)
+		}
+		if rf.callCount() != 0 {
+			t.Fatal("the provider was called although the answer could not be remembered")
+		}
+	})
+	t.Run("evicts the soonest grace entry, never a kept one", func(t *testing.T) {
+		evictions := 0
+		rf := newRefresher(time.Second, clock, func() { evictions++ })
+		rf.memo.PutPinned(key(0), memoEntry{tokens: tok}, now.Add(time.Second)) // soonest, but kept
+		for i := 1; i < maxMemo; i++ {
+			rf.memo.Put(key(i), memoEntry{tokens: tok}, now.Add(refreshGrace+time.Duration(i)*time.Millisecond))
+		}
+		if _, err := rf.refresh(context.Background(), p, s); !errors.Is(err, providers.ErrDenied) {
+			t.Fatalf("refresh of a token devoidc never issued: %v, want ErrDenied", err)
+		}
+		if evictions != 1 || rf.memo.Len() != maxMemo {
+			t.Fatalf("%d evictions reported, %d entries; want 1 and %d", evictions, rf.memo.Len(), maxMemo)
+		}
+		if _, ok := rf.memo.Get(key(0)); !ok {
+			t.Fatal("a kept entry was evicted")
+		}
+		if _, ok := rf.memo.Get(key(1)); ok {
+			t.Fatal("the grace entry closest to its end survived")
+		}
+	})
+	t.Run("served within the window only", func(t *testing.T) {
+		rf := newRefresher(time.Second, clock, nil)
+		k := newRefreshKey(p, s.Tokens.RefreshToken)
+		rf.memo.Put(k, memoEntry{tokens: &session.Tokens{AccessToken: "remembered"}}, now.Add(time.Second))
+		if got, err := rf.refresh(context.Background(), p, s); err != nil || got.AccessToken != "remembered" {
+			t.Fatalf("within the window: %v, %v", got, err)
+		}
+		now = now.Add(2 * time.Second)
+		rf.backoff.Put(k, backoffEntry{next: now.Add(time.Hour)}, now.Add(time.Hour)) // so no provider is called
+		if got, err := rf.refresh(context.Background(), p, s); err != errBackoff || got != nil {
+			t.Fatalf("expired memo entry served: %v, %v", got, err)
+		}
+	})
 }

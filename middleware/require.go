@@ -4,14 +4,14 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/portcullis-go/portcullis/session"
 )
 
 // Session returns the request's valid session, or an error wrapping
-// ErrUnauthenticated: no session, an expired one, one from a provider no
-// longer configured, or one on the revocation list. It is the decision
+// ErrUnauthenticated: no session, an expired or idle one, one from a
+// provider no longer configured or now configured with another issuer, or
+// one on the revocation list; ErrStoreUnavailable when a store failed. It is the decision
 // behind [Auth.Require]; it makes no network call (unless a shared
 // RevocationStore does) and does not refresh.
 func (a *Auth) Session(r *http.Request) (*session.Session, error) {
@@ -29,9 +29,15 @@ func (a *Auth) Session(r *http.Request) (*session.Session, error) {
 	if a.s.IdleTimeout > 0 && now.Sub(s.LastSeen) > a.s.IdleTimeout {
 		return nil, fail(ErrUnauthenticated, "session_idle", nil)
 	}
-	if _, ok := a.s.providers[s.User.Provider]; !ok {
+	p, ok := a.s.providers[s.User.Provider]
+	if !ok {
 		// A session from a provider that is no longer configured.
 		return nil, fail(ErrUnauthenticated, "unknown_provider", nil)
+	}
+	if s.User.Issuer != p.Issuer() {
+		// The name now points at another issuer: the session, and its
+		// refresh token, belong to the old one.
+		return nil, fail(ErrUnauthenticated, "issuer_changed", nil)
 	}
 	revoked, err := a.s.Revocations.Revoked(r.Context(), s)
 	if err != nil {
@@ -66,55 +72,43 @@ func (a *Auth) Require(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, err := a.Session(r)
-		if err == nil && a.needsRefresh(s, a.now()) {
-			s, err = a.refreshSession(w, r, s)
+		if err != nil {
+			a.refuse(w, r, err)
+			return
 		}
-		if err == nil && a.s.RequireToken && s.Tokens.RefreshToken == "" && tokenExpired(s, a.now()) {
-			a.endSession(w, r, s, "token_expired")
+		st := newRequestState(a, r, s)
+		now := a.now()
+		if a.needsRefresh(s, now) {
+			s, err = st.refresh(r.Context())
+		}
+		if err == nil && a.s.RequireToken && s.Tokens.RefreshToken == "" && tokenExpired(s, now) {
+			st.end("token_expired")
 			err = fail(ErrUnauthenticated, "token_expired", nil)
 		}
 		if err != nil {
-			if errors.Is(err, ErrStoreUnavailable) {
-				a.log.LogAttrs(r.Context(), levelError, "portcullis: store failed", reasonAttr(reasonOf(err)))
-			}
-			if errors.Is(err, ErrUnauthenticated) {
-				a.unauthenticated(w, r, err)
-			} else {
-				a.fail(w, r, err)
-			}
+			st.commit(w)
+			a.refuse(w, r, err)
 			return
 		}
-		if a.touchDue(s) {
-			s = a.touch(w, r, s)
-		}
-		st := &requestState{a: a, r: r, s: s, presented: s.Tokens.RefreshToken}
+		st.touch(now)
 		st.w.ResponseWriter, st.w.st = w, st
 		next.ServeHTTP(&st.w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
-		// A handler that wrote nothing still gets its refreshed session
-		// saved (the server sends the headers after it returns).
+		// A handler that wrote nothing still gets its session saved (the
+		// server sends the headers after it returns).
 		st.w.start()
 	})
 }
 
-// touchDue reports whether s's activity must be recorded: an idle timeout
-// is set and the last record is older than a quarter of it (at least a
-// minute), which bounds how often a busy session rewrites its cookie.
-func (a *Auth) touchDue(s *session.Session) bool {
-	if a.s.IdleTimeout == 0 {
-		return false
+// refuse answers a request Require does not let through.
+func (a *Auth) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, ErrStoreUnavailable) {
+		a.log.LogAttrs(r.Context(), levelError, "portcullis: store failed", reasonAttr(reasonOf(err)))
 	}
-	return a.now().Sub(s.LastSeen) >= max(a.s.IdleTimeout/4, time.Minute)
-}
-
-// touch saves a copy of s with LastSeen now and returns it.
-func (a *Auth) touch(w http.ResponseWriter, r *http.Request, s *session.Session) *session.Session {
-	ns := *s
-	ns.LastSeen = a.now()
-	if err := a.s.Sessions.Save(w, r, &ns); err != nil {
-		a.log.LogAttrs(r.Context(), levelError, "portcullis: session activity not saved", reasonAttr("session_save"))
-		return s
+	if errors.Is(err, ErrUnauthenticated) {
+		a.unauthenticated(w, r, err)
+		return
 	}
-	return &ns
+	a.fail(w, r, err)
 }
 
 // unauthenticated hands err to the error handler with the sign-in URL for

@@ -14,7 +14,7 @@ import (
 // signedIn returns the cookies of a saved session for u.
 func signedIn(t *testing.T, a *Auth, edit func(s *session.Session)) []*http.Cookie {
 	t.Helper()
-	s := session.New(session.User{Provider: "dev", Subject: "ada", Name: "Ada"}, session.Tokens{AccessToken: "at", Expiry: time.Now().Add(time.Hour)}, time.Now(), time.Hour)
+	s := session.New(session.User{Provider: "dev", Issuer: a.s.providers["dev"].Issuer(), Subject: "ada", Name: "Ada"}, session.Tokens{AccessToken: "at", Expiry: time.Now().Add(time.Hour)}, time.Now(), time.Hour)
 	if edit != nil {
 		edit(s)
 	}

@@ -2,7 +2,6 @@ package middleware
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"time"
 
@@ -18,7 +17,8 @@ const tokenMargin = 10 * time.Second
 // [Auth.Require]. When the token is about to expire it refreshes through
 // the same single-flight path as Require and saves the new tokens in the
 // session (as long as the handler has not started writing the response;
-// otherwise the next request picks them up within the grace window).
+// otherwise the old refresh token is answered from the refresh memo for as
+// long as the session lives, and the next request picks the new tokens up).
 //
 // Its Token method returns an error wrapping ErrUnauthenticated when r did
 // not pass through Require or the session ended, and ErrProviderUnavailable
@@ -29,9 +29,29 @@ func (a *Auth) TokenSource(r *http.Request) oauth2.TokenSource {
 }
 
 // Client returns an *http.Client that sends the signed-in user's access
-// token with every request and refreshes it like [Auth.TokenSource].
+// token, refreshed like [Auth.TokenSource], to the provider's APIs. It has
+// the limits of every request portcullis makes to the user's provider (see
+// [providers.Provider.Client]): a timeout, response bodies capped at
+// 1 MiB, at most 10 redirects, and the token only ever sent to the origin
+// of the request a redirect chain started from. A request that did not
+// pass through Require gets a client whose requests fail with
+// ErrUnauthenticated.
 func (a *Auth) Client(r *http.Request) *http.Client {
-	return oauth2.NewClient(r.Context(), a.TokenSource(r))
+	ts := a.TokenSource(r)
+	if s, ok := SessionFrom(r.Context()); ok {
+		if p := a.s.providers[s.User.Provider]; p != nil {
+			return p.Client(ts)
+		}
+	}
+	return &http.Client{Transport: &oauth2.Transport{Source: ts, Base: noTransport{}}}
+}
+
+// noTransport is the transport of a Client without a session: its token
+// source fails first, so it is never used.
+type noTransport struct{}
+
+func (noTransport) RoundTrip(*http.Request) (*http.Response, error) {
+	return nil, fail(ErrUnauthenticated, "no_session", nil)
 }
 
 type requestTokenSource struct {
@@ -44,7 +64,7 @@ func (ts *requestTokenSource) Token() (*oauth2.Token, error) {
 	if !ok {
 		return nil, fail(ErrUnauthenticated, "no_session", nil)
 	}
-	a, now := ts.a, ts.a.now()
+	now := ts.a.now()
 	s := st.session()
 	if s == nil {
 		return nil, fail(ErrUnauthenticated, "session_ended", nil)
@@ -55,25 +75,9 @@ func (ts *requestTokenSource) Token() (*oauth2.Token, error) {
 				return nil, fail(ErrUnauthenticated, "token_expired", nil)
 			}
 		} else {
-			// No lock is held here: the refresh calls the provider, hooks
-			// and the logger, which may read the session from the context.
-			ns, err := a.refreshSession(nil, st.r.WithContext(ts.ctx), s)
-			st.mu.Lock()
-			switch {
-			case errors.Is(err, ErrUnauthenticated):
-				st.s, st.pending, st.ended = nil, nil, true
-			case err == nil && ns != s:
-				st.s, st.pending = ns, ns
-			}
-			st.mu.Unlock()
+			ns, err := st.refresh(ts.ctx)
 			if err != nil {
 				return nil, err
-			}
-			if ns != s && st.w.started() {
-				// The browser keeps the old cookie: answer it from the memo
-				// for as long as the session lives.
-				a.refresher.keep(a.s.providers[s.User.Provider], s.Tokens.RefreshToken, s.Expires)
-				a.log.LogAttrs(ts.ctx, levelWarn, "portcullis: refreshed tokens not saved: the response had started", providerAttr(s.User.Provider))
 			}
 			s = ns
 			if tokenExpired(s, now) {

@@ -39,7 +39,7 @@ func (a *Auth) serveUserInfo(w http.ResponseWriter, r *http.Request) {
 		SessionExpires: s.Expires.UTC(), TokenExpires: s.Tokens.Expiry.UTC(),
 	})
 	if err != nil {
-		a.fail(w, r, err)
+		a.fail(w, r, fail(ErrInternal, "userinfo_encode", err))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -89,7 +89,7 @@ func TestGitHubEndpoints(t *testing.T) {
 				!strings.Contains(u, "code_challenge_method=S256") || !strings.Contains(u, "scope="+strings.ReplaceAll(strings.ReplaceAll(tc.scope, ":", "%3A"), " ", "+")) {
 				t.Errorf("authorization URL %s", u)
 			}
-			if p.Issuer() != "" || p.RequiresIssuerParameter() {
+			if p.Issuer() != "" || p.issParamRequired {
 				t.Error("GitHub has no issuer")
 			}
 		})
@@ -169,9 +169,9 @@ func TestGitHubLogin(t *testing.T) {
 				t.Fatalf("a failure became a refusal: %v", err)
 			}
 			if strings.Contains(tc.name, "HTTP 200") {
-				var re *oauth2.RetrieveError
-				if !errors.As(err, &re) || re.ErrorCode != tc.fake.TokenError || re.Response.StatusCode != http.StatusOK {
-					t.Errorf("err = %v, want a RetrieveError %s with HTTP 200", err, tc.fake.TokenError)
+				var pe *Error
+				if !errors.As(err, &pe) || pe.Code != tc.fake.TokenError || pe.Status != http.StatusOK || !errors.Is(err, ErrDenied) {
+					t.Errorf("err = %v, want a denial %s with HTTP 200", err, tc.fake.TokenError)
 				}
 			}
 			if err != nil {

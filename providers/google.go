@@ -14,15 +14,6 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// ErrConsentRequired is wrapped by the error of a Google login with
-// [GoogleConfig.Offline] whose token response carries no refresh token
-// although the login did not ask for consent: Google issues a refresh token
-// only when the user grants offline access, which happens on the first
-// consent or with prompt=consent. The middleware then restarts the login
-// once with [Flow.Prompt] "consent"; a login that already asked for consent
-// never returns it.
-var ErrConsentRequired = errors.New("providers: consent required to obtain a refresh token")
-
 // googleIssuer is Google's OpenID Connect issuer.
 const googleIssuer = "https://accounts.google.com"
 

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"golang.org/x/oauth2"
 )
 
 // Limits of every request portcullis makes to a provider.
@@ -109,4 +111,78 @@ func IsLoopback(host string) bool {
 	}
 	ip := net.ParseIP(strings.Trim(host, "[]"))
 	return ip != nil && ip.IsLoopback()
+}
+
+// maxAPIRedirects bounds the redirects a [Provider.Client] follows.
+const maxAPIRedirects = 10
+
+// Client returns an *http.Client for calling the provider's APIs with the
+// token of ts as a Bearer token (RFC 6750 §2.1). It has the limits of every
+// request portcullis makes to a provider — the HTTPClient's transport and
+// timeout (10 s by default), response bodies capped at 1 MiB — and follows
+// at most 10 redirects, sending the token only to the origin (scheme, host
+// and port) of the request the redirects started from: a redirect to
+// another origin, https to http included, is followed without it.
+func (p *Provider) Client(ts oauth2.TokenSource) *http.Client {
+	return &http.Client{
+		Transport: &bearerTransport{src: ts, next: p.client.Transport},
+		Timeout:   p.client.Timeout,
+		CheckRedirect: func(_ *http.Request, via []*http.Request) error {
+			if len(via) >= maxAPIRedirects {
+				return fmt.Errorf("providers: %s: stopped after %d redirects", p.name, maxAPIRedirects)
+			}
+			return nil
+		},
+	}
+}
+
+// bearerClient returns p's hardened client (no redirects) sending tok as a
+// Bearer token.
+func (p *Provider) bearerClient(tok *oauth2.Token) *http.Client {
+	c := *p.client
+	c.Transport = &bearerTransport{src: oauth2.StaticTokenSource(tok), next: p.client.Transport}
+	return &c
+}
+
+// bearerTransport adds the token to requests for the origin their redirect
+// chain started at. Unlike oauth2.Transport, which adds it on every hop, it
+// never hands the token to an origin a redirect names.
+type bearerTransport struct {
+	src  oauth2.TokenSource
+	next http.RoundTripper
+}
+
+func (t *bearerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	first := req
+	for first.Response != nil && first.Response.Request != nil {
+		first = first.Response.Request
+	}
+	if !sameOrigin(first.URL, req.URL) {
+		return t.next.RoundTrip(req)
+	}
+	tok, err := t.src.Token()
+	if err != nil {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, err
+	}
+	r2 := req.Clone(req.Context())
+	tok.SetAuthHeader(r2)
+	return t.next.RoundTrip(r2)
+}
+
+// sameOrigin compares scheme, host and port (RFC 6454), with the default
+// port made explicit.
+func sameOrigin(a, b *url.URL) bool {
+	port := func(u *url.URL) string {
+		if p := u.Port(); p != "" {
+			return p
+		}
+		if strings.EqualFold(u.Scheme, "http") {
+			return "80"
+		}
+		return "443"
+	}
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) && port(a) == port(b)
 }

@@ -13,14 +13,6 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// ErrNotAllowed is wrapped by the error of a login whose identity was
-// verified but that the provider's configuration refuses: a Google account
-// outside the allowed Workspace domains, a GitHub user who is not a member
-// of a required organisation or team, or a refusal an [OAuth2Config]
-// Identify function reports by wrapping it. Test with errors.Is; the
-// middleware answers 403 Forbidden.
-var ErrNotAllowed = errors.New("providers: account not allowed to sign in")
-
 // Brands a provider can have; see [Provider.Brand].
 const (
 	brandGoogle = "google"
@@ -135,11 +127,4 @@ func OAuth2(cfg OAuth2Config) (*Provider, error) {
 		return &Identity{User: u, Tokens: tokens(tok, "")}, nil
 	}
 	return p, nil
-}
-
-// bearerClient returns p's hardened client sending tok as a Bearer token.
-func (p *Provider) bearerClient(tok *oauth2.Token) *http.Client {
-	c := *p.client
-	c.Transport = &oauth2.Transport{Source: oauth2.StaticTokenSource(tok), Base: p.client.Transport}
-	return &c
 }

@@ -59,7 +59,7 @@ func loginWith(t *testing.T, p *Provider, c *http.Client, redirectURL, prompt st
 	if q.Has("error") {
 		return nil, authz.Query(), &errAuthorization{q}
 	}
-	id, err := p.Exchange(context.Background(), f, q.Get("code"))
+	id, err := p.exchange(context.Background(), f, q.Get("code"))
 	return id, authz.Query(), err
 }
 

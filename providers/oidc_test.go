@@ -100,8 +100,8 @@ func TestOIDCDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !p.RequiresIssuerParameter() || p.Issuer() != ts.URL || p.DisplayName() != "corp" {
-		t.Errorf("RequiresIssuerParameter %v Issuer %q DisplayName %q", p.RequiresIssuerParameter(), p.Issuer(), p.DisplayName())
+	if !p.issParamRequired || p.Issuer() != ts.URL || p.DisplayName() != "corp" {
+		t.Errorf("RequiresIssuerParameter %v Issuer %q DisplayName %q", p.issParamRequired, p.Issuer(), p.DisplayName())
 	}
 	u := p.AuthCodeURL(Flow{RedirectURL: "https://app.example/cb", State: "s", Nonce: "n", Verifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"})
 	// openid is always requested, and S256 is sent even though the
@@ -146,7 +146,7 @@ func TestOIDCWithDevoidc(t *testing.T) {
 		if loc == nil || loc.Query().Get("state") != "state-1" || loc.Query().Get("iss") != ts.URL {
 			t.Fatalf("authorize redirected to %v", loc)
 		}
-		id, err := p.Exchange(context.Background(), f, loc.Query().Get("code"))
+		id, err := p.exchange(context.Background(), f, loc.Query().Get("code"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -155,7 +155,7 @@ func TestOIDCWithDevoidc(t *testing.T) {
 			t.Fatalf("identity %+v", id)
 		}
 		// The code works once.
-		if _, err := p.Exchange(context.Background(), f, loc.Query().Get("code")); err == nil {
+		if _, err := p.exchange(context.Background(), f, loc.Query().Get("code")); err == nil {
 			t.Fatal("a redeemed code was accepted again")
 		}
 	}

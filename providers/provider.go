@@ -51,6 +51,10 @@ type Flow struct {
 	// RedirectURL is the provider's callback URL, built from the
 	// application's configured base URL, never from request headers.
 	RedirectURL string
+	// Issuer is the issuer the flow was started for ([Provider.Issuer]
+	// then; "" for plain OAuth 2.0): a flow finishes only at a provider
+	// with the same issuer.
+	Issuer string
 	// State is the OAuth 2.0 state (CSRF protection, RFC 6749 §10.12).
 	State string
 	// Nonce binds the ID token to this flow (OpenID Connect Core §15.5.2).
@@ -94,11 +98,6 @@ func (p *Provider) DisplayName() string { return p.displayName }
 // provider.
 func (p *Provider) Issuer() string { return p.issuer }
 
-// RequiresIssuerParameter reports whether the provider advertises RFC 9207
-// (authorization_response_iss_parameter_supported), in which case an
-// authorization response without an "iss" parameter must be refused.
-func (p *Provider) RequiresIssuerParameter() bool { return p.issParamRequired }
-
 // AuthCodeURL returns the authorization request URL for f: response_type
 // code, the configured scopes, state, nonce (OpenID Connect providers) and
 // the PKCE S256 challenge — always, whatever the provider advertises.
@@ -113,34 +112,6 @@ func (p *Provider) AuthCodeURL(f Flow) string {
 		opts = append(opts, oauth2.SetAuthURLParam("prompt", f.Prompt))
 	}
 	return c.AuthCodeURL(f.State, opts...)
-}
-
-// Exchange redeems an authorization code for tokens at the provider's
-// token endpoint (with f's PKCE verifier and redirect URL) and verifies
-// them completely; see [OIDC] for what that means for OpenID Connect.
-//
-// Errors from the token endpoint are returned as *oauth2.RetrieveError
-// wrapped; callers must not show their text to users.
-func (p *Provider) Exchange(ctx context.Context, f Flow, code string) (*Identity, error) {
-	if code == "" {
-		return nil, errors.New("providers: empty authorization code")
-	}
-	c := p.oauth
-	c.RedirectURL = f.RedirectURL
-	ctx = context.WithValue(ctx, oauth2.HTTPClient, p.client)
-	tok, err := c.Exchange(ctx, code, oauth2.VerifierOption(f.Verifier))
-	if err != nil {
-		return nil, fmt.Errorf("providers: %s: exchange code: %w", p.name, err)
-	}
-	if err := checkTokenResponse(tok); err != nil {
-		return nil, fmt.Errorf("providers: %s: %w", p.name, err)
-	}
-	id, err := p.identify(ctx, tok, f)
-	if err != nil {
-		return nil, fmt.Errorf("providers: %s: %w", p.name, err)
-	}
-	p.defaultExpiry(&id.Tokens)
-	return id, nil
 }
 
 // checkTokenResponse refuses token responses a client must not use

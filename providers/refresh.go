@@ -2,20 +2,11 @@ package providers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/portcullis-go/portcullis/session"
 	"golang.org/x/oauth2"
 )
-
-// ErrRefreshDenied is wrapped by the error [Provider.Refresh] returns when
-// the provider definitively refused the refresh token (invalid_grant and
-// the other client errors of RFC 6749 §5.2), or when a refreshed ID token
-// does not belong to the same user and client. The session must end.
-// Every other refresh error is transient: the provider could not be
-// reached, timed out or failed, and a later attempt may succeed.
-var ErrRefreshDenied = errors.New("providers: refresh denied")
 
 // Refresh redeems the session's refresh token at the token endpoint
 // (RFC 6749 §6) and returns the new tokens. When the response carries no
@@ -26,19 +17,25 @@ var ErrRefreshDenied = errors.New("providers: refresh denied")
 // the nonce, and must keep the original's "iss", "sub", "aud" and "azp"
 // (OpenID Connect Core §12.2); otherwise the refresh is denied.
 //
+// Errors wrap [ErrDenied] when the session must end (the provider refused
+// the refresh token or the client, or the refreshed ID token is another
+// user's) and [ErrUnavailable] when a later attempt may succeed, with an
+// [*Error] carrying the provider's Retry-After when it sent one; the
+// classification is the code exchange's (see ErrDenied).
+//
 // Refresh does not retry, lock or remember anything: the middleware makes
 // sure one refresh token is redeemed once.
 func (p *Provider) Refresh(ctx context.Context, s *session.Session) (*session.Tokens, error) {
 	if s.Tokens.RefreshToken == "" {
-		return nil, fmt.Errorf("%w: the session has no refresh token", ErrRefreshDenied)
+		return nil, fmt.Errorf("%w: the session has no refresh token", ErrDenied)
 	}
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, p.client)
 	tok, err := p.oauth.TokenSource(ctx, &oauth2.Token{RefreshToken: s.Tokens.RefreshToken}).Token()
 	if err != nil {
-		return nil, refreshError(p.name, err)
+		return nil, fmt.Errorf("providers: %s: refresh: %w", p.name, tokenError(err, p.now()))
 	}
 	if err := checkTokenResponse(tok); err != nil {
-		return nil, fmt.Errorf("providers: %s: refresh: %w", p.name, err)
+		return nil, fmt.Errorf("providers: %s: refresh: %w: %w", p.name, ErrUnavailable, err)
 	}
 	// An ID token is kept only when it was verified: a provider without
 	// ID tokens never gets one into the session.
@@ -48,7 +45,7 @@ func (p *Provider) Refresh(ctx context.Context, s *session.Session) (*session.To
 	}
 	if raw != "" {
 		if err := p.refreshed(ctx, s, raw, tok); err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrRefreshDenied, p.name, err)
+			return nil, fmt.Errorf("%w: %s: %v", ErrDenied, p.name, err)
 		}
 	}
 	t := tokens(tok, raw)
@@ -60,24 +57,4 @@ func (p *Provider) Refresh(ctx context.Context, s *session.Session) (*session.To
 	}
 	p.defaultExpiry(&t)
 	return &t, nil
-}
-
-// refreshError classifies a token endpoint error: an OAuth error response
-// with a 4xx status is definitive, everything else transient. The
-// provider's error_description is not kept.
-func refreshError(name string, err error) error {
-	var re *oauth2.RetrieveError
-	if !errors.As(err, &re) || re.Response == nil {
-		return fmt.Errorf("providers: %s: refresh: %w", name, err)
-	}
-	status := re.Response.StatusCode
-	switch {
-	case status >= 500, re.ErrorCode == "server_error", re.ErrorCode == "temporarily_unavailable":
-		return fmt.Errorf("providers: %s: refresh: token endpoint answered HTTP %d", name, status)
-	case status >= 400, re.ErrorCode != "":
-		// A 4xx, or an OAuth error in a 200 (GitHub answers
-		// bad_refresh_token that way): the token is dead.
-		return fmt.Errorf("%w: %s: token endpoint answered HTTP %d with an OAuth error", ErrRefreshDenied, name, status)
-	}
-	return fmt.Errorf("providers: %s: refresh: token endpoint answered HTTP %d", name, status)
 }

@@ -14,7 +14,7 @@ import (
 
 // Defaults and bounds of [CookieConfig].
 const (
-	DefaultLifetime  = 24 * time.Hour
+	DefaultLifetime  = 12 * time.Hour
 	DefaultMaxChunks = 5
 	// MaxChunksLimit is the largest MaxChunks a CookieStore accepts.
 	MaxChunksLimit = 16
@@ -37,7 +37,7 @@ type CookieConfig struct {
 	// anyone out. Each is 32 to 64 random bytes. Required.
 	Keys [][]byte
 	// Name is the cookie name; chunks are Name.1, Name.2, …. Default
-	// "__Host-portcullis", or "portcullis" when InsecureHTTP is set (the
+	// "__Host-portcullis", or "portcullis" when InsecureCookies is set (the
 	// __Host- prefix requires Secure).
 	Name string
 	// Lifetime is the longest any session may live, enforced from the
@@ -47,10 +47,10 @@ type CookieConfig struct {
 	// MaxChunks is the most cookies one session may span. Default
 	// [DefaultMaxChunks], at most [MaxChunksLimit].
 	MaxChunks int
-	// InsecureHTTP omits the Secure attribute so that cookies work over
+	// InsecureCookies omits the Secure attribute so that cookies work over
 	// plain http. It exists for http://127.0.0.1 development and tests and
 	// MUST NOT be used in production.
-	InsecureHTTP bool
+	InsecureCookies bool
 }
 
 // CookieStore keeps the whole session in the browser: encrypted with
@@ -94,15 +94,15 @@ func NewCookieStore(cfg CookieConfig) (*CookieStore, error) {
 	}
 	if cfg.Name == "" {
 		cfg.Name = "__Host-portcullis"
-		if cfg.InsecureHTTP {
+		if cfg.InsecureCookies {
 			cfg.Name = "portcullis"
 		}
 	}
 	if !validCookieName(cfg.Name) {
 		return nil, fmt.Errorf("session: invalid cookie name %q", cfg.Name)
 	}
-	if cfg.InsecureHTTP && strings.HasPrefix(cfg.Name, "__Host-") || cfg.InsecureHTTP && strings.HasPrefix(cfg.Name, "__Secure-") {
-		return nil, fmt.Errorf("session: cookie name %q needs Secure, which InsecureHTTP turns off", cfg.Name)
+	if cfg.InsecureCookies && strings.HasPrefix(cfg.Name, "__Host-") || cfg.InsecureCookies && strings.HasPrefix(cfg.Name, "__Secure-") {
+		return nil, fmt.Errorf("session: cookie name %q needs Secure, which InsecureCookies turns off", cfg.Name)
 	}
 	codecs, err := cookiekeys.Codecs(cfg.Keys, "session", cfg.Lifetime, 0)
 	if err != nil {
@@ -112,7 +112,7 @@ func NewCookieStore(cfg CookieConfig) (*CookieStore, error) {
 		name:      cfg.Name,
 		lifetime:  cfg.Lifetime,
 		maxChunks: cfg.MaxChunks,
-		secure:    !cfg.InsecureHTTP,
+		secure:    !cfg.InsecureCookies,
 		codecs:    codecs,
 		cache:     newDecodedCache(cacheEntries),
 		now:       time.Now,

@@ -132,7 +132,7 @@ func TestNewCookieStore(t *testing.T) {
 	}{
 		{name: "defaults", cfg: CookieConfig{Keys: [][]byte{key}},
 			wantName: "__Host-portcullis", wantLife: DefaultLifetime, wantMax: DefaultMaxChunks, wantSecur: true},
-		{name: "insecure default name", cfg: CookieConfig{Keys: [][]byte{key}, InsecureHTTP: true},
+		{name: "insecure default name", cfg: CookieConfig{Keys: [][]byte{key}, InsecureCookies: true},
 			wantName: "portcullis", wantLife: DefaultLifetime, wantMax: DefaultMaxChunks},
 		{name: "no keys", cfg: CookieConfig{}, wantErr: true},
 		{name: "empty key list", cfg: CookieConfig{Keys: [][]byte{}}, wantErr: true},
@@ -163,8 +163,8 @@ func TestNewCookieStore(t *testing.T) {
 		{name: "name of 65 bytes", cfg: CookieConfig{Keys: [][]byte{key}, Name: strings.Repeat("n", 65)}, wantErr: true},
 		{name: "name of 64 bytes", cfg: CookieConfig{Keys: [][]byte{key}, Name: strings.Repeat("n", 64)},
 			wantName: strings.Repeat("n", 64), wantLife: DefaultLifetime, wantMax: DefaultMaxChunks, wantSecur: true},
-		{name: "__Host- name with InsecureHTTP", cfg: CookieConfig{Keys: [][]byte{key}, Name: "__Host-s", InsecureHTTP: true}, wantErr: true},
-		{name: "__Secure- name with InsecureHTTP", cfg: CookieConfig{Keys: [][]byte{key}, Name: "__Secure-s", InsecureHTTP: true}, wantErr: true},
+		{name: "__Host- name with InsecureCookies", cfg: CookieConfig{Keys: [][]byte{key}, Name: "__Host-s", InsecureCookies: true}, wantErr: true},
+		{name: "__Secure- name with InsecureCookies", cfg: CookieConfig{Keys: [][]byte{key}, Name: "__Secure-s", InsecureCookies: true}, wantErr: true},
 		{name: "__Host- name secure", cfg: CookieConfig{Keys: [][]byte{key}, Name: "__Host-s"},
 			wantName: "__Host-s", wantLife: DefaultLifetime, wantMax: DefaultMaxChunks, wantSecur: true},
 	} {
@@ -260,7 +260,7 @@ func TestCookieStoreSaveLoad(t *testing.T) {
 		secure   bool
 	}{
 		{"secure default", CookieConfig{}, time.Hour, true},
-		{"insecure http", CookieConfig{InsecureHTTP: true}, time.Hour, false},
+		{"insecure http", CookieConfig{InsecureCookies: true}, time.Hour, false},
 		{"custom name, full lifetime", CookieConfig{Name: "__Host-app", Lifetime: 2 * time.Hour}, 2 * time.Hour, true},
 		{"short lifetime", CookieConfig{Lifetime: time.Minute}, time.Minute, true},
 	} {
