@@ -1,22 +1,24 @@
 package middleware
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"mime"
 	"net/http"
-	"sync"
 	"time"
 
-	"github.com/portcullis-go/portcullis/session"
+	"github.com/portcullis-go/portcullis/internal/bounded"
 )
 
 // Bounds of the back-channel logout endpoint.
 const (
 	// maxBackchannelBody bounds the request body (SECURITY.md BCL-08).
 	maxBackchannelBody = 64 << 10
-	// maxReplayEntries bounds the replay cache. Only verified tokens enter
-	// it, and each stays at most 11 minutes.
+	// maxReplayEntries bounds the replay set (see replaySet for what
+	// happens when it is full). Only verified tokens enter it, and each
+	// stays at most 11 minutes: filling it takes about 100 tokens a second
+	// for that long.
 	maxReplayEntries = 1 << 16
 )
 
@@ -44,16 +46,16 @@ const (
 // "POST " mux pattern, because the catch-all route of Handler would
 // otherwise answer other methods with 400.
 //
-// Not done: encrypted (JWE) logout tokens; a replay cache shared between
-// instances (each instance refuses replays it has seen; a replayed token can
-// only end the same sessions again).
+// Not done: encrypted (JWE) logout tokens; a replay set shared between
+// instances (each instance refuses the replays it has seen; another
+// instance accepts them, with the cost described at replaySet).
 type backchannel struct {
 	a      *Auth
-	replay replayCache
+	replay replaySet
 }
 
 func newBackchannel(a *Auth) *backchannel {
-	return &backchannel{a: a, replay: replayCache{seen: map[[2]string]time.Time{}}}
+	return &backchannel{a: a, replay: newMemoryReplaySet(maxReplayEntries, func() time.Time { return a.now() })}
 }
 
 func (b *backchannel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -89,12 +91,15 @@ func writeBackchannelError(w http.ResponseWriter, status int) {
 }
 
 // logout checks the request and the token, cheapest first, and records
-// the ended sessions. With a "sid" that provider session ends; with only
-// a "sub", every session of the user created before the token arrived
-// (not before its "iat": the provider's clock may lag ours, and a session
-// created after the provider's logout but before this request belongs to
-// a provider session that has just ended too). Each entry is kept for a
-// session lifetime, the longest any matching session can live.
+// the ended sessions, all created before the token arrived (not before
+// its "iat": the provider's clock may lag ours, and a session created
+// after the provider's logout but before this request belongs to a
+// provider session that has just ended too). With only a "sid" the
+// sessions of that provider session end; with only a "sub", every session
+// of the user; with both, the user's sessions of that provider session
+// and the user's sessions without a sid (see session.Revocation). Each
+// entry is kept for a session lifetime, the longest any matching session
+// can live.
 func (b *backchannel) logout(w http.ResponseWriter, r *http.Request, name string) error {
 	a := b.a
 	p := a.s.providers[name]
@@ -125,66 +130,73 @@ func (b *backchannel) logout(w http.ResponseWriter, r *http.Request, name string
 	if err != nil {
 		return fail(ErrInvalidRequest, "invalid_logout_token", err)
 	}
-	now := a.now()
-	fresh, recorded := b.replay.add(name, tok.JTI, tok.Expiry.Add(time.Minute), now)
-	if !fresh {
+	ctx := r.Context()
+	fresh, err := b.replay.add(ctx, name, tok.JTI, tok.Expiry.Add(time.Minute))
+	switch {
+	case err != nil:
+		// See replaySet: the sessions are ended all the same.
+		a.log.LogAttrs(ctx, levelError, "portcullis: back-channel logout token not remembered; a replay would be accepted",
+			providerAttr(name), reasonAttr(reasonOf(err)))
+	case !fresh:
 		return fail(ErrInvalidRequest, "replayed_jti", nil)
 	}
-	if !recorded {
-		a.log.LogAttrs(r.Context(), levelError, "portcullis: back-channel replay cache full; token not remembered",
-			providerAttr(name), reasonAttr("replay_cache_full"))
-	}
-	rev := session.Revocation{Provider: name, Expires: now.Add(a.s.SessionLifetime)}
-	if tok.SID != "" {
-		rev.SID = tok.SID
-	} else {
-		rev.Subject, rev.Before = tok.Subject, now
-	}
-	if err := a.ended(r.Context(), "backchannel", rev); err != nil {
+	rev := endedRevocation(name, tok.Subject, tok.SID, a.now(), a.s.SessionLifetime)
+	if err := a.ended(ctx, "backchannel", rev); err != nil {
 		// Nothing was ended: let the provider retry the same token.
-		b.replay.forget(name, tok.JTI)
-		return fail(ErrInvalidRequest, "revocation_store", err)
+		b.replay.forget(ctx, name, tok.JTI)
+		return err
 	}
 	return nil
 }
 
-// replayCache remembers the (provider, jti) of accepted logout tokens
-// until the token would be refused anyway, so that each works once
-// (§2.6 step 9; SECURITY.md BCL-07).
-type replayCache struct {
-	mu     sync.Mutex
-	seen   map[[2]string]time.Time // (provider, jti) → forget after
-	lastGC time.Time
+// replaySet remembers the (provider, jti) of accepted logout tokens until
+// the token would be refused anyway, so that each works once (§2.6 step
+// 9, which the specification makes optional; SECURITY.md BCL-07). It is
+// this small so that a shared store (a Redis SET with NX and an expiry)
+// can take the place of the in-memory one for several instances.
+//
+// add records (provider, jti) until expires: fresh is false when it is
+// already recorded (a replay). err is non-nil when the set can neither
+// record nor tell (full, or a shared store unreachable). forget removes
+// the record, so that a token whose logout could not be recorded can be
+// retried.
+//
+// When add fails, the token's sessions are ended anyway and the failure
+// is logged at error level: the logout is the promise the user relies
+// on, and refusing it would keep sessions alive that the provider ended
+// (the provider may not retry; the specification does not ask it to).
+// The cost is that the token, until it expires (at most about 11
+// minutes), is not protected against replay: a replay of a token with
+// only a "sid" ends the same sessions again, but one with a "sub" also
+// ends the sessions the user opened since the first delivery (only those
+// without a sid, for a token with both).
+// Replaying needs a token the provider signed, which travels server to
+// server; a set that is full means a flood of them.
+type replaySet interface {
+	add(ctx context.Context, provider, jti string, expires time.Time) (fresh bool, err error)
+	forget(ctx context.Context, provider, jti string)
 }
 
-// add records (provider, jti) until expires. fresh is false when it is
-// already recorded; recorded is false when the cache is full of live
-// entries: the token is then accepted without being remembered, because
-// refusing a logout is worse than letting it be replayed.
-func (c *replayCache) add(provider, jti string, expires, now time.Time) (fresh, recorded bool) {
-	k := [2]string{provider, jti}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if exp, ok := c.seen[k]; ok && !now.After(exp) {
-		return false, false
-	}
-	if now.Sub(c.lastGC) > time.Minute || len(c.seen) >= maxReplayEntries {
-		c.lastGC = now
-		for k, exp := range c.seen {
-			if now.After(exp) {
-				delete(c.seen, k)
-			}
-		}
-	}
-	if len(c.seen) >= maxReplayEntries {
-		return true, false
-	}
-	c.seen[k] = expires
-	return true, true
+// memoryReplaySet is the in-memory replaySet: a bounded.Map with policy
+// Refuse, bounded at maxReplayEntries live tokens. It never evicts a live
+// entry to make room (that would silently allow the replay of a token
+// it forgot); when full, add fails with reason "replay_set_full".
+type memoryReplaySet struct {
+	seen *bounded.Map[[2]string, struct{}]
 }
 
-func (c *replayCache) forget(provider, jti string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.seen, [2]string{provider, jti})
+func newMemoryReplaySet(max int, now func() time.Time) *memoryReplaySet {
+	return &memoryReplaySet{seen: bounded.New[[2]string, struct{}](max, bounded.Refuse, now)}
+}
+
+func (s *memoryReplaySet) add(_ context.Context, provider, jti string, expires time.Time) (bool, error) {
+	added, err := s.seen.Add([2]string{provider, jti}, struct{}{}, expires)
+	if err != nil {
+		return false, fail(ErrStoreUnavailable, "replay_set_full", err)
+	}
+	return added, nil
+}
+
+func (s *memoryReplaySet) forget(_ context.Context, provider, jti string) {
+	s.seen.Delete([2]string{provider, jti})
 }

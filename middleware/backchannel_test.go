@@ -4,16 +4,21 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/portcullis-go/portcullis/internal/bounded"
 	"github.com/portcullis-go/portcullis/internal/oidctest"
+	"github.com/portcullis-go/portcullis/session"
 )
 
 // SECURITY.md BCL-01..BCL-08 and NET-05, end to end: a real login through
@@ -33,14 +38,17 @@ func newBCLTest(t *testing.T) *bclTest {
 	return &bclTest{loginTest: newLoginTest(t, loginOptions{op: []oidctest.Option{oidctest.WithECKey()}})}
 }
 
-// login signs a fresh browser in as sub, in provider session sid, and
-// returns its cookies.
+// login signs a fresh browser in as sub, in provider session sid (none
+// when sid is ""), and returns its cookies.
 func (bt *bclTest) login(sub, sid string) []*http.Cookie {
 	bt.t.Helper()
 	bt.jar, _ = cookiejar.New(nil)
 	bt.client.Jar = bt.jar
 	bt.op.IDToken = func(c oidctest.Claims, h oidctest.Header) (oidctest.Claims, oidctest.Header) {
 		c["sub"], c["sid"] = sub, sid
+		if sid == "" {
+			delete(c, "sid")
+		}
 		return c, h
 	}
 	if r := bt.get(bt.start("a").String()); r.StatusCode != http.StatusSeeOther {
@@ -115,12 +123,10 @@ func (bt *bclTest) postToken(tok string) *response {
 	return bt.post(http.MethodPost, "", formType, "logout_token="+url.QueryEscape(tok))
 }
 
-// revocations returns the size of the revocation list.
+// revocations returns the number of keys (accounts and provider
+// sessions) on the revocation list.
 func (bt *bclTest) revocations() int {
-	m := bt.auth.s.Revocations.(*memoryRevocations)
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	return m.n
+	return bt.auth.s.Revocations.(*memoryRevocations).list.Len()
 }
 
 func randHex(n int) string {
@@ -321,6 +327,106 @@ func TestBackchannelLogoutScope(t *testing.T) {
 	}
 }
 
+// TestBackchannelLogoutSIDAndSubject: a logout token with both "sid" and
+// "sub" ends the user's sessions of that provider session and the user's
+// sessions without a sid (their ID token had none), as one entry; not the
+// user's other provider sessions, another user's, or sessions opened
+// afterwards.
+func TestBackchannelLogoutSIDAndSubject(t *testing.T) {
+	bt := newBCLTest(t)
+	sessions := map[string][]*http.Cookie{
+		"sid-1":       bt.login(oidctest.Subject, "sid-1"),
+		"sid-2":       bt.login(oidctest.Subject, "sid-2"),
+		"no sid":      bt.login(oidctest.Subject, ""),
+		"other user":  bt.login("user-2", ""),
+		"other sid-1": bt.login("user-2", "sid-1"),
+	}
+	time.Sleep(time.Millisecond) // the sessions are created before the token arrives
+	var ended []session.Revocation
+	bt.auth.s.OnLogout = func(_ context.Context, r session.Revocation) { ended = append(ended, r) }
+	if r := bt.postToken(bt.token(nil)); r.StatusCode != http.StatusOK {
+		t.Fatalf("sid+sub logout: %d %q", r.StatusCode, r.body)
+	}
+	sessions["no sid, later"] = bt.login(oidctest.Subject, "")
+	want := map[string]int{"sid-1": 401, "no sid": 401, "sid-2": 200, "other user": 200, "other sid-1": 200, "no sid, later": 200}
+	for name, cookies := range sessions {
+		if code := bt.private(cookies); code != want[name] {
+			t.Errorf("session %s: %d, want %d", name, code, want[name])
+		}
+	}
+	if n := bt.revocations(); n != 1 {
+		t.Errorf("%d revocation keys, want 1", n)
+	}
+	if len(ended) != 1 || ended[0].Subject != oidctest.Subject || ended[0].SID != "sid-1" || ended[0].ID != "" || !ended[0].WellFormed() {
+		t.Errorf("OnLogout saw %+v, want one sid+sub revocation", ended)
+	}
+}
+
+// TestReplaySetBound: the in-memory replay set holds at most its bound of
+// live tokens and never evicts one to make room (each stays refused as a
+// replay); a token past the bound is reported, not silently forgotten;
+// room returns as tokens expire.
+func TestReplaySetBound(t *testing.T) {
+	now := time.Now()
+	ctx := context.Background()
+	rs := newMemoryReplaySet(4, func() time.Time { return now })
+	for i := range 4 {
+		if fresh, err := rs.add(ctx, "a", fmt.Sprint("j", i), now.Add(time.Duration(i+1)*time.Minute)); !fresh || err != nil {
+			t.Fatalf("token %d: fresh %v, %v", i, fresh, err)
+		}
+	}
+	_, err := rs.add(ctx, "a", "j4", now.Add(time.Hour))
+	if !errors.Is(err, bounded.ErrFull) || reasonOf(err) != "replay_set_full" {
+		t.Fatalf("past the bound: %v, want replay_set_full", err)
+	}
+	for i := range 4 {
+		if fresh, err := rs.add(ctx, "a", fmt.Sprint("j", i), now.Add(time.Hour)); fresh || err != nil {
+			t.Fatalf("token %d, full set: fresh %v, %v; want a replay", i, fresh, err)
+		}
+	}
+	now = now.Add(time.Minute) // j0 expires
+	if fresh, err := rs.add(ctx, "a", "j4", now.Add(time.Hour)); !fresh || err != nil {
+		t.Fatalf("after an expiry: fresh %v, %v", fresh, err)
+	}
+	rs.forget(ctx, "a", "j4")
+	if fresh, _ := rs.add(ctx, "a", "j4", now.Add(time.Hour)); !fresh {
+		t.Fatal("a forgotten token is still a replay")
+	}
+}
+
+// TestBackchannelReplaySetFull: with the replay set full, a valid logout
+// token still ends its sessions (the documented policy: a refused logout
+// would leave them alive), and the failure is logged; that token is then
+// not protected against replay.
+func TestBackchannelReplaySetFull(t *testing.T) {
+	bt := newBCLTest(t)
+	victim := bt.login(oidctest.Subject, "sid-1")
+	b := newBackchannel(bt.auth)
+	b.replay = newMemoryReplaySet(1, time.Now)
+	b.replay.add(context.Background(), "a", "filler", time.Now().Add(time.Hour))
+	post := func(tok string) int {
+		req := httptest.NewRequest(http.MethodPost, bt.app.URL+"/auth/backchannel-logout/a", strings.NewReader("logout_token="+url.QueryEscape(tok)))
+		req.Header.Set("Content-Type", formType)
+		req.SetPathValue("provider", "a")
+		rec := httptest.NewRecorder()
+		b.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	tok := bt.token(nil)
+	if code := post(tok); code != http.StatusOK {
+		t.Fatalf("logout with the replay set full: %d\n%s", code, bt.logs)
+	}
+	if code := bt.private(victim); code != http.StatusUnauthorized {
+		t.Errorf("session after its logout: %d, want 401", code)
+	}
+	if logs := bt.logs.String(); !strings.Contains(logs, "reason=replay_set_full") || !strings.Contains(logs, "level=ERROR") {
+		t.Errorf("the unremembered token was not logged as an error:\n%s", logs)
+	}
+	if code := post(tok); code != http.StatusOK {
+		t.Errorf("replay of the unremembered token: %d (the documented cost is that it is accepted)", code)
+	}
+}
+
 // TestBackchannelReplay: the same token posted again (same jti) is
 // refused and has no second effect: with only a "sub", a replay would end
 // the session the user opened since.
@@ -343,16 +449,20 @@ func TestBackchannelReplay(t *testing.T) {
 		t.Errorf("replay not logged as such:\n%s", bt.logs.String())
 	}
 	// Another provider's token with the same jti is not a replay.
-	var rc replayCache
-	rc.seen = map[[2]string]time.Time{}
 	now := time.Now()
-	if fresh, _ := rc.add("a", "j", now.Add(time.Minute), now); !fresh {
-		t.Fatal("first jti not fresh")
+	rs := newMemoryReplaySet(8, func() time.Time { return now })
+	ctx := context.Background()
+	if fresh, err := rs.add(ctx, "a", "j", now.Add(time.Minute)); !fresh || err != nil {
+		t.Fatalf("first jti: fresh %v, %v", fresh, err)
 	}
-	if fresh, _ := rc.add("b", "j", now.Add(time.Minute), now); !fresh {
+	if fresh, _ := rs.add(ctx, "a", "j", now.Add(time.Minute)); fresh {
+		t.Error("same jti, same provider: fresh")
+	}
+	if fresh, _ := rs.add(ctx, "b", "j", now.Add(time.Minute)); !fresh {
 		t.Error("same jti, other provider: not fresh")
 	}
-	if fresh, _ := rc.add("a", "j", now.Add(time.Minute), now.Add(2*time.Minute)); !fresh {
+	now = now.Add(2 * time.Minute)
+	if fresh, _ := rs.add(ctx, "a", "j", now.Add(time.Minute)); !fresh {
 		t.Error("jti still remembered after the token expired")
 	}
 }

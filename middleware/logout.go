@@ -30,7 +30,10 @@ func (a *Auth) serveLogoutPage(w http.ResponseWriter, r *http.Request) {
 // serveLogout signs out. Only same-origin requests are accepted
 // (http.CrossOriginProtection: Sec-Fetch-Site, then Origin). It clears
 // every session cookie chunk and flow cookie and puts the session on the
-// revocation list, so that a copy of the cookie stops working too; then,
+// revocation list, so that a copy of the cookie stops working too (when
+// the list cannot record it, the logout answers through the ErrorHandler
+// with ErrStoreUnavailable instead of redirecting: the cookies are
+// cleared, but a copy would still work); then,
 // in the background, it revokes the refresh token (or the access token)
 // at the provider's revocation endpoint (RFC 7009), which never delays or
 // blocks the local logout; and when the provider has an
@@ -55,11 +58,15 @@ func (a *Auth) serveLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	a.ended(ctx, "local", session.Revocation{
-		ID: s.ID, Provider: s.User.Provider, Subject: s.User.Subject, SID: s.SID, Expires: s.Expires,
-	})
+	ended := a.ended(ctx, "local", sessionRevocation(s))
 	p := a.s.providers[s.User.Provider]
 	a.revokeTokens(ctx, p, s)
+	if ended != nil {
+		// The browser's cookies are gone, but a copy of them would still
+		// work: say so rather than show a completed logout.
+		a.fail(w, r, ended)
+		return
+	}
 	state := randomString(32)
 	end := p.EndSessionURL(s.Tokens.IDToken, a.s.base.String()+a.s.PathPrefix+"/logout/callback", state)
 	if end == "" {
@@ -126,12 +133,16 @@ func (a *Auth) serveLogoutCallback(w http.ResponseWriter, r *http.Request) {
 }
 
 // ended records on the revocation list that sessions ended, logs it and
-// tells Config.OnLogout. kind is "local", "backchannel" or "end_sessions".
-// A failure to record is logged and returned; the hook runs either way.
+// tells Config.OnLogout. kind is "local", "backchannel" or "end_sessions";
+// rev has one of the shapes of session.Revocation (sessionRevocation,
+// endedRevocation). A failure to record is logged and returned, wrapping
+// ErrStoreUnavailable (reason "revocation_store"); the hook runs either
+// way.
 func (a *Auth) ended(ctx context.Context, kind string, rev session.Revocation) error {
-	err := a.s.Revocations.Add(ctx, rev)
-	if err != nil {
+	var failed error
+	if err := a.s.Revocations.Add(ctx, rev); err != nil {
 		a.log.LogAttrs(ctx, levelError, "portcullis: revocation not recorded", providerAttr(rev.Provider), reasonAttr("revocation_store"))
+		failed = fail(ErrStoreUnavailable, "revocation_store", err)
 	}
 	attrs := []slog.Attr{slog.String("kind", kind), providerAttr(rev.Provider)}
 	if rev.Subject != "" {
@@ -141,14 +152,20 @@ func (a *Auth) ended(ctx context.Context, kind string, rev session.Revocation) e
 	if a.s.OnLogout != nil {
 		a.s.OnLogout(ctx, rev)
 	}
-	return err
+	return failed
 }
 
 // EndSessions ends every session of the user with the given subject at
 // the named provider that was created before now, including copies of
 // cookies held elsewhere: "sign out everywhere", or an administrator
 // disabling a user. It records the fact on the revocation list; each
-// affected browser is treated as signed out at its next request.
+// affected browser is treated as signed out at its next request. When the
+// list cannot record it, the error wraps ErrStoreUnavailable and nothing
+// was ended.
+//
+// Each call takes one entry of the list until a session lifetime has
+// passed, even for an account with no session: to sign everyone out,
+// replace the session keys instead.
 func (a *Auth) EndSessions(ctx context.Context, provider, subject string) error {
 	if a.s.providers[provider] == nil {
 		return fmt.Errorf("middleware: EndSessions: no provider named %q", provider)
@@ -156,8 +173,7 @@ func (a *Auth) EndSessions(ctx context.Context, provider, subject string) error 
 	if subject == "" {
 		return errors.New("middleware: EndSessions: empty subject")
 	}
-	now := a.now()
-	rev := session.Revocation{Provider: provider, Subject: subject, Before: now, Expires: now.Add(a.s.SessionLifetime)}
+	rev := endedRevocation(provider, subject, "", a.now(), a.s.SessionLifetime)
 	if err := a.ended(ctx, "end_sessions", rev); err != nil {
 		return fmt.Errorf("middleware: EndSessions: %w", err)
 	}

@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -127,4 +128,46 @@ func TestLogoutReturnPaths(t *testing.T) {
 			t.Fatalf("return_to %q: %d Location %q, want %q", tc.returnTo, rec.Code, rec.Header().Get("Location"), tc.want)
 		}
 	}
+}
+
+// addFailingRevocations is a RevocationStore that answers Revoked (from an
+// empty list) but cannot record anything.
+type addFailingRevocations struct{}
+
+func (addFailingRevocations) Add(context.Context, session.Revocation) error {
+	return errors.New("disk full")
+}
+func (addFailingRevocations) Revoked(context.Context, *session.Session) (bool, error) {
+	return false, nil
+}
+
+// TestLogoutRevocationNotRecorded: when the revocation list cannot record
+// the logout, the browser's cookies are still cleared, but the logout
+// answers through the ErrorHandler with ErrStoreUnavailable (503, reason
+// revocation_store) instead of redirecting as if the copied cookie had
+// stopped working; EndSessions returns an error wrapping it.
+func TestLogoutRevocationNotRecorded(t *testing.T) {
+	lt, cookies, h := refreshFixture(t, loginOptions{})
+	lt.auth.s.Revocations = addFailingRevocations{}
+	rec := serve(lt.auth.Handler(), "POST", lt.app.URL+"/auth/logout", map[string]string{"Origin": lt.app.URL}, cookies...)
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Location") != "" {
+		t.Fatalf("logout not recorded: %d Location %q, want 503 and no redirect", rec.Code, rec.Header().Get("Location"))
+	}
+	if !sessionCleared(rec) {
+		t.Errorf("the session cookie was not cleared: %v", rec.Result().Cookies())
+	}
+	err := lt.lastErr()
+	if !errors.Is(err, ErrStoreUnavailable) || reasonOf(err) != "revocation_store" {
+		t.Fatalf("ErrorHandler got %v (reason %q), want ErrStoreUnavailable, revocation_store", err, reasonOf(err))
+	}
+	if rec := call(h, cookies, nil); rec.Code != http.StatusOK {
+		t.Fatalf("the copied cookie (nothing recorded): %d", rec.Code)
+	}
+	if !strings.Contains(lt.logs.String(), "revocation not recorded") {
+		t.Errorf("not logged:\n%s", lt.logs)
+	}
+	if err := lt.auth.EndSessions(context.Background(), "a", "ada"); !errors.Is(err, ErrStoreUnavailable) {
+		t.Fatalf("EndSessions = %v, want ErrStoreUnavailable", err)
+	}
+	lt.auth.background.Wait()
 }

@@ -11,8 +11,8 @@ func TestDecodedCacheBounded(t *testing.T) {
 	s := New(User{Subject: "a", Groups: []string{"g"}}, Tokens{}, time.Now(), time.Hour)
 	for i := 0; i < 100; i++ {
 		c.put(fmt.Sprint(i), s.clone())
-		if len(c.m) > 8 {
-			t.Fatalf("cache grew to %d entries, bound 8", len(c.m))
+		if n := c.len(); n > 8 {
+			t.Fatalf("cache grew to %d entries, bound 8", n)
 		}
 	}
 	if _, ok := c.get("99"); !ok {
@@ -33,6 +33,53 @@ func TestDecodedCacheBounded(t *testing.T) {
 	}
 }
 
+// TestDecodedCacheEvictsSoonestExpiring: a full cache makes room by
+// dropping the session that expires first, never an arbitrary one (which
+// could be the session used on every request).
+func TestDecodedCacheEvictsSoonestExpiring(t *testing.T) {
+	now := time.Now()
+	for round := range 20 {
+		c := newDecodedCacheAt(8, func() time.Time { return now })
+		soonest := round % 8
+		for i := range 8 {
+			life := time.Duration(2+i) * time.Hour
+			if i == soonest {
+				life = time.Hour
+			}
+			c.put(fmt.Sprint(i), New(User{Subject: fmt.Sprint(i)}, Tokens{}, now, life))
+		}
+		c.put("new", New(User{Subject: "new"}, Tokens{}, now, 10*time.Hour))
+		for i := range 8 {
+			if _, ok := c.get(fmt.Sprint(i)); ok == (i == soonest) {
+				t.Fatalf("round %d: entry %d present %v; only the soonest-expiring (%d) should be gone", round, i, ok, soonest)
+			}
+		}
+		if _, ok := c.get("new"); !ok {
+			t.Fatalf("round %d: the new entry is missing", round)
+		}
+	}
+}
+
+// TestDecodedCacheEntriesExpire: an entry leaves with its session's
+// Expires; the cache does not hold (and serve) sessions past their end.
+func TestDecodedCacheEntriesExpire(t *testing.T) {
+	now := time.Now()
+	c := newDecodedCacheAt(8, func() time.Time { return now })
+	c.put("short", New(User{Subject: "a"}, Tokens{}, now, time.Minute))
+	c.put("long", New(User{Subject: "b"}, Tokens{}, now, time.Hour))
+	now = now.Add(time.Minute)
+	if _, ok := c.get("short"); ok {
+		t.Fatal("a session was served from the cache at its Expires")
+	}
+	if _, ok := c.get("long"); !ok {
+		t.Fatal("a live session is missing")
+	}
+	c.put("other", New(User{Subject: "c"}, Tokens{}, now, time.Hour))
+	if n := c.len(); n != 2 {
+		t.Fatalf("%d entries after the next write, want 2 (the expired one collected)", n)
+	}
+}
+
 // TestCacheStillChecksExpiry loads a value once (cached), then again after
 // its Expires: the cached copy must not outlive the session.
 func TestCacheStillChecksExpiry(t *testing.T) {
@@ -42,8 +89,8 @@ func TestCacheStillChecksExpiry(t *testing.T) {
 	if _, err := c.Load(r); err != nil {
 		t.Fatal(err)
 	}
-	if len(c.cache.m) != 1 {
-		t.Fatalf("cache holds %d entries after one load, want 1", len(c.cache.m))
+	if n := c.cache.len(); n != 1 {
+		t.Fatalf("cache holds %d entries after one load, want 1", n)
 	}
 	c.now = func() time.Time { return time.Now().Add(2 * time.Hour) }
 	if got, err := c.Load(r); err != ErrNoSession {
