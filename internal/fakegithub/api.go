@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/portcullis-go/portcullis/internal/opkit"
 )
 
 const restDocs = "https://docs.github.com/rest"
@@ -19,7 +21,7 @@ func (s *Server) authorized(w http.ResponseWriter, r *http.Request) *grant {
 	g := s.access[tok]
 	s.mu.Unlock()
 	if !ok || g == nil {
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "Bad credentials", "documentation_url": restDocs, "status": "401"})
+		opkit.WriteJSON(w, http.StatusUnauthorized, map[string]string{"message": "Bad credentials", "documentation_url": restDocs, "status": "401"})
 		return nil
 	}
 	return g
@@ -40,7 +42,7 @@ func (s *Server) canRead(g *grant, scopes ...string) bool {
 }
 
 func notFound(w http.ResponseWriter) {
-	writeJSON(w, http.StatusNotFound, map[string]string{"message": "Not Found", "documentation_url": restDocs, "status": "404"})
+	opkit.WriteJSON(w, http.StatusNotFound, map[string]string{"message": "Not Found", "documentation_url": restDocs, "status": "404"})
 }
 
 func (s *Server) serveUser(w http.ResponseWriter, r *http.Request) {
@@ -57,7 +59,7 @@ func (s *Server) serveUser(w http.ResponseWriter, r *http.Request) {
 	if u.PublicEmail != "" {
 		email = u.PublicEmail
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	opkit.WriteJSON(w, http.StatusOK, map[string]any{
 		"login": u.Login, "id": u.ID, "node_id": "MDQ6VXNlcjE=", "avatar_url": u.AvatarURL,
 		"gravatar_id": "", "url": s.APIURL + "/users/" + u.Login, "html_url": s.URL + "/" + u.Login,
 		"type": "User", "site_admin": false, "name": u.Name, "company": nil, "blog": "",
@@ -71,7 +73,7 @@ func (s *Server) serveEmails(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case g == nil:
 	case s.cfg.EmailsForbidden:
-		writeJSON(w, http.StatusForbidden, map[string]string{"message": "Resource not accessible by integration", "documentation_url": restDocs, "status": "403"})
+		opkit.WriteJSON(w, http.StatusForbidden, map[string]string{"message": "Resource not accessible by integration", "documentation_url": restDocs, "status": "403"})
 	case !s.canRead(g, "user:email", "user"):
 		notFound(w)
 	default:
@@ -79,7 +81,7 @@ func (s *Server) serveEmails(w http.ResponseWriter, r *http.Request) {
 		if emails == nil {
 			emails = []Email{}
 		}
-		writeJSON(w, http.StatusOK, emails)
+		opkit.WriteJSON(w, http.StatusOK, emails)
 	}
 }
 
@@ -124,7 +126,7 @@ func (s *Server) serveTeamMembership(w http.ResponseWriter, r *http.Request) {
 		notFound(w)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{
+	opkit.WriteJSON(w, http.StatusOK, map[string]string{
 		"url":   s.APIURL + "/teams/1/memberships/" + user,
 		"role":  "member",
 		"state": state,

@@ -1,14 +1,14 @@
 package fakegithub
 
 import (
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/portcullis-go/portcullis/internal/opkit"
 )
 
 // grant is what a code, access token or refresh token stands for.
@@ -67,12 +67,9 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	redirect(w, r, target, back)
 }
 
+// redirect answers with GitHub's 302 to target with q appended.
 func redirect(w http.ResponseWriter, r *http.Request, target string, q url.Values) {
-	sep := "?"
-	if strings.Contains(target, "?") {
-		sep = "&"
-	}
-	http.Redirect(w, r, target+sep+q.Encode(), http.StatusFound)
+	http.Redirect(w, r, opkit.AppendQuery(target, q), http.StatusFound)
 }
 
 // tokenErrors are the documented token endpoint errors; GitHub sends them
@@ -117,7 +114,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		case g.redirectURI != "" && f.Get("redirect_uri") != g.redirectURI:
 			fail("redirect_uri_mismatch")
 			return
-		case g.challenge != "" && !s256Matches(f.Get("code_verifier"), g.challenge):
+		case g.challenge != "" && !opkit.VerifyS256(f.Get("code_verifier"), g.challenge):
 			fail("bad_verification_code")
 			return
 		}
@@ -159,7 +156,7 @@ func (s *Server) issue(w http.ResponseWriter, r *http.Request, g *grant) {
 // and form-encoded otherwise (GitHub's default).
 func tokenResponse(w http.ResponseWriter, r *http.Request, body map[string]any) {
 	if strings.Contains(r.Header.Get("Accept"), "application/json") {
-		writeJSON(w, http.StatusOK, body)
+		opkit.WriteJSON(w, http.StatusOK, body)
 		return
 	}
 	v := url.Values{}
@@ -173,9 +170,4 @@ func tokenResponse(w http.ResponseWriter, r *http.Request, body map[string]any) 
 	}
 	w.Header().Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
 	w.Write([]byte(v.Encode()))
-}
-
-func s256Matches(verifier, challenge string) bool {
-	sum := sha256.Sum256([]byte(verifier))
-	return verifier != "" && subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(challenge)) == 1
 }

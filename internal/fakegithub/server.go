@@ -37,19 +37,16 @@
 package fakegithub
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
-	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
 
 	"github.com/portcullis-go/portcullis/internal/fakenet"
+	"github.com/portcullis-go/portcullis/internal/opkit"
 )
 
 // The client credentials the server accepts.
@@ -128,8 +125,12 @@ type Request struct {
 	Header             http.Header
 }
 
-// Server is the fake.
+// Server is the fake. Its Client, with GitHubURLs, sends requests for
+// github.com and api.github.com to it and any other request where it is
+// addressed; Close stops it.
 type Server struct {
+	*fakenet.Server
+
 	// URL is the web origin: the loopback http URL of the server, or
 	// https://github.com with GitHubURLs.
 	URL string
@@ -137,14 +138,12 @@ type Server struct {
 	// https://api.github.com with GitHubURLs.
 	APIURL string
 
-	cfg    Config
-	ts     *httptest.Server
-	client *http.Client
-	web    *http.ServeMux
-	api    *http.ServeMux
+	cfg Config
+	web *http.ServeMux
+	api *http.ServeMux
+	rec opkit.Recorder
 
 	mu      sync.Mutex
-	log     []Request
 	codes   map[string]*grant
 	access  map[string]*grant
 	refresh map[string]*grant
@@ -168,62 +167,53 @@ func New(cfg Config) *Server {
 	s.api.HandleFunc("GET /user/emails", s.serveEmails)
 	s.api.HandleFunc("GET /orgs/{org}/members/{user}", s.serveOrgMember)
 	s.api.HandleFunc("GET /orgs/{org}/teams/{team}/memberships/{user}", s.serveTeamMembership)
-	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.route))
 	if cfg.GitHubURLs {
-		s.ts.StartTLS()
+		s.Server = fakenet.Start(http.HandlerFunc(s.route), []string{"github.com", "api.github.com"})
 		s.URL, s.APIURL = "https://github.com", "https://api.github.com"
-		s.client = fakenet.RoutingClient(s.ts, []string{"github.com", "api.github.com"})
 	} else {
-		s.ts.Start()
-		s.URL, s.APIURL = s.ts.URL, s.ts.URL+APIPrefix
-		s.client = s.ts.Client()
+		s.Server = fakenet.Start(http.HandlerFunc(s.route), nil)
+		s.URL, s.APIURL = s.LoopbackURL(), s.LoopbackURL()+APIPrefix
 	}
 	return s
 }
 
-// Close stops the server.
-func (s *Server) Close() { s.ts.Close() }
-
-// Client returns an HTTP client that reaches the server (with GitHubURLs:
-// github.com and api.github.com go to it, anything else where addressed).
-func (s *Server) Client() *http.Client { return s.client }
-
 // Requests returns the requests received at path (API paths without
 // /api/v3), oldest first.
 func (s *Server) Requests(path string) []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	var out []Request
-	for _, r := range s.log {
-		if r.Path == path {
-			out = append(out, r)
-		}
+	for _, r := range s.rec.Matching(func(r *http.Request) bool { _, p := s.split(r); return p == path }) {
+		api, p := s.split(r)
+		out = append(out, Request{Method: r.Method, Host: r.Host, Path: p, API: api, Query: r.URL.Query(), Form: r.PostForm, Header: r.Header})
 	}
 	return out
 }
 
-// route sends a request to the web or the API handlers.
-func (s *Server) route(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	host, _, err := net.SplitHostPort(r.Host)
-	if err != nil {
-		host = r.Host
-	}
-	api := false
+// split reports whether r went to the REST API, and its path there: without
+// /api/v3, unless the server has GitHub's own URLs, where the API is the
+// host api.github.com.
+func (s *Server) split(r *http.Request) (api bool, path string) {
 	if s.cfg.GitHubURLs {
-		api = host == "api.github.com"
-	} else if p, ok := strings.CutPrefix(r.URL.Path, APIPrefix); ok && (p == "" || p[0] == '/') {
-		api = true
-		r.URL.Path = p
-		r.URL.RawPath = ""
+		host, _, err := net.SplitHostPort(r.Host)
+		if err != nil {
+			host = r.Host
+		}
+		return host == "api.github.com", r.URL.Path
 	}
-	form, _ := url.ParseQuery(string(body))
-	s.mu.Lock()
-	s.log = append(s.log, Request{Method: r.Method, Host: r.Host, Path: r.URL.Path, API: api, Query: r.URL.Query(), Form: form, Header: r.Header.Clone()})
-	s.mu.Unlock()
+	if p, ok := strings.CutPrefix(r.URL.Path, APIPrefix); ok && (p == "" || p[0] == '/') {
+		return true, p
+	}
+	return false, r.URL.Path
+}
+
+// route records a request and sends it to the web or the API handlers.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	s.rec.Record(r)
+	api, path := s.split(r)
+	if path != r.URL.Path {
+		r.URL.Path, r.URL.RawPath = path, ""
+	}
 	if status := s.cfg.Fail[r.URL.Path]; status != 0 {
-		writeJSON(w, status, map[string]string{"message": "Server Error"})
+		opkit.WriteJSON(w, status, map[string]string{"message": "Server Error"})
 		return
 	}
 	if !api {
@@ -235,12 +225,6 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.api.ServeHTTP(w, r)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
 }
 
 func random(prefix string) string {

@@ -1,16 +1,14 @@
 package fakegoogle
 
 import (
-	"crypto"
-	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/portcullis-go/portcullis/internal/opkit"
 )
 
 // grant is what an authorization code, or a refresh token, stands for.
@@ -59,7 +57,7 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	back.Set("iss", s.URL)
 	if s.cfg.Deny {
 		back.Set("error", "access_denied")
-		redirect(w, r, redirectURI, back)
+		http.Redirect(w, r, opkit.AppendQuery(redirectURI, back), http.StatusFound)
 		return
 	}
 	scope := expandScopes(q.Get("scope"))
@@ -90,7 +88,7 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	} else {
 		back.Set("prompt", "none")
 	}
-	redirect(w, r, redirectURI, back)
+	http.Redirect(w, r, opkit.AppendQuery(redirectURI, back), http.StatusFound)
 }
 
 // expandScopes writes scopes the way Google echoes them: email and profile
@@ -109,28 +107,15 @@ func expandScopes(scope string) string {
 	return strings.Join(out, " ")
 }
 
-func redirect(w http.ResponseWriter, r *http.Request, target string, q url.Values) {
-	sep := "?"
-	if strings.Contains(target, "?") {
-		sep = "&"
-	}
-	http.Redirect(w, r, target+sep+q.Encode(), http.StatusFound)
-}
-
-func tokenError(w http.ResponseWriter, status int, code, description string) {
-	writeJSON(w, status, map[string]string{"error": code, "error_description": description})
-}
-
 // clientAuthenticated accepts client_secret_basic (form-urlencoded
 // credentials, RFC 6749 §2.3.1) or client_secret_post, not both.
 func clientAuthenticated(r *http.Request) bool {
-	id, secret, basic := r.BasicAuth()
-	if basic {
-		if r.PostForm.Has("client_secret") {
+	var id, secret string
+	if _, _, basic := r.BasicAuth(); basic {
+		var ok bool
+		if id, secret, ok = opkit.ClientSecretBasic(r); !ok || r.PostForm.Has("client_secret") {
 			return false
 		}
-		id, _ = url.QueryUnescape(id)
-		secret, _ = url.QueryUnescape(secret)
 	} else {
 		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
 	}
@@ -139,11 +124,11 @@ func clientAuthenticated(r *http.Request) bool {
 
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
-		tokenError(w, http.StatusBadRequest, "invalid_request", "Bad Request")
+		opkit.WriteError(w, http.StatusBadRequest, "invalid_request", "Bad Request")
 		return
 	}
 	if !clientAuthenticated(r) {
-		tokenError(w, http.StatusUnauthorized, "invalid_client", "Unauthorized")
+		opkit.WriteError(w, http.StatusUnauthorized, "invalid_client", "Unauthorized")
 		return
 	}
 	f := r.PostForm
@@ -154,13 +139,13 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		g := s.codes[f.Get("code")]
 		switch {
 		case g == nil || g.used:
-			tokenError(w, http.StatusBadRequest, "invalid_grant", "Bad Request")
+			opkit.WriteError(w, http.StatusBadRequest, "invalid_grant", "Bad Request")
 			return
 		case f.Get("redirect_uri") != g.redirectURI:
-			tokenError(w, http.StatusBadRequest, "redirect_uri_mismatch", "Bad Request")
+			opkit.WriteError(w, http.StatusBadRequest, "redirect_uri_mismatch", "Bad Request")
 			return
 		case g.challenge != "" && !pkceMatches(f.Get("code_verifier"), g.challenge, g.method):
-			tokenError(w, http.StatusBadRequest, "invalid_grant", "Invalid code verifier.")
+			opkit.WriteError(w, http.StatusBadRequest, "invalid_grant", "Invalid code verifier.")
 			return
 		}
 		g.used = true
@@ -168,12 +153,12 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	case "refresh_token":
 		g := s.refresh[f.Get("refresh_token")]
 		if g == nil {
-			tokenError(w, http.StatusBadRequest, "invalid_grant", "Token has been expired or revoked.")
+			opkit.WriteError(w, http.StatusBadRequest, "invalid_grant", "Token has been expired or revoked.")
 			return
 		}
 		s.issue(w, g, false)
 	default:
-		tokenError(w, http.StatusBadRequest, "unsupported_grant_type", "Invalid grant_type: "+f.Get("grant_type"))
+		opkit.WriteError(w, http.StatusBadRequest, "unsupported_grant_type", "Invalid grant_type: "+f.Get("grant_type"))
 	}
 }
 
@@ -199,7 +184,7 @@ func (s *Server) issue(w http.ResponseWriter, g *grant, login bool) {
 		s.refresh[rt] = g
 		body["refresh_token"] = rt
 	}
-	writeJSON(w, http.StatusOK, body)
+	opkit.WriteJSON(w, http.StatusOK, body)
 }
 
 func (s *Server) idToken(access, nonce string) string {
@@ -209,10 +194,9 @@ func (s *Server) idToken(access, nonce string) string {
 	if s.cfg.IssClaim != "" {
 		iss = s.cfg.IssClaim
 	}
-	sum := sha256.Sum256([]byte(access))
 	c := map[string]any{
 		"iss": iss, "azp": ClientID, "aud": ClientID, "sub": u.Sub,
-		"at_hash": b64(sum[:16]), "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(),
+		"at_hash": opkit.AtHash(access), "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(),
 	}
 	if u.Email != "" {
 		c["email"], c["email_verified"] = u.Email, u.EmailVerified
@@ -230,32 +214,21 @@ func (s *Server) idToken(access, nonce string) string {
 	if nonce != "" {
 		c["nonce"] = nonce
 	}
-	return s.sign(c)
-}
-
-// sign returns an RS256 compact JWS of claims.
-func (s *Server) sign(claims map[string]any) string {
-	header, _ := json.Marshal(map[string]string{"alg": "RS256", "kid": s.kid(), "typ": "JWT"})
-	payload, _ := json.Marshal(claims)
-	input := b64(header) + "." + b64(payload)
-	sum := sha256.Sum256([]byte(input))
-	sig, err := rsa.SignPKCS1v15(nil, s.key, crypto.SHA256, sum[:])
+	tok, err := s.key.Sign("JWT", c)
 	if err != nil {
-		panic(err)
+		panic(err) // the claims are strings and numbers
 	}
-	return input + "." + b64(sig)
+	return tok
 }
 
+// pkceMatches is Google's PKCE check: S256, or plain when the client asked
+// for it or sent no method (RFC 7636 §4.3). Either way the verifier must
+// have the syntax of RFC 7636 §4.1.
 func pkceMatches(verifier, challenge, method string) bool {
-	if verifier == "" {
-		return false
-	}
-	want := verifier
 	if method == "S256" {
-		sum := sha256.Sum256([]byte(verifier))
-		want = b64(sum[:])
+		return opkit.VerifyS256(verifier, challenge)
 	}
-	return subtle.ConstantTimeCompare([]byte(want), []byte(challenge)) == 1
+	return opkit.ValidVerifier(verifier) && subtle.ConstantTimeCompare([]byte(verifier), []byte(challenge)) == 1
 }
 
 func (s *Server) serveUserInfo(w http.ResponseWriter, r *http.Request) {
@@ -265,7 +238,7 @@ func (s *Server) serveUserInfo(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	if !valid {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="https://accounts.google.com/", error="invalid_token"`)
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_request", "error_description": "Invalid Credentials"})
+		opkit.WriteError(w, http.StatusUnauthorized, "invalid_request", "Invalid Credentials")
 		return
 	}
 	u := s.cfg.User
@@ -273,7 +246,7 @@ func (s *Server) serveUserInfo(w http.ResponseWriter, r *http.Request) {
 	if u.HD != "" {
 		c["hd"] = u.HD
 	}
-	writeJSON(w, http.StatusOK, c)
+	opkit.WriteJSON(w, http.StatusOK, c)
 }
 
 func (s *Server) serveRevoke(w http.ResponseWriter, r *http.Request) {
@@ -282,10 +255,10 @@ func (s *Server) serveRevoke(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.access[tok] && s.refresh[tok] == nil {
-		tokenError(w, http.StatusBadRequest, "invalid_token", "Token expired or revoked")
+		opkit.WriteError(w, http.StatusBadRequest, "invalid_token", "Token expired or revoked")
 		return
 	}
 	delete(s.access, tok)
 	delete(s.refresh, tok)
-	writeJSON(w, http.StatusOK, map[string]any{})
+	opkit.WriteJSON(w, http.StatusOK, map[string]any{})
 }

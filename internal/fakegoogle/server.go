@@ -33,20 +33,14 @@
 package fakegoogle
 
 import (
-	"bytes"
 	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/json"
-	"io"
-	"math/big"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"sync"
 
 	"github.com/portcullis-go/portcullis/internal/fakenet"
+	"github.com/portcullis-go/portcullis/internal/opkit"
 )
 
 // The client credentials the server accepts.
@@ -111,19 +105,21 @@ type Request struct {
 	Header             http.Header
 }
 
-// Server is the fake.
+// Server is the fake. Its Client, with GoogleURLs, sends requests for
+// Google's hosts to it and any other request (to an application under test
+// on loopback, say) where it is addressed; Close stops it.
 type Server struct {
+	*fakenet.Server
+
 	// URL is the issuer: the loopback http URL of the server, or
 	// https://accounts.google.com with GoogleURLs.
 	URL string
 
-	cfg    Config
-	ts     *httptest.Server
-	key    *rsa.PrivateKey
-	client *http.Client
+	cfg Config
+	key *opkit.Key
+	rec opkit.Recorder
 
 	mu             sync.Mutex
-	log            []Request
 	codes          map[string]*grant
 	access         map[string]bool
 	refresh        map[string]*grant
@@ -138,7 +134,7 @@ func New(cfg Config) *Server {
 	if cfg.User.Sub == "" {
 		cfg.User.Sub = "108234567890123456789"
 	}
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	key, err := opkit.GenerateKey("", "RS256")
 	if err != nil {
 		panic(err)
 	}
@@ -153,54 +149,31 @@ func New(cfg Config) *Server {
 	mux.HandleFunc("POST "+PathToken, s.serveToken)
 	mux.HandleFunc("GET "+PathUserInfo, s.serveUserInfo)
 	mux.HandleFunc("POST "+PathRevoke, s.serveRevoke)
-	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.record(r)
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.rec.Record(r)
 		if status := cfg.Fail[r.URL.Path]; status != 0 {
-			writeJSON(w, status, map[string]any{"error": "internal_failure", "error_description": "Backend Error"})
+			opkit.WriteError(w, status, "internal_failure", "Backend Error")
 			return
 		}
 		mux.ServeHTTP(w, r)
-	}))
+	})
 	if cfg.GoogleURLs {
-		s.ts.StartTLS()
+		s.Server = fakenet.Start(handler, googleHosts)
 		s.URL = "https://accounts.google.com"
-		s.client = fakenet.RoutingClient(s.ts, googleHosts)
 	} else {
-		s.ts.Start()
-		s.URL = s.ts.URL
-		s.client = s.ts.Client()
+		s.Server = fakenet.Start(handler, nil)
+		s.URL = s.LoopbackURL()
 	}
 	return s
 }
 
-// Close stops the server.
-func (s *Server) Close() { s.ts.Close() }
-
-// Client returns an HTTP client that reaches the server; with GoogleURLs it
-// sends requests for Google's hosts to it and any other request (to an
-// application under test on loopback, say) where it is addressed.
-func (s *Server) Client() *http.Client { return s.client }
-
 // Requests returns the requests received at path, oldest first.
 func (s *Server) Requests(path string) []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	var out []Request
-	for _, r := range s.log {
-		if r.Path == path {
-			out = append(out, r)
-		}
+	for _, r := range s.rec.Requests(path) {
+		out = append(out, Request{Method: r.Method, Host: r.Host, Path: r.URL.Path, Query: r.URL.Query(), Form: r.PostForm, Header: r.Header})
 	}
 	return out
-}
-
-func (s *Server) record(r *http.Request) {
-	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	form, _ := url.ParseQuery(string(body))
-	s.mu.Lock()
-	s.log = append(s.log, Request{Method: r.Method, Host: r.Host, Path: r.URL.Path, Query: r.URL.Query(), Form: form, Header: r.Header.Clone()})
-	s.mu.Unlock()
 }
 
 // endpoint returns the URL of one of the server's endpoints, on Google's
@@ -213,7 +186,7 @@ func (s *Server) endpoint(host, path string) string {
 }
 
 func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{
+	opkit.WriteJSON(w, http.StatusOK, map[string]any{
 		"issuer":                                s.URL,
 		"authorization_endpoint":                s.endpoint("accounts.google.com", PathAuthorize),
 		"device_authorization_endpoint":         s.endpoint("oauth2.googleapis.com", "/device/code"),
@@ -234,30 +207,11 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveJWKS(w http.ResponseWriter, r *http.Request) {
-	pub := s.key.PublicKey
-	writeJSON(w, http.StatusOK, map[string]any{"keys": []map[string]any{{
-		"kty": "RSA", "alg": "RS256", "use": "sig", "kid": s.kid(),
-		"n": b64(pub.N.Bytes()), "e": b64(big.NewInt(int64(pub.E)).Bytes()),
-	}}})
+	opkit.WriteJSON(w, http.StatusOK, opkit.NewJWKS(s.key))
 }
-
-// kid is the key id: a digest of the public key, like Google's hex ids.
-func (s *Server) kid() string {
-	der, _ := x509.MarshalPKIXPublicKey(&s.key.PublicKey)
-	return b64(der[len(der)-12:])
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
-
-func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
 func random(prefix string) string {
 	b := make([]byte, 24)
 	rand.Read(b)
-	return prefix + b64(b)
+	return prefix + base64.RawURLEncoding.EncodeToString(b)
 }

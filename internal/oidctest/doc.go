@@ -30,7 +30,10 @@
 // (network I/O orders the write before the server's read); a nil hook means
 // the honest behaviour.
 //
-// JWTs are signed by hand with crypto/rsa, crypto/ecdsa and crypto/hmac so
-// that a test controls every header member: [Server.Sign] mints any JWT (for
-// logout tokens, say) and [Server.SignRaw] signs an arbitrary payload.
+// JWTs are assembled by hand so that a test controls every header member:
+// [Server.Sign] mints any JWT (for logout tokens, say) and [Server.SignRaw]
+// signs an arbitrary payload. The RSA and ECDSA signatures, the JWKS, the
+// PKCE check, the JSON and error responses and the request log come from
+// the kit the providers share (internal/opkit); only the forgeries are
+// made here, HS256 with crypto/hmac.
 package oidctest

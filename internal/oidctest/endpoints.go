@@ -1,13 +1,13 @@
 package oidctest
 
 import (
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/portcullis-go/portcullis/internal/opkit"
 )
 
 // grant is what an authorization code or refresh token stands for.
@@ -63,12 +63,8 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	sep := "?"
-	if strings.Contains(redirectURI, "?") {
-		sep = "&"
-	}
-	w.Header().Set("Location", redirectURI+sep+cb.Encode())
-	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Location", opkit.AppendQuery(redirectURI, cb))
+	opkit.NoStore(w)
 	w.WriteHeader(http.StatusFound)
 }
 
@@ -80,27 +76,27 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		tokenError(w, http.StatusMethodNotAllowed, "invalid_request", "POST only")
+		opkit.WriteError(w, http.StatusMethodNotAllowed, "invalid_request", "POST only")
 		return
 	}
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
-		tokenError(w, http.StatusBadRequest, "invalid_request", "form body required")
+		opkit.WriteError(w, http.StatusBadRequest, "invalid_request", "form body required")
 		return
 	}
 	if err := r.ParseForm(); err != nil {
-		tokenError(w, http.StatusBadRequest, "invalid_request", "malformed body")
+		opkit.WriteError(w, http.StatusBadRequest, "invalid_request", "malformed body")
 		return
 	}
 	f := r.PostForm
 	for k, vs := range f {
 		if len(vs) > 1 {
-			tokenError(w, http.StatusBadRequest, "invalid_request", "repeated parameter "+k)
+			opkit.WriteError(w, http.StatusBadRequest, "invalid_request", "repeated parameter "+k)
 			return
 		}
 	}
 	if !clientAuthenticated(r) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="oidctest"`)
-		tokenError(w, http.StatusUnauthorized, "invalid_client", "client_secret_basic required")
+		opkit.WriteError(w, http.StatusUnauthorized, "invalid_client", "client_secret_basic required")
 		return
 	}
 	var g *grant
@@ -113,13 +109,13 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		switch {
 		case g == nil || time.Since(g.issued) > codeLifetime:
-			tokenError(w, http.StatusBadRequest, "invalid_grant", "unknown, used or expired code")
+			opkit.WriteError(w, http.StatusBadRequest, "invalid_grant", "unknown, used or expired code")
 			return
 		case f.Get("redirect_uri") != g.redirectURI:
-			tokenError(w, http.StatusBadRequest, "invalid_grant", "redirect_uri differs from the authorization request's")
+			opkit.WriteError(w, http.StatusBadRequest, "invalid_grant", "redirect_uri differs from the authorization request's")
 			return
-		case f.Get("code_verifier") == "" || !pkceMatches(f.Get("code_verifier"), g.challenge):
-			tokenError(w, http.StatusBadRequest, "invalid_grant", "PKCE verification failed")
+		case !opkit.VerifyS256(f.Get("code_verifier"), g.challenge):
+			opkit.WriteError(w, http.StatusBadRequest, "invalid_grant", "PKCE verification failed")
 			return
 		}
 	case "refresh_token":
@@ -129,12 +125,12 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		delete(s.refresh, rt) // rotation: each refresh token works once
 		s.mu.Unlock()
 		if g == nil {
-			tokenError(w, http.StatusBadRequest, "invalid_grant", "unknown or used refresh token")
+			opkit.WriteError(w, http.StatusBadRequest, "invalid_grant", "unknown or used refresh token")
 			return
 		}
 		g = &grant{scope: g.scope, issued: time.Now()} // no nonce on refresh
 	default:
-		tokenError(w, http.StatusBadRequest, "unsupported_grant_type", "")
+		opkit.WriteError(w, http.StatusBadRequest, "unsupported_grant_type", "")
 		return
 	}
 	at, rt := random(24), random(24)
@@ -160,7 +156,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	if s.Token != nil {
 		s.Token(body)
 	}
-	writeJSON(w, http.StatusOK, body)
+	opkit.WriteJSON(w, http.StatusOK, body)
 }
 
 // defaultClaims returns the claims of an honest ID token.
@@ -176,7 +172,7 @@ func (s *Server) defaultClaims(nonce, accessToken string) Claims {
 		"email_verified": true,
 		"name":           "Test User",
 		"sid":            "sid-1",
-		"at_hash":        AtHash(accessToken),
+		"at_hash":        opkit.AtHash(accessToken),
 	}
 	if nonce != "" {
 		c["nonce"] = nonce
@@ -191,29 +187,8 @@ func clientAuthenticated(r *http.Request) bool {
 	if r.PostForm.Has("client_secret") {
 		return false
 	}
-	id, secret, ok := r.BasicAuth()
-	if !ok {
-		return false
-	}
-	id, err1 := url.QueryUnescape(id)
-	secret, err2 := url.QueryUnescape(secret)
-	return err1 == nil && err2 == nil && id == ClientID &&
-		subtle.ConstantTimeCompare([]byte(secret), []byte(ClientSecret)) == 1
-}
-
-// pkceMatches reports whether BASE64URL(SHA256(verifier)) == challenge
-// (RFC 7636 §4.6).
-func pkceMatches(verifier, challenge string) bool {
-	h := sha256.Sum256([]byte(verifier))
-	return subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(h[:])), []byte(challenge)) == 1
-}
-
-func tokenError(w http.ResponseWriter, status int, code, description string) {
-	body := map[string]string{"error": code}
-	if description != "" {
-		body["error_description"] = description
-	}
-	writeJSON(w, status, body)
+	id, secret, ok := opkit.ClientSecretBasic(r)
+	return ok && id == ClientID && subtle.ConstantTimeCompare([]byte(secret), []byte(ClientSecret)) == 1
 }
 
 // serveUserInfo answers for issued access tokens sent as Bearer tokens in
@@ -240,5 +215,5 @@ func (s *Server) serveUserInfo(w http.ResponseWriter, r *http.Request) {
 	if s.UserInfo != nil {
 		c = s.UserInfo(c)
 	}
-	writeJSON(w, http.StatusOK, c)
+	opkit.WriteJSON(w, http.StatusOK, c)
 }

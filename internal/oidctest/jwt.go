@@ -1,21 +1,16 @@
 package oidctest
 
 import (
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/hmac"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/asn1"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"math/big"
 	"sync"
+
+	"github.com/portcullis-go/portcullis/internal/opkit"
 )
 
 // Signing chooses how [Server.Sign] signs a JWT: the key, the algorithm, and
@@ -79,37 +74,37 @@ func (s *Server) Sign(c Claims, h Header) string {
 func (s *Server) SignRaw(h Header, payload []byte) string {
 	keys := testKeys()
 	members := map[string]any{"typ": "JWT"}
-	var sign func(input []byte) []byte
+	var sign func(input []byte) ([]byte, error)
+	// signWith signs with k under its own alg and kid.
+	signWith := func(k *opkit.Key) {
+		members["alg"], members["kid"] = k.Alg(), k.ID()
+		sign = k.SignInput
+	}
 	switch h.Sign {
 	case SignRS256, SignCorrupted:
-		k := s.signingKey()
-		members["alg"], members["kid"] = "RS256", k.kid
-		sign = k.sign
+		signWith(s.signingKey())
 	case SignRS256Unpublished:
-		members["alg"], members["kid"] = "RS256", "k1"
-		sign = keys.unpublished.sign
+		signWith(keys.unpublished)
 	case SignES256:
-		members["alg"], members["kid"] = "ES256", "e1"
-		sign = func(input []byte) []byte { return signES256(keys.ec, input) }
+		signWith(keys.ec)
 	case SignHS256Confusion:
-		members["alg"], members["kid"] = "HS256", s.signingKey().kid
-		secret := s.signingKey().publicPEM()
-		sign = func(input []byte) []byte {
+		k := s.signingKey()
+		members["alg"], members["kid"] = "HS256", k.ID()
+		secret := publicPEM(k)
+		sign = func(input []byte) ([]byte, error) {
 			m := hmac.New(sha256.New, secret)
 			m.Write(input)
-			return m.Sum(nil)
+			return m.Sum(nil), nil
 		}
 	case SignNone:
 		members["alg"] = "none"
-		sign = func([]byte) []byte { return nil }
+		sign = func([]byte) ([]byte, error) { return nil, nil }
 	case SignEmbeddedJWK:
-		members["alg"], members["kid"] = "RS256", "attacker"
-		members["jwk"] = keys.attacker.jwk()
-		sign = keys.attacker.sign
+		signWith(keys.attacker)
+		members["jwk"] = keys.attacker.JWK()
 	case SignJKU:
-		members["alg"], members["kid"] = "RS256", "attacker"
+		signWith(keys.attacker)
 		members["jku"] = s.URL + PathAttackerJWKS
-		sign = keys.attacker.sign
 	default:
 		panic(fmt.Sprintf("oidctest: unknown Signing %d", h.Sign))
 	}
@@ -134,7 +129,10 @@ func (s *Server) SignRaw(h Header, payload []byte) string {
 		panic(fmt.Sprintf("oidctest: marshal header: %v", err))
 	}
 	input := b64(hdr) + "." + b64(payload)
-	sig := sign([]byte(input))
+	sig, err := sign([]byte(input))
+	if err != nil {
+		panic(fmt.Sprintf("oidctest: sign: %v", err))
+	}
 	if h.Sign == SignCorrupted {
 		sig[len(sig)/2] ^= 0x01
 	}
@@ -142,104 +140,42 @@ func (s *Server) SignRaw(h Header, payload []byte) string {
 }
 
 // AtHash returns the OpenID Connect at_hash of an access token for RS256 or
-// ES256 tokens: the left half of its SHA-256, base64url.
-func AtHash(accessToken string) string {
-	h := sha256.Sum256([]byte(accessToken))
-	return b64(h[:16])
-}
+// ES256 tokens: the left half of its SHA-256, base64url ([opkit.AtHash]).
+func AtHash(accessToken string) string { return opkit.AtHash(accessToken) }
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
-// rsaKey is an RSA signing key with its key id.
-type rsaKey struct {
-	kid  string
-	priv *rsa.PrivateKey
-}
-
-func newRSAKey(kid string) *rsaKey {
-	priv, err := rsa.GenerateKey(rand.Reader, 2048)
+// newKey generates a signing key; failing to is a broken machine.
+func newKey(kid, alg string) *opkit.Key {
+	k, err := opkit.GenerateKey(kid, alg)
 	if err != nil {
-		panic(fmt.Sprintf("oidctest: generate RSA key: %v", err))
+		panic(fmt.Sprintf("oidctest: %v", err))
 	}
-	return &rsaKey{kid: kid, priv: priv}
+	return k
 }
 
-func (k *rsaKey) sign(input []byte) []byte {
-	h := sha256.Sum256(input)
-	sig, err := rsa.SignPKCS1v15(nil, k.priv, crypto.SHA256, h[:])
+// publicPEM returns the PEM encoding of k's public key: the HMAC secret of
+// the RS256/HS256 confusion attack.
+func publicPEM(k *opkit.Key) []byte {
+	der, err := x509.MarshalPKIXPublicKey(k.Public())
 	if err != nil {
-		panic(fmt.Sprintf("oidctest: RS256: %v", err))
-	}
-	return sig
-}
-
-func (k *rsaKey) jwk() map[string]any {
-	return map[string]any{
-		"kty": "RSA",
-		"kid": k.kid,
-		"use": "sig",
-		"alg": "RS256",
-		"n":   b64(k.priv.N.Bytes()),
-		"e":   b64(big.NewInt(int64(k.priv.E)).Bytes()),
-	}
-}
-
-func (k *rsaKey) publicPEM() []byte {
-	der, err := x509.MarshalPKIXPublicKey(&k.priv.PublicKey)
-	if err != nil {
-		panic(fmt.Sprintf("oidctest: marshal RSA public key: %v", err))
+		panic(fmt.Sprintf("oidctest: marshal public key: %v", err))
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
-}
-
-func signES256(priv *ecdsa.PrivateKey, input []byte) []byte {
-	h := sha256.Sum256(input)
-	der, err := ecdsa.SignASN1(rand.Reader, priv, h[:])
-	if err != nil {
-		panic(fmt.Sprintf("oidctest: ES256: %v", err))
-	}
-	var rs struct{ R, S *big.Int }
-	if _, err := asn1.Unmarshal(der, &rs); err != nil {
-		panic(fmt.Sprintf("oidctest: ES256: %v", err))
-	}
-	sig := make([]byte, 64)
-	rs.R.FillBytes(sig[:32])
-	rs.S.FillBytes(sig[32:])
-	return sig
-}
-
-func ecJWK(priv *ecdsa.PrivateKey, kid string) map[string]any {
-	pt, err := priv.PublicKey.Bytes() // 0x04 || X || Y
-	if err != nil {
-		panic(fmt.Sprintf("oidctest: EC public key: %v", err))
-	}
-	return map[string]any{
-		"kty": "EC",
-		"kid": kid,
-		"use": "sig",
-		"alg": "ES256",
-		"crv": "P-256",
-		"x":   b64(pt[1:33]),
-		"y":   b64(pt[33:]),
-	}
 }
 
 // keySet holds the keys every Server shares (generating RSA keys is slow);
 // each Server has its own published key.
 type keySet struct {
-	unpublished *rsaKey
-	attacker    *rsaKey
-	ec          *ecdsa.PrivateKey
+	unpublished *opkit.Key // RSA, kid "k1", in no key set
+	attacker    *opkit.Key // RSA, kid "attacker"
+	ec          *opkit.Key // P-256, kid "e1"
 }
 
 var testKeys = sync.OnceValue(func() *keySet {
-	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		panic(fmt.Sprintf("oidctest: generate EC key: %v", err))
-	}
 	return &keySet{
-		unpublished: newRSAKey("k1"),
-		attacker:    newRSAKey("attacker"),
-		ec:          ec,
+		unpublished: newKey("k1", "RS256"),
+		attacker:    newKey("attacker", "RS256"),
+		ec:          newKey("e1", "ES256"),
 	}
 })

@@ -1,12 +1,8 @@
 package oidctest
 
 import (
-	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -14,6 +10,8 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+
+	"github.com/portcullis-go/portcullis/internal/opkit"
 )
 
 // The client credentials the server accepts, and the subject of its user.
@@ -80,20 +78,15 @@ type Server struct {
 	ecKey    bool
 	tls      bool
 
+	rec opkit.Recorder
+
 	mu       sync.Mutex
-	log      []recorded
 	codes    map[string]*grant
 	access   map[string]bool
 	refresh  map[string]*grant
 	secrets  []string
-	keys     []*rsaKey // published RSA keys; the last one signs
+	keys     []*opkit.Key // published RSA keys; the last one signs
 	rotation int
-}
-
-// recorded is one request as the server received it.
-type recorded struct {
-	req  *http.Request
-	body []byte
 }
 
 // Option configures [New].
@@ -129,7 +122,7 @@ func New(t testing.TB, opts ...Option) *Server {
 		refresh:  map[string]*grant{},
 		// Each server has its own key: a second, attacker server cannot
 		// sign tokens that the first one's key set verifies.
-		keys: []*rsaKey{newRSAKey("k1")},
+		keys: []*opkit.Key{newKey("k1", "RS256")},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc(PathDiscovery, s.serveDiscovery)
@@ -139,7 +132,7 @@ func New(t testing.TB, opts ...Option) *Server {
 	mux.HandleFunc(PathToken, s.serveToken)
 	mux.HandleFunc(PathUserInfo, s.serveUserInfo)
 	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.record(r)
+		s.rec.Record(r)
 		mux.ServeHTTP(w, r)
 	}))
 	for _, o := range opts {
@@ -172,20 +165,7 @@ func (s *Server) Close() { s.srv.Close() }
 // Requests returns copies of the requests received at path (such as
 // [PathToken]), oldest first, with Form and PostForm parsed and a fresh
 // Body.
-func (s *Server) Requests(path string) []*http.Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []*http.Request
-	for _, rec := range s.log {
-		if rec.req.URL.Path != path {
-			continue
-		}
-		r := rec.req.Clone(context.Background())
-		r.Body = io.NopCloser(bytes.NewReader(rec.body))
-		out = append(out, r)
-	}
-	return out
-}
+func (s *Server) Requests(path string) []*http.Request { return s.rec.Requests(path) }
 
 // Secrets returns every value a leak must not reveal: the client secret
 // and each code, access, refresh and ID token the server has issued.
@@ -193,24 +173,6 @@ func (s *Server) Secrets() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string{ClientSecret}, s.secrets...)
-}
-
-// maxRecordedBody bounds what the log keeps of a request body.
-const maxRecordedBody = 1 << 20
-
-func (s *Server) record(r *http.Request) {
-	body, _ := io.ReadAll(io.LimitReader(r.Body, maxRecordedBody))
-	r.Body = struct {
-		io.Reader
-		io.Closer
-	}{io.MultiReader(bytes.NewReader(body), r.Body), r.Body}
-	c := r.Clone(context.Background())
-	c.Body = io.NopCloser(bytes.NewReader(body))
-	c.ParseForm() // errors leave Form partial; the handlers decide
-	c.Body = nil
-	s.mu.Lock()
-	s.log = append(s.log, recorded{req: c, body: body})
-	s.mu.Unlock()
 }
 
 func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) {
@@ -232,24 +194,21 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 	if s.Discovery != nil {
 		s.Discovery(doc)
 	}
-	writeJSON(w, http.StatusOK, doc)
+	opkit.WriteJSON(w, http.StatusOK, doc)
 }
 
 func (s *Server) serveJWKS(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	keys := make([]any, 0, len(s.keys)+1)
-	for _, k := range s.keys {
-		keys = append(keys, k.jwk())
-	}
+	keys := slices.Clone(s.keys)
 	s.mu.Unlock()
 	if s.ecKey {
-		keys = append(keys, ecJWK(testKeys().ec, "e1"))
+		keys = append(keys, testKeys().ec)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"keys": keys})
+	opkit.WriteJSON(w, http.StatusOK, opkit.NewJWKS(keys...))
 }
 
 func (s *Server) serveAttackerJWKS(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"keys": []any{testKeys().attacker.jwk()}})
+	opkit.WriteJSON(w, http.StatusOK, opkit.NewJWKS(testKeys().attacker))
 }
 
 // Rotate publishes a new RSA key (kid "r1", "r2", …) that signs the tokens
@@ -258,31 +217,19 @@ func (s *Server) Rotate(keepOld bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rotation++
-	k := newRSAKey("r" + strconv.Itoa(s.rotation))
+	k := newKey("r"+strconv.Itoa(s.rotation), "RS256")
 	if keepOld {
 		s.keys = append(s.keys, k)
 	} else {
-		s.keys = []*rsaKey{k}
+		s.keys = []*opkit.Key{k}
 	}
 }
 
 // signingKey returns the RSA key that [SignRS256] uses.
-func (s *Server) signingKey() *rsaKey {
+func (s *Server) signingKey() *opkit.Key {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.keys[len(s.keys)-1]
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	w.Write(b)
 }
 
 // random returns a fresh base64url string of n random bytes.

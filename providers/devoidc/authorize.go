@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/portcullis-go/portcullis/internal/opkit"
 )
 
 // authRequest is a validated authorization request (OpenID Connect Core 1.0
@@ -47,7 +49,7 @@ const (
 // and never a redirect (RFC 6749 §4.1.2.1).
 func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	s.stats.authorize.Add(1)
-	noStore(w)
+	opkit.NoStore(w)
 	params := r.URL.Query()
 	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
@@ -133,7 +135,7 @@ func (s *Server) parseAuthorize(p url.Values) (req authRequest, problem string, 
 		return req, "", invalidRequest("code_challenge is required: PKCE with S256 (RFC 7636)")
 	case p.Get("code_challenge_method") != "S256":
 		return req, "", invalidRequest("code_challenge_method must be S256")
-	case !validChallenge(req.challenge):
+	case !opkit.ValidS256Challenge(req.challenge):
 		return req, "", invalidRequest("code_challenge must be a base64url-encoded SHA-256 digest")
 	}
 	req.nonce = p.Get("nonce")
@@ -157,21 +159,6 @@ func (s *Server) parseAuthorize(p url.Values) (req authRequest, problem string, 
 		req.maxAge = n
 	}
 	return req, "", nil
-}
-
-// validChallenge reports whether c looks like BASE64URL(SHA256(verifier)):
-// 43 characters of the base64url alphabet (RFC 7636 §4.2).
-func validChallenge(c string) bool {
-	if len(c) != 43 {
-		return false
-	}
-	for i := 0; i < len(c); i++ {
-		b := c[i]
-		if !(b >= 'A' && b <= 'Z' || b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '-' || b == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 // decide returns what GET /authorize does with req, given the browser's OP
@@ -214,7 +201,7 @@ func (s *Server) issueCode(w http.ResponseWriter, req authRequest, sess opSessio
 	if req.state != "" {
 		params.Set("state", req.state)
 	}
-	redirect(w, appendQuery(req.redirectURI, params))
+	redirect(w, opkit.AppendQuery(req.redirectURI, params))
 }
 
 // redirectError sends the error response of RFC 6749 §4.1.2.1 to the
@@ -225,7 +212,7 @@ func (s *Server) redirectError(w http.ResponseWriter, req authRequest, e *oauthE
 	if req.state != "" {
 		params.Set("state", req.state)
 	}
-	redirect(w, appendQuery(req.redirectURI, params))
+	redirect(w, opkit.AppendQuery(req.redirectURI, params))
 }
 
 // redirect sends a 303 to a URL built from a registered redirect URI.

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/portcullis-go/portcullis/internal/opkit"
 )
 
 // TestAuthorizeUntrustedRedirect checks that a request whose client or
@@ -186,7 +188,7 @@ func FuzzParseAuthorize(f *testing.F) {
 		if !ok || req.redirectURI != q.Get("redirect_uri") || !slices.Contains(c.RedirectURIs, req.redirectURI) {
 			t.Fatalf("redirect allowed to %q for client %q", req.redirectURI, q.Get("client_id"))
 		}
-		if oerr == nil && (!validChallenge(req.challenge) || !slices.Contains(req.scope, "openid")) {
+		if oerr == nil && (!opkit.ValidS256Challenge(req.challenge) || !slices.Contains(req.scope, "openid")) {
 			t.Fatalf("accepted request without S256 challenge or openid: %q", raw)
 		}
 	})

@@ -1,11 +1,11 @@
 package devoidc
 
 import (
-	"crypto/sha256"
-	"encoding/base64"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/portcullis-go/portcullis/internal/opkit"
 )
 
 // supportedScopes are the scopes devoidc grants; others are ignored, as
@@ -77,7 +77,6 @@ type idTokenClaims struct {
 // base64url-encoded).
 func (s *Server) idToken(now time.Time, g grantView, accessToken string) (string, error) {
 	u, _ := s.user(g.subject)
-	sum := sha256.Sum256([]byte(accessToken))
 	return s.keys.sign(idTokenClaims{
 		Issuer:     s.issuer,
 		Subject:    g.subject,
@@ -86,7 +85,7 @@ func (s *Server) idToken(now time.Time, g grantView, accessToken string) (string
 		IssuedAt:   now.Unix(),
 		AuthTime:   g.authTime.Unix(),
 		Nonce:      g.nonce,
-		AtHash:     base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2]),
+		AtHash:     opkit.AtHash(accessToken),
 		SID:        g.sid,
 		userClaims: claimsFor(u, g.scope),
 	})

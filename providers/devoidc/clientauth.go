@@ -5,6 +5,8 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"net/url"
+
+	"github.com/portcullis-go/portcullis/internal/opkit"
 )
 
 // authenticateClient authenticates the client of a token or revocation
@@ -22,18 +24,12 @@ func (s *Server) authenticateClient(r *http.Request, form url.Values) (Client, *
 	var id, secret string
 	if r.Header.Get("Authorization") != "" {
 		fail.basic = true
-		user, pass, ok := r.BasicAuth()
-		if !ok {
+		var ok bool
+		if id, secret, ok = opkit.ClientSecretBasic(r); !ok {
 			return Client{}, fail
 		}
 		if form.Has("client_secret") {
 			return Client{}, invalidRequest("use one client authentication method, not two")
-		}
-		var err1, err2 error
-		id, err1 = url.QueryUnescape(user)
-		secret, err2 = url.QueryUnescape(pass)
-		if err1 != nil || err2 != nil {
-			return Client{}, fail
 		}
 		if form.Has("client_id") && form.Get("client_id") != id {
 			return Client{}, fail
@@ -51,4 +47,23 @@ func (s *Server) authenticateClient(r *http.Request, form url.Values) (Client, *
 		return Client{}, fail
 	}
 	return c, nil
+}
+
+// clientForm reads the form of a token or revocation request
+// ([readPostForm]) and authenticates its client. On failure it has written
+// the error response, and logged refused with the error code when the form
+// was readable but the client authentication failed.
+func (s *Server) clientForm(w http.ResponseWriter, r *http.Request, refused string) (url.Values, Client, bool) {
+	form, oerr := readPostForm(w, r)
+	if oerr != nil {
+		writeOAuthError(w, oerr)
+		return nil, Client{}, false
+	}
+	client, oerr := s.authenticateClient(r, form)
+	if oerr != nil {
+		s.log.Info(refused, "error", oerr.code)
+		writeOAuthError(w, oerr)
+		return nil, Client{}, false
+	}
+	return form, client, true
 }

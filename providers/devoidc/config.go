@@ -5,13 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"path"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/portcullis-go/portcullis/internal/opkit"
 )
 
 // Config configures a [Server]. The zero value of every optional field is a
@@ -22,8 +23,10 @@ type Config struct {
 	// Discovery 1.0 §3, https://openid.net/specs/openid-connect-discovery-1_0.html#IssuerDiscovery):
 	// an absolute URL with no query, fragment or user info, which may have a
 	// path (routes are then served under that path). It must use https,
-	// except on loopback hosts (127.0.0.0/8, ::1, localhost), where http is
-	// allowed. Required. It appears verbatim as "iss" in every ID token.
+	// except on loopback hosts (127.0.0.0/8, ::1, localhost and names under
+	// .localhost), where http is allowed: the rule the providers package
+	// applies to a provider's URLs. Required. It appears verbatim as "iss"
+	// in every ID token.
 	Issuer string
 
 	// Clients are the registered relying parties. At least one is required.
@@ -273,7 +276,7 @@ func parseIssuer(raw string) (*url.URL, error) {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if !isLoopback(u.Hostname()) {
+		if !opkit.IsLoopback(u.Hostname()) {
 			return nil, fmt.Errorf("devoidc: Issuer %q uses http on a non-loopback host; use https", raw)
 		}
 	default:
@@ -284,15 +287,6 @@ func parseIssuer(raw string) (*url.URL, error) {
 		return nil, fmt.Errorf("devoidc: Issuer %q must have a clean path without escapes", raw)
 	}
 	return u, nil
-}
-
-// isLoopback reports whether host is localhost or a loopback IP address.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func validateClient(c Client) error {

@@ -30,6 +30,10 @@ func TestNewValidation(t *testing.T) {
 		{"http 127.5.6.7", func(c *Config) { c.Issuer = "http://127.5.6.7" }, ""},
 		{"http ::1", func(c *Config) { c.Issuer = "http://[::1]:8080" }, ""},
 		{"http localhost", func(c *Config) { c.Issuer = "http://localhost:8080" }, ""},
+		// The providers package's loopback rule, which devoidc now shares.
+		{"http name under .localhost", func(c *Config) { c.Issuer = "http://op.localhost:8080" }, ""},
+		{"http localhost with a final dot", func(c *Config) { c.Issuer = "http://localhost.:8080" }, ""},
+		{"http localhost as a subdomain elsewhere", func(c *Config) { c.Issuer = "http://localhost.example.com" }, "non-loopback"},
 		{"empty issuer", func(c *Config) { c.Issuer = "" }, "Issuer is required"},
 		{"relative issuer", func(c *Config) { c.Issuer = "/op" }, "absolute URL"},
 		{"host only", func(c *Config) { c.Issuer = "op.example.com" }, "absolute URL"},
@@ -103,8 +107,8 @@ func TestNewDefaults(t *testing.T) {
 			t.Errorf("default user %+v lacks a name or a verified example.com email", u)
 		}
 	}
-	if s.keys.keys[0].priv.N.BitLen() != 2048 {
-		t.Errorf("default key has %d bits", s.keys.keys[0].priv.N.BitLen())
+	if pub := s.keys.publicKey(s.keys.currentKID()); pub == nil || pub.N.BitLen() != 2048 {
+		t.Errorf("default key is %v, want 2048-bit RSA", pub)
 	}
 	if s.log == nil {
 		t.Error("nil Logger was not replaced by a discarding one")

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+
+	"github.com/portcullis-go/portcullis/internal/opkit"
 )
 
 // handleEndSession serves GET and POST /end_session, RP-Initiated Logout
@@ -20,7 +22,7 @@ import (
 // signed by this provider (an expired hint is fine, §2). Otherwise it shows
 // a signed-out page.
 func (s *Server) handleEndSession(w http.ResponseWriter, r *http.Request) {
-	noStore(w)
+	opkit.NoStore(w)
 	params := r.URL.Query()
 	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
@@ -58,7 +60,7 @@ func (s *Server) handleEndSession(w http.ResponseWriter, r *http.Request) {
 	c, known := s.clients[clientID]
 	if target != "" && hintOK && known && slices.Contains(c.PostLogoutRedirectURIs, target) {
 		if state := params.Get("state"); state != "" {
-			target = appendQuery(target, url.Values{"state": {state}})
+			target = opkit.AppendQuery(target, url.Values{"state": {state}})
 		}
 		redirect(w, target)
 		return

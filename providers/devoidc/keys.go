@@ -9,10 +9,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"net/http"
 	"strings"
 	"sync"
+
+	"github.com/portcullis-go/portcullis/internal/opkit"
 )
 
 // maxRetiredKeys bounds how many previous public keys the JWKS keeps after
@@ -22,26 +23,10 @@ const maxRetiredKeys = 4
 // maxJWTLen bounds the size of a JWT that verify will look at.
 const maxJWTLen = 16 << 10
 
-// jwk is a public RSA key in JWK form (RFC 7517 §4, RFC 7518 §6.3.1).
-type jwk struct {
-	Kty string `json:"kty"`
-	Kid string `json:"kid"`
-	Use string `json:"use"`
-	Alg string `json:"alg"`
-	N   string `json:"n"`
-	E   string `json:"e"`
-}
-
-// signingKey is a private key with its key ID and public JWK.
-type signingKey struct {
-	priv *rsa.PrivateKey
-	pub  jwk
-}
-
 // keyring holds the current signing key and the retired public keys.
 type keyring struct {
 	mu   sync.RWMutex
-	keys []*signingKey // keys[0] signs; the rest only verify
+	keys []*opkit.Key // keys[0] signs; the rest only verify
 }
 
 func newKeyring(priv *rsa.PrivateKey) (*keyring, error) {
@@ -49,30 +34,18 @@ func newKeyring(priv *rsa.PrivateKey) (*keyring, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &keyring{keys: []*signingKey{k}}, nil
+	return &keyring{keys: []*opkit.Key{k}}, nil
 }
 
-// newSigningKey derives the JWK of priv. The key ID is the RFC 7638 JWK
-// thumbprint, so the same key always has the same kid.
-func newSigningKey(priv *rsa.PrivateKey) (*signingKey, error) {
+// newSigningKey returns the RS256 key of priv. The key ID is the RFC 7638
+// JWK thumbprint, so the same key always has the same kid.
+func newSigningKey(priv *rsa.PrivateKey) (*opkit.Key, error) {
 	priv.Precompute()
-	b64 := base64.RawURLEncoding.EncodeToString
-	n := b64(priv.N.Bytes())
-	e := b64(big.NewInt(int64(priv.E)).Bytes())
-	// RFC 7638 §3.2: the required members in lexicographic order, no spaces.
-	thumb, err := json.Marshal(struct {
-		E   string `json:"e"`
-		Kty string `json:"kty"`
-		N   string `json:"n"`
-	}{e, "RSA", n})
+	k, err := opkit.NewKey("", priv)
 	if err != nil {
-		return nil, fmt.Errorf("devoidc: key thumbprint: %w", err)
+		return nil, fmt.Errorf("devoidc: signing key: %w", err)
 	}
-	sum := sha256.Sum256(thumb)
-	return &signingKey{
-		priv: priv,
-		pub:  jwk{Kty: "RSA", Kid: b64(sum[:]), Use: "sig", Alg: "RS256", N: n, E: e},
-	}, nil
+	return k, nil
 }
 
 // RotateKey generates a new 2048-bit signing key and makes it current: new
@@ -91,15 +64,15 @@ func (s *Server) RotateKey() error {
 	}
 	s.keys.mu.Lock()
 	defer s.keys.mu.Unlock()
-	s.keys.keys = append([]*signingKey{k}, s.keys.keys...)
+	s.keys.keys = append([]*opkit.Key{k}, s.keys.keys...)
 	if len(s.keys.keys) > 1+maxRetiredKeys {
 		s.keys.keys = s.keys.keys[:1+maxRetiredKeys]
 	}
-	s.log.Info("devoidc: signing key rotated", "kid", k.pub.Kid)
+	s.log.Info("devoidc: signing key rotated", "kid", k.ID())
 	return nil
 }
 
-// jwtHeader is the JOSE header devoidc writes and reads (RFC 7515 §4).
+// jwtHeader is the JOSE header devoidc reads (RFC 7515 §4).
 type jwtHeader struct {
 	Alg string `json:"alg"`
 	Kid string `json:"kid"`
@@ -119,23 +92,11 @@ func (kr *keyring) signTyped(typ string, claims any) (string, error) {
 	kr.mu.RLock()
 	k := kr.keys[0]
 	kr.mu.RUnlock()
-
-	header, err := json.Marshal(jwtHeader{Alg: "RS256", Kid: k.pub.Kid, Typ: typ})
-	if err != nil {
-		return "", err
-	}
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		return "", err
-	}
-	b64 := base64.RawURLEncoding.EncodeToString
-	input := b64(header) + "." + b64(payload)
-	digest := sha256.Sum256([]byte(input))
-	sig, err := rsa.SignPKCS1v15(nil, k.priv, crypto.SHA256, digest[:])
+	token, err := k.Sign(typ, claims)
 	if err != nil {
 		return "", fmt.Errorf("devoidc: sign token: %w", err)
 	}
-	return input + "." + b64(sig), nil
+	return token, nil
 }
 
 // errBadJWT is returned by verify for every malformed or forged token; the
@@ -184,13 +145,13 @@ func (kr *keyring) verify(token string, claims any) error {
 	return nil
 }
 
-// publicKey returns the public key with the given kid, or nil.
+// publicKey returns the RSA public key with the given kid, or nil.
 func (kr *keyring) publicKey(kid string) *rsa.PublicKey {
 	kr.mu.RLock()
 	defer kr.mu.RUnlock()
 	for _, k := range kr.keys {
-		if k.pub.Kid == kid {
-			return &k.priv.PublicKey
+		if pub, ok := k.Public().(*rsa.PublicKey); ok && k.ID() == kid {
+			return pub
 		}
 	}
 	return nil
@@ -200,20 +161,15 @@ func (kr *keyring) publicKey(kid string) *rsa.PublicKey {
 func (kr *keyring) currentKID() string {
 	kr.mu.RLock()
 	defer kr.mu.RUnlock()
-	return kr.keys[0].pub.Kid
+	return kr.keys[0].ID()
 }
 
 // handleJWKS serves GET /jwks: the JWK Set (RFC 7517 §5) of the current and
 // retired public keys, current first.
 func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
 	s.keys.mu.RLock()
-	set := struct {
-		Keys []jwk `json:"keys"`
-	}{Keys: make([]jwk, len(s.keys.keys))}
-	for i, k := range s.keys.keys {
-		set.Keys[i] = k.pub
-	}
+	set := opkit.NewJWKS(s.keys.keys...)
 	s.keys.mu.RUnlock()
 	w.Header().Set("Cache-Control", "no-cache")
-	writeJSON(w, http.StatusOK, set)
+	opkit.WriteJSON(w, http.StatusOK, set)
 }

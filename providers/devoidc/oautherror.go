@@ -3,7 +3,8 @@ package devoidc
 import (
 	"net/http"
 	"net/url"
-	"strings"
+
+	"github.com/portcullis-go/portcullis/internal/opkit"
 )
 
 // oauthError is an OAuth 2.0 error response: JSON from the token and
@@ -32,17 +33,7 @@ func writeOAuthError(w http.ResponseWriter, e *oauthError) {
 	if e.status == http.StatusUnauthorized && e.basic {
 		w.Header().Set("WWW-Authenticate", `Basic realm="devoidc", charset="UTF-8"`)
 	}
-	noStore(w)
-	writeJSON(w, e.status, struct {
-		Error            string `json:"error"`
-		ErrorDescription string `json:"error_description,omitempty"`
-	}{e.code, e.description})
-}
-
-// noStore marks a response as uncacheable (RFC 6749 §5.1).
-func noStore(w http.ResponseWriter) {
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Pragma", "no-cache")
+	opkit.WriteError(w, e.status, e.code, e.description)
 }
 
 // maxFormBytes bounds the body of every form post.
@@ -70,15 +61,4 @@ func singleValued(v url.Values) *oauthError {
 		}
 	}
 	return nil
-}
-
-// appendQuery appends params to the registered URI raw, keeping raw's own
-// query byte for byte (RFC 6749 §3.1.2: the query component MUST be
-// retained).
-func appendQuery(raw string, params url.Values) string {
-	sep := "?"
-	if strings.Contains(raw, "?") {
-		sep = "&"
-	}
-	return raw + sep + params.Encode()
 }

@@ -1,6 +1,10 @@
 package devoidc
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/portcullis-go/portcullis/internal/opkit"
+)
 
 // handleRevoke serves POST /revoke, token revocation per RFC 7009. The
 // client authenticates as at the token endpoint. Revoking a refresh token
@@ -10,16 +14,9 @@ import "net/http"
 // another client, are left alone and answered with 200 like any other, so
 // the endpoint reveals nothing about them (RFC 7009 §2.2).
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
-	noStore(w)
-	form, oerr := readPostForm(w, r)
-	if oerr != nil {
-		writeOAuthError(w, oerr)
-		return
-	}
-	client, oerr := s.authenticateClient(r, form)
-	if oerr != nil {
-		s.log.Info("devoidc: revocation refused", "error", oerr.code)
-		writeOAuthError(w, oerr)
+	opkit.NoStore(w)
+	form, client, ok := s.clientForm(w, r, "devoidc: revocation refused")
+	if !ok {
 		return
 	}
 	token := form.Get("token")

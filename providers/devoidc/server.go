@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/portcullis-go/portcullis/internal/opkit"
 )
 
 // Server is an in-memory OpenID provider. It is an [http.Handler] that
@@ -280,7 +282,7 @@ func (s *Server) discoveryDocument() discoveryDocument {
 // handleDiscovery serves GET /.well-known/openid-configuration.
 func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-cache")
-	writeJSON(w, http.StatusOK, json.RawMessage(s.discovery))
+	opkit.WriteJSON(w, http.StatusOK, json.RawMessage(s.discovery))
 }
 
 // user returns the test user with the given subject.
@@ -291,16 +293,4 @@ func (s *Server) user(sub string) (User, bool) {
 		}
 	}
 	return User{}, false
-}
-
-// writeJSON writes v as a JSON response with the given status.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
 }

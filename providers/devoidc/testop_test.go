@@ -7,8 +7,6 @@ package devoidc
 import (
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -19,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/portcullis-go/portcullis/internal/opkit"
 )
 
 // Test fixtures. Generating RSA keys is slow, so the tests share one key
@@ -160,8 +160,7 @@ func withClock(st *setup) {
 // pkce returns a fresh code_verifier and its S256 challenge.
 func pkce() (verifier, challenge string) {
 	verifier = randomToken()
-	sum := sha256.Sum256([]byte(verifier))
-	return verifier, base64.RawURLEncoding.EncodeToString(sum[:])
+	return verifier, opkit.S256Challenge(verifier)
 }
 
 // authorizeQuery returns a valid authorization request with challenge;
@@ -331,9 +330,7 @@ func str(m map[string]any, k string) string {
 // verifier and returns the code.
 func (o *testOP) codeFor(clientID, verifier string) string {
 	o.t.Helper()
-	sum := sha256.Sum256([]byte(verifier))
-	challenge := base64.RawURLEncoding.EncodeToString(sum[:])
-	q := redirectParams(o.t, o.authorize(authorizeQuery(challenge, map[string]string{"client_id": clientID})), testRedirect)
+	q := redirectParams(o.t, o.authorize(authorizeQuery(opkit.S256Challenge(verifier), map[string]string{"client_id": clientID})), testRedirect)
 	return q.Get("code")
 }
 

@@ -1,13 +1,12 @@
 package devoidc
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/portcullis-go/portcullis/internal/opkit"
 )
 
 // tokenResponse is the successful token response of RFC 6749 §5.1 with the
@@ -28,20 +27,16 @@ type tokenResponse struct {
 // §5.2.
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	s.stats.token.Add(1)
-	noStore(w)
-	form, oerr := readPostForm(w, r)
-	if oerr != nil {
-		writeOAuthError(w, oerr)
-		return
-	}
-	client, oerr := s.authenticateClient(r, form)
-	if oerr != nil {
-		s.log.Info("devoidc: token request refused", "error", oerr.code)
-		writeOAuthError(w, oerr)
+	opkit.NoStore(w)
+	form, client, ok := s.clientForm(w, r, "devoidc: token request refused")
+	if !ok {
 		return
 	}
 	tok := s.newIssue()
-	var g grantView
+	var (
+		g    grantView
+		oerr *oauthError
+	)
 	switch form.Get("grant_type") {
 	case "authorization_code":
 		g, oerr = s.exchangeCode(form, client, tok)
@@ -66,7 +61,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, &oauthError{code: "server_error", description: "the ID token could not be signed", status: http.StatusInternalServerError})
 		return
 	}
-	writeJSON(w, http.StatusOK, tokenResponse{
+	opkit.WriteJSON(w, http.StatusOK, tokenResponse{
 		AccessToken:  tok.access,
 		TokenType:    "Bearer",
 		ExpiresIn:    int64(g.accessExpires.Sub(now) / time.Second),
@@ -88,7 +83,7 @@ func (s *Server) exchangeCode(form url.Values, client Client, tok issue) (grantV
 		return grantView{}, invalidRequest("redirect_uri is required")
 	case verifier == "":
 		return grantView{}, invalidRequest("code_verifier is required (PKCE, RFC 7636)")
-	case !validVerifier(verifier):
+	case !opkit.ValidVerifier(verifier):
 		return grantView{}, invalidRequest("code_verifier must be 43 to 128 characters of [A-Za-z0-9-._~] (RFC 7636 §4.1)")
 	}
 	g, oerr := s.store.redeemCode(s.now(), code, func(c *authCode) *oauthError {
@@ -97,7 +92,7 @@ func (s *Server) exchangeCode(form url.Values, client Client, tok issue) (grantV
 			return invalidGrant("the authorization code was issued to another client")
 		case c.redirectURI != redirectURI:
 			return invalidGrant("redirect_uri does not match the authorization request")
-		case !pkceMatches(verifier, c.challenge):
+		case !opkit.VerifyS256(verifier, c.challenge):
 			return invalidGrant("code_verifier does not match code_challenge")
 		}
 		return nil
@@ -133,28 +128,4 @@ func (s *Server) refresh(form url.Values, client Client, tok issue) (grantView, 
 		s.log.Warn("devoidc: refresh token reuse detected; grant revoked", "client_id", client.ID)
 	}
 	return g, oerr
-}
-
-// validVerifier checks the code_verifier syntax of RFC 7636 §4.1:
-// 43 to 128 characters of [A-Za-z0-9-._~].
-func validVerifier(v string) bool {
-	if len(v) < 43 || len(v) > 128 {
-		return false
-	}
-	for i := 0; i < len(v); i++ {
-		b := v[i]
-		if !(b >= 'A' && b <= 'Z' || b >= 'a' && b <= 'z' || b >= '0' && b <= '9' ||
-			b == '-' || b == '.' || b == '_' || b == '~') {
-			return false
-		}
-	}
-	return true
-}
-
-// pkceMatches reports whether BASE64URL(SHA256(verifier)) equals challenge
-// (RFC 7636 §4.6), in constant time.
-func pkceMatches(verifier, challenge string) bool {
-	sum := sha256.Sum256([]byte(verifier))
-	got := base64.RawURLEncoding.EncodeToString(sum[:])
-	return subtle.ConstantTimeCompare([]byte(got), []byte(challenge)) == 1
 }

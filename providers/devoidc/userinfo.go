@@ -3,6 +3,8 @@ package devoidc
 import (
 	"net/http"
 	"strings"
+
+	"github.com/portcullis-go/portcullis/internal/opkit"
 )
 
 // handleUserInfo serves GET and POST /userinfo (OpenID Connect Core 1.0
@@ -13,7 +15,7 @@ import (
 // holds "sub" and the claims the token's scope releases.
 func (s *Server) handleUserInfo(w http.ResponseWriter, r *http.Request) {
 	s.stats.userinfo.Add(1)
-	noStore(w)
+	opkit.NoStore(w)
 	if r.URL.Query().Has("access_token") {
 		bearerError(w, http.StatusBadRequest, `Bearer realm="devoidc", error="invalid_request", error_description="send the access token in the Authorization header"`)
 		return
@@ -32,7 +34,7 @@ func (s *Server) handleUserInfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, _ := s.user(at.subject)
-	writeJSON(w, http.StatusOK, struct {
+	opkit.WriteJSON(w, http.StatusOK, struct {
 		Subject string `json:"sub"`
 		userClaims
 	}{at.subject, claimsFor(u, at.scope)})

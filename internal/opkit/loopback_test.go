@@ -1,0 +1,66 @@
+package opkit
+
+import (
+	"testing"
+
+	"github.com/portcullis-go/portcullis/providers"
+)
+
+// loopbackCases returns host names (as url.URL.Hostname returns them, or
+// as written) and whether they name the local machine.
+func loopbackCases() []struct {
+	host string
+	want bool
+} {
+	return []struct {
+		host string
+		want bool
+	}{
+		{"127.0.0.1", true},
+		{"127.5.6.7", true},
+		{"::1", true},
+		{"[::1]", true},
+		{"0:0:0:0:0:0:0:1", true},
+		{"::ffff:127.0.0.1", true},
+		{"localhost", true},
+		{"LocalHost", true},
+		// devoidc's own check refused these three, which the library accepts
+		// for any provider URL.
+		{"localhost.", true},
+		{"app.localhost", true},
+		{"OP.Localhost.", true},
+		{"", false},
+		{"10.0.0.1", false},
+		{"0.0.0.0", false},
+		{"::", false},
+		{"128.0.0.1", false},
+		{"127.0.0.1.nip.io", false},
+		{"localhost.example.com", false},
+		{"evillocalhost", false},
+		{"op.example.com", false},
+		{"localhost..", false},
+	}
+}
+
+// TestIsLoopback shows the rule, and where devoidc's copy of it differed:
+// it took "localhost" in any case but refused a final dot and names under
+// .localhost.
+func TestIsLoopback(t *testing.T) {
+	for _, tc := range loopbackCases() {
+		t.Run(tc.host, func(t *testing.T) {
+			if got := IsLoopback(tc.host); got != tc.want {
+				t.Errorf("IsLoopback(%q) = %v, want %v", tc.host, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestIsLoopbackAgreesWithProviders holds the kit to the library's one
+// rule, [providers.IsLoopback], which it cannot call (see IsLoopback).
+func TestIsLoopbackAgreesWithProviders(t *testing.T) {
+	for _, tc := range loopbackCases() {
+		if got, lib := IsLoopback(tc.host), providers.IsLoopback(tc.host); got != lib {
+			t.Errorf("IsLoopback(%q) = %v, providers.IsLoopback = %v", tc.host, got, lib)
+		}
+	}
+}
