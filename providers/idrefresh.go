@@ -2,6 +2,7 @@ package providers
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -14,15 +15,19 @@ import (
 )
 
 // verifyRefreshed checks a refreshed ID token against the session's
-// original one.
+// original one (OpenID Connect Core §12.2): verified like a login's
+// except for the nonce, with the original's "iss", "sub", "aud" and
+// "azp"; a "nonce", when present, equal to the original's; and an
+// "auth_time", when present, equal to the original's if that had one (it
+// is the time of the original authentication, not of the refresh).
 func (v *idTokenVerifier) verifyRefreshed(ctx context.Context, s *session.Session, raw string, tok *oauth2.Token) error {
-	idt, err := v.verifier.Verify(ctx, raw)
+	idt, err := v.verifyToken(ctx, raw)
 	if err != nil {
-		return verifyError(err)
+		return err
 	}
 	var c idClaims
-	if err := idt.Claims(&c); err != nil {
-		return fmt.Errorf("id_token: claims: %w", err)
+	if idt.Claims(&c) != nil {
+		return errIDClaims
 	}
 	if err := v.checkCommon(idt, &c); err != nil {
 		return err
@@ -43,17 +48,27 @@ func (v *idTokenVerifier) verifyRefreshed(ctx context.Context, s *session.Sessio
 		return errors.New("refreshed id_token: aud changed")
 	case c.AuthorizedParty != orig.AuthorizedParty:
 		return errors.New("refreshed id_token: azp changed")
+	case c.Nonce != "" && subtle.ConstantTimeCompare([]byte(c.Nonce), []byte(orig.Nonce)) != 1:
+		return errors.New("refreshed id_token: nonce differs from the original's")
+	case c.AuthTime.present && !c.AuthTime.valid:
+		return errors.New("refreshed id_token: auth_time is not a number")
+	case c.AuthTime.present && orig.AuthTime.valid && c.AuthTime.unix != orig.AuthTime.unix:
+		return errors.New("refreshed id_token: auth_time changed")
 	}
 	return nil
 }
 
 // storedClaims are the claims read back from the session's own ID token,
 // which was verified at login and is kept in the authenticated session.
+// An "auth_time" that is not a number counts as absent: the login did not
+// read it.
 type storedClaims struct {
-	Issuer          string   `json:"iss"`
-	Subject         string   `json:"sub"`
-	Audience        audience `json:"aud"`
-	AuthorizedParty string   `json:"azp"`
+	Issuer          string    `json:"iss"`
+	Subject         string    `json:"sub"`
+	Audience        audience  `json:"aud"`
+	AuthorizedParty string    `json:"azp"`
+	Nonce           string    `json:"nonce"`
+	AuthTime        claimTime `json:"auth_time"`
 }
 
 type audience []string

@@ -4,14 +4,15 @@ import (
 	"cmp"
 	"context"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/go-jose/go-jose/v4"
 	"github.com/portcullis-go/portcullis/session"
 	"golang.org/x/oauth2"
 )
@@ -25,31 +26,48 @@ type idTokenVerifier struct {
 	extraAudiences []string
 	maxAge         time.Duration
 	now            func() time.Time
+	// issuer and algs are the issuer and pinned algorithms verifier was
+	// configured with. They only name the check a refused token failed
+	// (verifyError); newLogoutVerifier sets them.
+	issuer string
+	algs   []string
 }
 
-// idClaims are the ID token claims portcullis reads.
+// idClaims are the ID token claims portcullis reads. The protocol claims
+// are strict: a token whose "nonce", "azp" or "sid" is not a string is
+// refused (a session's back-channel logout rests on "sid"). The profile
+// claims and "auth_time" decode tolerantly (claims.go).
 type idClaims struct {
-	Nonce             string   `json:"nonce"`
-	AuthorizedParty   string   `json:"azp"`
-	SID               string   `json:"sid"`
-	Email             string   `json:"email"`
-	EmailVerified     *bool    `json:"email_verified"`
-	Name              string   `json:"name"`
-	PreferredUsername string   `json:"preferred_username"`
-	Picture           string   `json:"picture"`
-	Groups            []string `json:"groups"`
+	Nonce           string    `json:"nonce"`
+	AuthorizedParty string    `json:"azp"`
+	SID             string    `json:"sid"`
+	AuthTime        claimTime `json:"auth_time"`
+	profileClaims
+}
+
+// errIDClaims is the one way decoding idClaims fails.
+var errIDClaims = errors.New("id_token: nonce, azp or sid is not a string")
+
+// verifyToken runs go-oidc's Verify and names the check it refused.
+func (v *idTokenVerifier) verifyToken(ctx context.Context, raw string) (*oidc.IDToken, error) {
+	ctx, rep := withKeyReport(ctx)
+	tok, err := v.verifier.Verify(ctx, raw)
+	if err != nil {
+		return nil, v.verifyError(raw, err, rep)
+	}
+	return tok, nil
 }
 
 // verify checks raw completely. nonce is the flow's nonce; it must be
 // non-empty and equal the token's.
 func (v *idTokenVerifier) verify(ctx context.Context, raw, nonce string) (*oidc.IDToken, *idClaims, error) {
-	tok, err := v.verifier.Verify(ctx, raw)
+	tok, err := v.verifyToken(ctx, raw)
 	if err != nil {
-		return nil, nil, verifyError(err)
+		return nil, nil, err
 	}
 	var c idClaims
-	if err := tok.Claims(&c); err != nil {
-		return nil, nil, fmt.Errorf("id_token: claims: %w", err)
+	if tok.Claims(&c) != nil {
+		return nil, nil, errIDClaims
 	}
 	if nonce == "" || c.Nonce == "" || subtle.ConstantTimeCompare([]byte(c.Nonce), []byte(nonce)) != 1 {
 		return nil, nil, errors.New("id_token: nonce does not match the login flow")
@@ -89,35 +107,15 @@ func (v *idTokenVerifier) checkCommon(tok *oidc.IDToken, c *idClaims) error {
 	return nil
 }
 
-// verifyError turns an error from go-oidc's Verify into one that names
-// the failed check but holds no value from the token: go-oidc's messages
-// quote the unverified issuer and audiences, and errors end up in logs.
-func verifyError(err error) error {
-	var expired *oidc.TokenExpiredError
-	msg := err.Error()
-	switch {
-	case errors.As(err, &expired):
-		return errors.New("id_token: expired")
-	case strings.Contains(msg, "signature algorithm"), strings.Contains(msg, "signing algorithm"):
-		return errors.New("id_token: signing algorithm not allowed")
-	case strings.Contains(msg, "unmarshal claims"):
-		return errors.New("id_token: malformed claims")
-	case strings.Contains(msg, "issued by a different provider"):
-		return errors.New("id_token: wrong issuer")
-	case strings.Contains(msg, "expected audience"):
-		return errors.New("id_token: wrong audience")
-	case strings.Contains(msg, errUnknownKey.Error()):
-		return errors.New("id_token: signature invalid (no published key verifies it)")
-	case strings.Contains(msg, "fetching keys"), strings.Contains(msg, "get keys failed"):
-		return errors.New("id_token: could not fetch the provider's keys")
-	case strings.Contains(msg, "malformed jwt"), strings.Contains(msg, "not signed"), strings.Contains(msg, "multiple signatures"):
-		return errors.New("id_token: malformed")
-	case strings.Contains(msg, "signature"):
-		return errors.New("id_token: signature invalid")
-	case strings.Contains(msg, "nbf"):
-		return errors.New("id_token: not yet valid")
-	}
-	return errors.New("id_token: invalid")
+// verifyError turns an error from go-oidc's Verify of raw into one that
+// names the failed check but holds no value from the token: go-oidc's
+// messages quote the unverified issuer and audiences, and errors end up in
+// logs. It branches on types, never on go-oidc's text (see refusalOf).
+func (v *idTokenVerifier) verifyError(raw string, err error, rep *keyReport) error {
+	r := refusalOf(raw, err, rep, v.algs, func(payload []byte) refusal {
+		return idClaimsRefusal(payload, v.issuer, v.clientID, v.now())
+	})
+	return errors.New("id_token: " + r.String())
 }
 
 // identify verifies the token response of a login and builds the identity.
@@ -140,13 +138,11 @@ func (v *idTokenVerifier) identify(ctx context.Context, p *Provider, tok *oauth2
 		Provider: p.name,
 		Issuer:   idt.Issuer,
 		Subject:  idt.Subject,
-		Name:     c.Name,
-		Login:    c.PreferredUsername,
-		Picture:  c.Picture,
+		Email:    c.verifiedEmail(),
+		Name:     string(c.Name),
+		Login:    string(c.PreferredUsername),
+		Picture:  string(c.Picture),
 		Groups:   c.Groups,
-	}
-	if c.EmailVerified != nil && *c.EmailVerified {
-		u.Email = c.Email
 	}
 	if userInfo != nil {
 		ui, err := userInfo(ctx, tok)
@@ -163,19 +159,242 @@ func (v *idTokenVerifier) identify(ctx context.Context, p *Provider, tok *oauth2
 		if ui.Subject != idt.Subject {
 			return nil, errors.New("userinfo: sub differs from the ID token's")
 		}
-		var extra idClaims
-		if err := ui.Claims(&extra); err != nil {
-			return nil, fmt.Errorf("userinfo: claims: %w", err)
+		// Only the profile claims are read, tolerantly: an odd claim in
+		// the response drops that claim, never the sign-in.
+		var extra profileClaims
+		if ui.Claims(&extra) != nil {
+			return nil, errors.New("userinfo: response is not a JSON object")
 		}
-		if ui.EmailVerified && ui.Email != "" {
-			u.Email = ui.Email
+		if e := extra.verifiedEmail(); e != "" {
+			u.Email = e
 		}
-		u.Name = cmp.Or(extra.Name, u.Name)
-		u.Login = cmp.Or(extra.PreferredUsername, u.Login)
-		u.Picture = cmp.Or(extra.Picture, u.Picture)
+		u.Name = cmp.Or(string(extra.Name), u.Name)
+		u.Login = cmp.Or(string(extra.PreferredUsername), u.Login)
+		u.Picture = cmp.Or(string(extra.Picture), u.Picture)
 		if len(extra.Groups) > 0 {
 			u.Groups = extra.Groups
 		}
 	}
 	return &Identity{User: u, Tokens: tokens(tok, raw), SID: c.SID}, nil
+}
+
+// Naming the check go-oidc refused. go-oidc wraps key-set errors with %v
+// and exports only *oidc.TokenExpiredError, so refusalOf establishes the
+// failed check itself, in go-oidc's order (oidc/verify.go), from types
+// (STYLE.md rule 22): go-jose's parse of the compact JWS, the key set's
+// report through the call's keyReport, and the unverified claims. The
+// claims only choose a label, never accept a token.
+
+// refusal is the check a token failed.
+type refusal int
+
+const (
+	refusedUnexplained     refusal = iota // no check below explains it
+	refusedMalformed                      // not a compact JWS with one signature
+	refusedAlgorithm                      // an algorithm that is not pinned
+	refusedUnknownKey                     // no published key verifies it (errUnknownKey)
+	refusedKeysUnavailable                // the provider's keys could not be fetched
+	refusedSignature                      // a published key refuses the signature
+	refusedClaims                         // a payload go-oidc cannot decode
+	refusedIssuer
+	refusedAudience
+	refusedExpired
+	refusedNotYetValid
+	// Logout tokens only (go-oidc's VerifyLogout).
+	refusedEvents
+	refusedNonce
+	refusedJTI
+	refusedNoExp
+	refusedNoSubject
+)
+
+// String words r as the ID token errors do (logoutError words the
+// logout-only ones).
+func (r refusal) String() string {
+	switch r {
+	case refusedMalformed:
+		return "malformed"
+	case refusedAlgorithm:
+		return "signing algorithm not allowed"
+	case refusedUnknownKey:
+		return "signature invalid (no published key verifies it)"
+	case refusedKeysUnavailable:
+		return "could not fetch the provider's keys"
+	case refusedSignature:
+		return "signature invalid"
+	case refusedClaims:
+		return "malformed claims"
+	case refusedIssuer:
+		return "wrong issuer"
+	case refusedAudience:
+		return "wrong audience"
+	case refusedExpired:
+		return "expired"
+	case refusedNotYetValid:
+		return "not yet valid"
+	}
+	return "invalid"
+}
+
+// refusalOf names the check go-oidc refused raw for with err. algs are the
+// pinned algorithms; claims repeats go-oidc's checks of the (unverified)
+// payload after the signature and returns refusedUnexplained if it passes
+// them. When the key set did not report (it is not wired to reportKeyErr),
+// a token that passes every other check failed its signature; one that
+// fails both its signature and a claim check is then named for the claim.
+func refusalOf(raw string, err error, rep *keyReport, algs []string, claims func(payload []byte) refusal) refusal {
+	var expired *oidc.TokenExpiredError
+	if errors.As(err, &expired) {
+		return refusedExpired
+	}
+	pinned := make([]jose.SignatureAlgorithm, 0, len(algs))
+	for _, a := range algs {
+		pinned = append(pinned, jose.SignatureAlgorithm(a))
+	}
+	if len(pinned) == 0 {
+		pinned = append(pinned, jose.RS256) // go-oidc's default
+	}
+	// The same parse as go-oidc's first step.
+	jws, perr := jose.ParseSigned(raw, pinned)
+	var unexpected *jose.ErrUnexpectedSignatureAlgorithm
+	switch {
+	case errors.As(perr, &unexpected):
+		return refusedAlgorithm
+	case perr != nil, len(jws.Signatures) != 1:
+		return refusedMalformed
+	case rep.called && rep.err != nil:
+		switch {
+		case errors.Is(rep.err, errUnknownKey):
+			return refusedUnknownKey
+		case keysUnavailable(rep.err):
+			return refusedKeysUnavailable
+		}
+		return refusedSignature
+	}
+	if r := claims(jws.UnsafePayloadWithoutVerification()); r != refusedUnexplained {
+		return r
+	}
+	if !rep.called {
+		return refusedSignature
+	}
+	return refusedUnexplained
+}
+
+// oidcIDClaims mirrors the claims go-oidc decodes from an ID token, with
+// its types, so that a payload go-oidc cannot decode fails to decode here.
+type oidcIDClaims struct {
+	Issuer       string            `json:"iss"`
+	Subject      string            `json:"sub"`
+	Audience     audience          `json:"aud"`
+	Expiry       oidcTime          `json:"exp"`
+	IssuedAt     oidcTime          `json:"iat"`
+	NotBefore    *oidcTime         `json:"nbf"`
+	Nonce        string            `json:"nonce"`
+	AtHash       string            `json:"at_hash"`
+	ClaimNames   map[string]string `json:"_claim_names"`
+	ClaimSources map[string]struct {
+		Endpoint    string `json:"endpoint"`
+		AccessToken string `json:"access_token"`
+	} `json:"_claim_sources"`
+}
+
+// idClaimsRefusal repeats, on an unverified payload, go-oidc's checks of
+// an ID token's claims after its signature, in its order.
+func idClaimsRefusal(payload []byte, issuer, clientID string, now time.Time) refusal {
+	var c oidcIDClaims
+	if json.Unmarshal(payload, &c) != nil {
+		return refusedClaims
+	}
+	for _, src := range c.ClaimNames {
+		if _, ok := c.ClaimSources[src]; src == "" || !ok {
+			return refusedClaims
+		}
+	}
+	switch {
+	case issuer != "" && !sameIssuer(c.Issuer, issuer):
+		// go-oidc accepts Google's bare spelling for Google only, and
+		// issuers here are https URLs, so sameIssuer is its rule.
+		return refusedIssuer
+	case !slices.Contains(c.Audience, clientID):
+		return refusedAudience
+	case c.Expiry.time().Before(now):
+		return refusedExpired
+	case c.NotBefore != nil && now.Add(5*time.Minute).Before(c.NotBefore.time()):
+		return refusedNotYetValid
+	}
+	return refusedUnexplained
+}
+
+// oidcTime decodes a NumericDate exactly as go-oidc's jsonTime does: a
+// number, or a string holding one; anything else (null included) is an
+// error.
+type oidcTime time.Time
+
+func (t *oidcTime) UnmarshalJSON(b []byte) error {
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return err
+	}
+	unix, err := n.Int64()
+	if err != nil {
+		f, err := n.Float64()
+		if err != nil {
+			return err
+		}
+		unix = int64(f)
+	}
+	*t = oidcTime(time.Unix(unix, 0))
+	return nil
+}
+
+func (t oidcTime) time() time.Time { return time.Time(t) }
+
+// keysUnavailable reports whether a key set's error is a failure to fetch
+// the keys: errKeysUnavailable, or the network or context errors of the
+// fetch itself.
+func keysUnavailable(err error) bool {
+	var ne net.Error
+	return errors.Is(err, errKeysUnavailable) || errors.Is(err, context.Canceled) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne)
+}
+
+// keyReport is the slot, one per Verify call, in which the key set reports
+// how its signature check ended. go-oidc passes the caller's context to
+// KeySet.VerifySignature but wraps its error with %v, losing the type; the
+// slot keeps it.
+type keyReport struct {
+	called bool
+	err    error
+}
+
+type keyReportKey struct{}
+
+// withKeyReport returns ctx with a fresh slot, and the slot.
+func withKeyReport(ctx context.Context) (context.Context, *keyReport) {
+	rep := new(keyReport)
+	return context.WithValue(ctx, keyReportKey{}, rep), rep
+}
+
+// reportKeyErr records in ctx's slot, if it carries one, how a key set's
+// VerifySignature ends: err is nil when a published key verified the
+// signature, wraps errUnknownKey when no published key verifies it (none
+// has its "kid", even after a fetch), wraps errKeysUnavailable (or is the
+// fetch's network or context error) when the keys could not be fetched,
+// and is any other error for a signature a published key refuses. Call it
+// in VerifySignature's goroutine, before it returns; a later call
+// overwrites an earlier one.
+func reportKeyErr(ctx context.Context, err error) {
+	if rep, ok := ctx.Value(keyReportKey{}).(*keyReport); ok {
+		rep.called, rep.err = true, err
+	}
+}
+
+// reportingKeySet is an [oidc.KeySet] that reports each outcome of the
+// key set it wraps with reportKeyErr.
+type reportingKeySet struct{ keys oidc.KeySet }
+
+func (k reportingKeySet) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
+	payload, err := k.keys.VerifySignature(ctx, raw)
+	reportKeyErr(ctx, err)
+	return payload, err
 }

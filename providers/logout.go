@@ -91,25 +91,34 @@ func (p *Provider) VerifyLogoutToken(ctx context.Context, raw string) (*LogoutTo
 // logoutVerifier verifies the logout tokens of one provider.
 type logoutVerifier struct {
 	verifier       *oidc.IDTokenVerifier
+	issuer         string
 	clientID       string
 	extraAudiences []string
+	algs           []string
 	now            func() time.Time
 }
 
 // newLogoutVerifier returns the logout token verifier of the provider
 // whose ID tokens id verifies: the same client, audiences, clock and
 // pinned algorithms, and its own rate-limited cache of the keys at
-// jwksURL.
+// jwksURL. It also gives id the issuer and algorithms its go-oidc
+// verifier was configured with, which name the check of a refused ID
+// token (OIDC passes them here only).
 func newLogoutVerifier(id *idTokenVerifier, issuer, jwksURL string, algs []string, client *http.Client) *logoutVerifier {
+	id.issuer, id.algs = issuer, slices.Clone(algs)
 	keys := newJWKSCache(jwksURL, client, algs, jwksMinRefresh, id.now)
 	return &logoutVerifier{
-		verifier: oidc.NewVerifier(issuer, keys, &oidc.Config{
+		// The key set reports how each signature check ended, so that a
+		// refusal is named by its type (logoutError).
+		verifier: oidc.NewVerifier(issuer, reportingKeySet{keys}, &oidc.Config{
 			ClientID:             id.clientID,
 			SupportedSigningAlgs: slices.Clone(algs),
 			Now:                  id.now,
 		}),
+		issuer:         issuer,
 		clientID:       id.clientID,
 		extraAudiences: id.extraAudiences,
+		algs:           slices.Clone(algs),
 		now:            id.now,
 	}
 }
@@ -118,9 +127,10 @@ func (v *logoutVerifier) verify(ctx context.Context, raw string) (*LogoutToken, 
 	if len(raw) > maxLogoutTokenSize {
 		return nil, errors.New("logout_token: too large")
 	}
+	ctx, rep := withKeyReport(ctx)
 	lt, err := v.verifier.VerifyLogout(ctx, raw)
 	if err != nil {
-		return nil, logoutError(err)
+		return nil, v.logoutError(raw, err, rep)
 	}
 	// The signature is valid: the header and claims are the provider's.
 	if err := checkLogoutTyp(raw); err != nil {
@@ -215,33 +225,74 @@ func isJSONObject(raw json.RawMessage) bool {
 	return len(raw) > 0 && raw[0] == '{'
 }
 
-// logoutError turns an error from go-oidc's VerifyLogout into one that
-// names the failed check but quotes nothing from the token (go-oidc's
-// messages quote the unverified issuer and audiences).
-func logoutError(err error) error {
-	var expired *oidc.TokenExpiredError
-	msg := err.Error()
-	switch {
-	case errors.As(err, &expired):
-		return errors.New("logout_token: exp in the past")
-	case strings.Contains(msg, errUnknownKey.Error()):
-		return errors.New("logout_token: signed with an unknown key")
-	case strings.Contains(msg, "parsing logout token payload"):
-		return errors.New("logout_token: malformed claims")
-	case strings.Contains(msg, "backchannel-logout event"):
-		return errors.New("logout_token: events missing or without the back-channel logout event")
-	case strings.Contains(msg, "'nonce'"):
-		return errors.New("logout_token: nonce present")
-	case strings.Contains(msg, "'jti'"):
-		return errors.New("logout_token: jti missing")
-	case strings.Contains(msg, "'exp'"):
-		return errors.New("logout_token: exp missing")
-	case strings.Contains(msg, "'sub' claim, a 'sid' claim"):
-		return errors.New("logout_token: neither sub nor sid")
-	case strings.Contains(msg, "logout token audience"):
-		return errors.New("logout_token: wrong audience")
+// logoutError turns an error from go-oidc's VerifyLogout of raw into one
+// that names the failed check but quotes nothing from the token (go-oidc's
+// messages quote the unverified issuer and audiences). Like the ID token's
+// verifyError it branches on types only (refusalOf).
+func (v *logoutVerifier) logoutError(raw string, err error, rep *keyReport) error {
+	r := refusalOf(raw, err, rep, v.algs, func(payload []byte) refusal {
+		return logoutClaimsRefusal(payload, v.issuer, v.clientID, v.now())
+	})
+	msg := r.String()
+	switch r {
+	case refusedExpired:
+		msg = "exp in the past"
+	case refusedUnknownKey:
+		msg = "signed with an unknown key"
+	case refusedEvents:
+		msg = "events missing or without the back-channel logout event"
+	case refusedNonce:
+		msg = "nonce present"
+	case refusedJTI:
+		msg = "jti missing"
+	case refusedNoExp:
+		msg = "exp missing"
+	case refusedNoSubject:
+		msg = "neither sub nor sid"
 	}
-	// Parsing, algorithm, signature and issuer errors are worded as for
-	// ID tokens.
-	return errors.New("logout_token: " + strings.TrimPrefix(verifyError(err).Error(), "id_token: "))
+	return errors.New("logout_token: " + msg)
+}
+
+// oidcLogoutClaims mirrors the claims go-oidc decodes from a logout token,
+// with its types.
+type oidcLogoutClaims struct {
+	Issuer   string   `json:"iss"`
+	Subject  string   `json:"sub"`
+	Audience audience `json:"aud"`
+	Expiry   oidcTime `json:"exp"`
+	IssuedAt oidcTime `json:"iat"`
+	JTI      string   `json:"jti"`
+	Events   struct {
+		Logout json.RawMessage `json:"http://schemas.openid.net/event/backchannel-logout"`
+	} `json:"events"`
+	SessionID string          `json:"sid"`
+	Nonce     json.RawMessage `json:"nonce"`
+}
+
+// logoutClaimsRefusal repeats, on an unverified payload, go-oidc's checks
+// of a logout token's claims after its signature, in its order.
+func logoutClaimsRefusal(payload []byte, issuer, clientID string, now time.Time) refusal {
+	var c oidcLogoutClaims
+	if json.Unmarshal(payload, &c) != nil {
+		return refusedClaims
+	}
+	switch {
+	case len(c.Events.Logout) == 0:
+		return refusedEvents
+	case len(c.Nonce) != 0:
+		return refusedNonce
+	case c.JTI == "":
+		return refusedJTI
+	case c.Expiry.time().IsZero():
+		return refusedNoExp
+	case c.Subject == "" && c.SessionID == "":
+		return refusedNoSubject
+	case issuer != "" && c.Issuer != issuer: // no Google exception here
+		return refusedIssuer
+	case !slices.Contains(c.Audience, clientID):
+		return refusedAudience
+	case c.Expiry.time().Before(now):
+		return refusedExpired
+	}
+	return refusedUnexplained
 }
