@@ -4,12 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/portcullis-go/portcullis/internal/loopback"
 	"golang.org/x/oauth2"
 )
 
@@ -104,14 +104,7 @@ func checkEndpoint(what, raw string) error {
 // IsLoopback reports whether host (without port) names the local machine:
 // "localhost" (or a name under .localhost), an address in 127.0.0.0/8, or
 // ::1. Plain http is acceptable only to such hosts.
-func IsLoopback(host string) bool {
-	host = strings.TrimSuffix(strings.ToLower(host), ".")
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
-}
+func IsLoopback(host string) bool { return loopback.Host(host) }
 
 // maxAPIRedirects bounds the redirects a [Provider.Client] follows.
 const maxAPIRedirects = 10

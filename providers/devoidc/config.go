@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/portcullis-go/portcullis/internal/opkit"
+	"github.com/portcullis-go/portcullis/internal/loopback"
 )
 
 // Config configures a [Server]. The zero value of every optional field is a
@@ -276,7 +276,7 @@ func parseIssuer(raw string) (*url.URL, error) {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if !opkit.IsLoopback(u.Hostname()) {
+		if !loopback.Host(u.Hostname()) {
 			return nil, fmt.Errorf("devoidc: Issuer %q uses http on a non-loopback host; use https", raw)
 		}
 	default:

@@ -1,9 +1,7 @@
-package opkit
+package loopback
 
 import (
 	"testing"
-
-	"github.com/portcullis-go/portcullis/providers"
 )
 
 // loopbackCases returns host names (as url.URL.Hostname returns them, or
@@ -45,22 +43,12 @@ func loopbackCases() []struct {
 // TestIsLoopback shows the rule, and where devoidc's copy of it differed:
 // it took "localhost" in any case but refused a final dot and names under
 // .localhost.
-func TestIsLoopback(t *testing.T) {
+func TestHost(t *testing.T) {
 	for _, tc := range loopbackCases() {
 		t.Run(tc.host, func(t *testing.T) {
-			if got := IsLoopback(tc.host); got != tc.want {
-				t.Errorf("IsLoopback(%q) = %v, want %v", tc.host, got, tc.want)
+			if got := Host(tc.host); got != tc.want {
+				t.Errorf("Host(%q) = %v, want %v", tc.host, got, tc.want)
 			}
 		})
-	}
-}
-
-// TestIsLoopbackAgreesWithProviders holds the kit to the library's one
-// rule, [providers.IsLoopback], which it cannot call (see IsLoopback).
-func TestIsLoopbackAgreesWithProviders(t *testing.T) {
-	for _, tc := range loopbackCases() {
-		if got, lib := IsLoopback(tc.host), providers.IsLoopback(tc.host); got != lib {
-			t.Errorf("IsLoopback(%q) = %v, providers.IsLoopback = %v", tc.host, got, lib)
-		}
 	}
 }
