@@ -19,9 +19,8 @@
 //     the access token by [AtHash], and answers with [WriteJSON], or with
 //     [WriteError] in the shape of RFC 6749 §5.2;
 //   - the JWKS endpoint publishes the public keys ([NewJWKS], RFC 7517 §5);
-//   - an issuer may use plain http only on a host for which loopback.Host (internal/loopback,
-//     the rule providers.IsLoopback exports)
-//     is true.
+//   - an issuer may use plain http only on a loopback host
+//     (internal/loopback, the rule providers.IsLoopback exports).
 //
 // What this package does not do: it verifies no token (devoidc's own
 // verifier reads only what devoidc signed), implements no grant, keeps no
