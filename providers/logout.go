@@ -101,11 +101,8 @@ type logoutVerifier struct {
 // newLogoutVerifier returns the logout token verifier of the provider
 // whose ID tokens id verifies: the same client, audiences, clock and
 // pinned algorithms, and its own rate-limited cache of the keys at
-// jwksURL. It also gives id the issuer and algorithms its go-oidc
-// verifier was configured with, which name the check of a refused ID
-// token (OIDC passes them here only).
+// jwksURL.
 func newLogoutVerifier(id *idTokenVerifier, issuer, jwksURL string, algs []string, client *http.Client) *logoutVerifier {
-	id.issuer, id.algs = issuer, slices.Clone(algs)
 	keys := newJWKSCache(jwksURL, client, algs, jwksMinRefresh, id.now)
 	return &logoutVerifier{
 		// The key set reports how each signature check ended, so that a

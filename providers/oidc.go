@@ -160,13 +160,16 @@ func OIDC(ctx context.Context, cfg OIDCConfig) (*Provider, error) {
 		clientID:       cfg.ClientID,
 		extraAudiences: slices.Clone(cfg.ExtraAudiences),
 		maxAge:         cfg.MaxIDTokenAge,
+		issuer:         cfg.Issuer,
+		algs:           slices.Clone(algs),
 		now:            func() time.Time { return p.now() },
 	}
 	// The keys are parsed one by one, so a key of a type go-jose does not
 	// know (a post-quantum "AKP" key, say) is skipped instead of breaking
 	// the whole set, as it would in go-oidc's RemoteKeySet (SECURITY.md
-	// IDT-18).
-	v.verifier = oidc.NewVerifier(cfg.Issuer, newJWKSCache(meta.JWKS, client, algs, 0, v.now), &oidc.Config{
+	// IDT-18). The key set reports how each signature check ended, so
+	// that a refusal is named by its type (verifyError).
+	v.verifier = oidc.NewVerifier(cfg.Issuer, reportingKeySet{newJWKSCache(meta.JWKS, client, algs, 0, v.now)}, &oidc.Config{
 		ClientID:             cfg.ClientID,
 		SupportedSigningAlgs: algs,
 		Now:                  v.now,
