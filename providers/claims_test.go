@@ -193,6 +193,14 @@ func TestClaimsDecodingTolerantLogin(t *testing.T) {
 		{name: "UserInfo, odd profile and protocol claims", userInfo: true,
 			ui:   oidctest.Claims{"name": 7, "picture": []string{"x"}, "preferred_username": true, "groups": []any{1, "eng"}, "nonce": 5, "sid": map[string]any{}, "azp": 1},
 			want: session.User{Email: "user-1@example.com", Name: "Test User", Groups: []string{"eng"}}},
+		// UserInfo shapes go-oidc's own decoding refuses outright; portcullis
+		// reads the response itself.
+		{name: "UserInfo, email_verified null", userInfo: true, ui: oidctest.Claims{"email": "b@example.com", "email_verified": raw("null")},
+			want: session.User{Email: "user-1@example.com", Name: "Test User"}},
+		{name: "UserInfo, email_verified TRUE", userInfo: true, ui: oidctest.Claims{"email": "b@example.com", "email_verified": "TRUE"},
+			want: session.User{Email: "b@example.com", Name: "Test User"}},
+		{name: "UserInfo, email a number", userInfo: true, ui: oidctest.Claims{"email": 5, "email_verified": true},
+			want: session.User{Email: "user-1@example.com", Name: "Test User"}},
 		{name: "UserInfo, unverified email keeps the ID token's", userInfo: true, ui: oidctest.Claims{"email": "b@example.com", "email_verified": "false"},
 			want: session.User{Email: "user-1@example.com", Name: "Test User"}},
 	} {

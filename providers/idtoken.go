@@ -6,7 +6,6 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net"
 	"slices"
 	"time"
@@ -120,7 +119,7 @@ func (v *idTokenVerifier) verifyError(raw string, err error, rep *keyReport) err
 
 // identify verifies the token response of a login and builds the identity.
 func (v *idTokenVerifier) identify(ctx context.Context, p *Provider, tok *oauth2.Token, nonce string,
-	userInfo func(context.Context, *oauth2.Token) (*oidc.UserInfo, error)) (*Identity, error) {
+	userInfo func(context.Context, *oauth2.Token) (*userInfoResponse, error)) (*Identity, error) {
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
 		return nil, errNoIDToken
@@ -147,24 +146,14 @@ func (v *idTokenVerifier) identify(ctx context.Context, p *Provider, tok *oauth2
 	if userInfo != nil {
 		ui, err := userInfo(ctx, tok)
 		if err != nil {
-			// go-oidc's error quotes the response body, which is text the
-			// provider chooses (it may echo the token): keep only network
-			// errors, whose text is ours.
-			var ne net.Error
-			if errors.As(err, &ne) {
-				return nil, fmt.Errorf("userinfo: %w", ne)
-			}
-			return nil, errors.New("userinfo: request refused")
+			return nil, err
 		}
 		if ui.Subject != idt.Subject {
 			return nil, errors.New("userinfo: sub differs from the ID token's")
 		}
 		// Only the profile claims are read, tolerantly: an odd claim in
 		// the response drops that claim, never the sign-in.
-		var extra profileClaims
-		if ui.Claims(&extra) != nil {
-			return nil, errors.New("userinfo: response is not a JSON object")
-		}
+		extra := &ui.profileClaims
 		if e := extra.verifiedEmail(); e != "" {
 			u.Email = e
 		}

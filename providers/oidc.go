@@ -174,10 +174,11 @@ func OIDC(ctx context.Context, cfg OIDCConfig) (*Provider, error) {
 		SupportedSigningAlgs: algs,
 		Now:                  v.now,
 	})
-	var userInfo func(ctx context.Context, tok *oauth2.Token) (*oidc.UserInfo, error)
+	var userInfo func(ctx context.Context, tok *oauth2.Token) (*userInfoResponse, error)
 	if cfg.UserInfo {
-		userInfo = func(ctx context.Context, tok *oauth2.Token) (*oidc.UserInfo, error) {
-			return op.UserInfo(oidc.ClientContext(ctx, client), oauth2.StaticTokenSource(tok))
+		endpoint := op.UserInfoEndpoint()
+		userInfo = func(ctx context.Context, tok *oauth2.Token) (*userInfoResponse, error) {
+			return p.fetchUserInfo(ctx, endpoint, tok)
 		}
 	}
 	p.identify = func(ctx context.Context, tok *oauth2.Token, f Flow) (*Identity, error) {
