@@ -213,7 +213,13 @@ func (rec *revocationRecord) ends(s *session.Session) bool {
 	}
 	for i := range rec.sessions {
 		e := &rec.sessions[i]
-		if s.Created.Before(e.before) && (e.id != "" && e.id == s.ID || e.sid != "" && (e.sid == s.SID || s.SID == "")) {
+		var names bool
+		if e.id != "" {
+			names = e.id == s.ID
+		} else {
+			names = e.sid == s.SID || s.SID == ""
+		}
+		if names && s.Created.Before(e.before) {
 			return true
 		}
 	}
