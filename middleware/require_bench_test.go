@@ -145,12 +145,19 @@ func BenchmarkRequire(b *testing.B) {
 			if entries < 0 {
 				a.s.Revocations = noRevocations{}
 			}
-			exp := time.Now().Add(time.Hour)
+			now := time.Now()
 			for i := 0; i < entries; i++ {
 				n := strconv.Itoa(i)
-				a.s.Revocations.Add(context.Background(), session.Revocation{ID: "id-" + n, Expires: exp})
-				a.s.Revocations.Add(context.Background(), session.Revocation{Provider: "dev", SID: "sid-" + n, Expires: exp})
-				a.s.Revocations.Add(context.Background(), session.Revocation{Provider: "dev", Subject: "sub-" + n, Before: time.Now(), Expires: exp})
+				other := &session.Session{ID: "id-" + n, User: session.User{Provider: "dev", Subject: "user-" + n}, Created: now, Expires: now.Add(time.Hour)}
+				for _, rev := range []session.Revocation{
+					sessionRevocation(other),
+					endedRevocation("dev", "", "sid-"+n, now, time.Hour),
+					endedRevocation("dev", "sub-"+n, "", now, time.Hour),
+				} {
+					if err := a.s.Revocations.Add(context.Background(), rev); err != nil {
+						b.Fatal(err)
+					}
+				}
 			}
 			signedInRequests(b, a)
 		})

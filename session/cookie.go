@@ -108,15 +108,18 @@ func NewCookieStore(cfg CookieConfig) (*CookieStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("session: %w", err)
 	}
-	return &CookieStore{
+	c := &CookieStore{
 		name:      cfg.Name,
 		lifetime:  cfg.Lifetime,
 		maxChunks: cfg.MaxChunks,
 		secure:    !cfg.InsecureCookies,
 		codecs:    codecs,
-		cache:     newDecodedCache(cacheEntries),
 		now:       time.Now,
-	}, nil
+	}
+	// The cache reads the store's clock, so that tests moving one move
+	// both.
+	c.cache = newDecodedCacheAt(cacheEntries, func() time.Time { return c.now() })
+	return c, nil
 }
 
 // Name returns the name of the session's first cookie.
