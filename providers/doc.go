@@ -12,9 +12,10 @@
 //     code, the scopes, the state, the nonce (OpenID Connect) and the PKCE
 //     S256 challenge, always (RFC 7636, RFC 9700 §2.1.1). The redirect URI is
 //     the one the application configured, never one derived from a request.
-//  2. At the callback, [Provider.Exchange] redeems the code with the PKCE
-//     verifier, refuses token responses a client must not use (no access
-//     token, a token type other than Bearer, no ID token for OpenID
+//  2. At the callback, [Provider.Callback] checks the authorization
+//     response (RFC 9207 "iss", "error", the code), redeems the code with
+//     the PKCE verifier, refuses token responses a client must not use (no
+//     access token, a token type other than Bearer, no ID token for OpenID
 //     Connect) and verifies the identity.
 //  3. For OpenID Connect ([OIDC]) the ID token is verified completely:
 //     go-oidc checks the signature against the provider's published keys
@@ -24,12 +25,23 @@
 //     audiences and "azp", "at_hash" when present, and the UserInfo "sub"
 //     when UserInfo is used (§5.3.2).
 //
+// # Errors
+//
+// One vocabulary: [ErrDenied] (the provider refused — the session ends at
+// refresh), [ErrUnavailable] (try again later; a rate limit or a
+// firewall's page never signs anyone out), [ErrInvalidResponse],
+// [ErrNotAllowed], [ErrConsentRequired], and [*Error] with the provider's
+// RFC 6749 error fields and Retry-After. Token endpoint errors are
+// classified the same way for the code exchange and for refresh.
+//
 // # Outbound requests
 //
 // Every request to a provider goes through a client that never follows
 // redirects, times out and caps response bodies at 1 MiB. Endpoints must be
 // https; plain http is accepted only for loopback hosts, for local
-// development and tests ([IsLoopback]).
+// development and tests ([IsLoopback]). [Provider.Client] calls the
+// provider's APIs with a user's token under the same limits, following
+// redirects but sending the token only to the origin the request went to.
 //
 // # What this package does not do
 //
