@@ -19,24 +19,31 @@
 // button per provider. Starting a login mints a fresh state, nonce and PKCE
 // verifier with crypto/rand, keeps them with the provider's name and
 // issuer, the validated return path and the time in a flow cookie of its
-// own (encrypted and authenticated, ten minutes, at most five alive, so
-// several tabs can sign in at once), and redirects to the provider.
+// own (encrypted and authenticated, ten minutes, at most five alive and
+// 4 KiB together, so several tabs can sign in at once), and redirects to
+// the provider.
 //
 // The provider sends the browser to /auth/callback/{provider}. The
 // callback checks, cheapest first and before any network call: the size
 // and shape of the query, the state against its flow cookie (constant
-// time, one use: the cookie is expired whatever happens), that the flow
-// was started for this provider (mix-up defence, RFC 9700 §4.4), the
-// RFC 9207 "iss" parameter, and an "error" from the provider. Then the
-// code is redeemed with the PKCE verifier and the ID token verified
-// completely (see package providers). A new session is saved — never the
+// time, one use: the cookie the state names is expired whatever happens,
+// and the state is recorded as used before the code is redeemed, so a
+// reload or a retried request cannot redeem it twice), that the flow was
+// started for this provider (mix-up defence, RFC 9700 §4.4). Then
+// [providers.Provider.Callback] checks the RFC 9207 "iss" parameter and
+// an "error" from the provider, redeems the code with the PKCE verifier
+// and verifies the ID token completely. A new session is saved — never the
 // one the browser had, so a planted cookie cannot fix the session — and
 // the browser is sent to the return path with 303.
 //
 // On each protected request [Auth.Require] loads the session (decrypt,
-// verify, check its absolute lifetime), puts it in the request context
+// verify, check its lifetimes, that its provider still has the issuer
+// that made it, and the revocation list), puts it in the request context
 // ([UserFrom], [SessionFrom]) and calls the handler. It makes no network
-// call.
+// call. Whatever changes the session during the request (a refresh, the
+// idle-activity update) is written once, just before the response's
+// first byte; a response that carries the session cookie is made private
+// to shared caches (Cache-Control private, Vary: Cookie).
 //
 // # Refresh
 //
@@ -47,9 +54,10 @@
 // for a short grace window a request still carrying the old cookie gets
 // the tokens already issued instead of replaying the spent refresh token,
 // which providers that rotate refresh tokens answer by revoking the whole
-// grant. A refusal (invalid_grant) ends the session; a transient failure
-// keeps the current token while it is valid and backs off; an expired
-// token is never passed on. [Auth.TokenSource] and [Auth.Client] give
+// grant. A refusal (invalid_grant and the other grant-ending codes) ends
+// the session; a transient failure (a timeout, 5xx, a rate limit, a
+// firewall's page) keeps the current token while it is valid and backs
+// off, honouring Retry-After; an expired token is never passed on. [Auth.TokenSource] and [Auth.Client] give
 // handlers the user's token for the provider's APIs through the same path.
 //
 // # Logout and session lifetimes
