@@ -234,6 +234,12 @@ func validate(cfg Config) (*settings, error) {
 	if s.Logger == nil {
 		s.Logger = slog.New(slog.DiscardHandler)
 	}
+	if !s.secure && !providers.IsLoopback(s.base.Hostname()) {
+		// SECURITY.md SS-02: the opt-in is loud.
+		s.Logger.LogAttrs(context.Background(), slog.LevelWarn,
+			"portcullis: InsecureCookies: session cookies travel over plain http to a non-loopback host; anyone on the network can steal sessions. This MUST NOT be used in production",
+			reasonAttr("insecure_cookies"))
+	}
 	return s, nil
 }
 

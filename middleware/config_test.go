@@ -1,11 +1,14 @@
 package middleware
 
 import (
+	"html/template"
+	"io"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/portcullis-go/portcullis/providers"
+	"github.com/portcullis-go/portcullis/session"
 )
 
 func TestNewRefusesBadSetup(t *testing.T) {
@@ -34,6 +37,15 @@ func TestNewRefusesBadSetup(t *testing.T) {
 		"prefix ending in slash":  {func(c *Config) { c.PathPrefix = "/auth/" }, "PathPrefix"},
 		"prefix with a pattern":   {func(c *Config) { c.PathPrefix = "/{x}" }, "PathPrefix"},
 		"lifetime under a minute": {func(c *Config) { c.SessionLifetime = time.Second }, "SessionLifetime"},
+		"idle beyond lifetime":    {func(c *Config) { c.SessionLifetime = time.Hour; c.IdleTimeout = 2 * time.Hour }, "Config.IdleTimeout"},
+		"refresh an hour early":   {func(c *Config) { c.RefreshBefore = time.Hour }, "Config.RefreshBefore"},
+		"refresh timeout of 5 m":  {func(c *Config) { c.RefreshTimeout = 5 * time.Minute }, "Config.RefreshTimeout"},
+		"insecure store on https": {func(c *Config) { c.Sessions = insecureStore(t) }, "Config.Sessions: the store writes cookies without Secure"},
+		"executed template": {func(c *Config) {
+			tpl := template.Must(template.New("x").Parse("hi"))
+			tpl.Execute(io.Discard, nil)
+			c.ChooserTemplate = tpl
+		}, "Config.ChooserTemplate"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := good
@@ -64,6 +76,71 @@ func TestNewRefusesBadSetup(t *testing.T) {
 				t.Fatalf("New refused: %v", err)
 			}
 		})
+	}
+}
+
+// insecureStore is a cookie store configured for plain http.
+func insecureStore(t *testing.T) session.Store {
+	st, err := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{testKey}, InsecureCookies: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// TestNewReportsEveryProblemAtOnce: New names each field it refuses, and
+// all of them in one error.
+func TestNewReportsEveryProblemAtOnce(t *testing.T) {
+	_, err := New(Config{
+		BaseURL:        "ftp://app.example",
+		Keys:           [][]byte{[]byte("short")},
+		PathPrefix:     "auth/",
+		IdleTimeout:    time.Second,
+		RefreshBefore:  -time.Second,
+		RefreshTimeout: time.Hour,
+	})
+	if err == nil {
+		t.Fatal("New accepted a broken configuration")
+	}
+	for _, field := range []string{"BaseURL", "Providers", "Keys", "PathPrefix", "IdleTimeout", "RefreshBefore", "RefreshTimeout"} {
+		if !strings.Contains(err.Error(), "middleware: Config."+field+": ") {
+			t.Errorf("the error does not name Config.%s:\n%v", field, err)
+		}
+	}
+	if n := strings.Count(err.Error(), "\n") + 1; n != 7 {
+		t.Errorf("%d problems reported, want 7:\n%v", n, err)
+	}
+}
+
+// TestChooserTemplateIsCopied: changing the template after New changes
+// nothing.
+func TestChooserTemplateIsCopied(t *testing.T) {
+	p := devProvider(t, "dev", "https://app.example")
+	p2 := devProvider(t, "two", "https://app.example")
+	tpl := template.Must(template.New("c").Parse(`original`))
+	a, err := New(Config{BaseURL: "https://app.example", Providers: []*providers.Provider{p, p2}, Keys: [][]byte{testKey}, ChooserTemplate: tpl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	template.Must(tpl.Parse(`changed`))
+	if rec := serve(a.Handler(), "GET", "https://app.example/auth/login", nil); rec.Body.String() != "original" {
+		t.Fatalf("chooser page %q after the caller changed its template", rec.Body)
+	}
+}
+
+// TestInsecureCookiesIsLoud: the plain-http opt-in logs a warning at New
+// (SECURITY.md SS-02); loopback development does not.
+func TestInsecureCookiesIsLoud(t *testing.T) {
+	p := devProvider(t, "dev", "http://intranet.example")
+	for base, loud := range map[string]bool{"http://intranet.example": true, "http://127.0.0.1:8080": false, "https://app.example": false} {
+		var logs logBuffer
+		_, err := New(Config{BaseURL: base, Providers: []*providers.Provider{p}, Keys: [][]byte{testKey}, InsecureCookies: true, Logger: logs.logger()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(logs.String(), "level=WARN") && strings.Contains(logs.String(), "MUST NOT"); got != loud {
+			t.Errorf("%s: warning logged %v, want %v:\n%s", base, got, loud, logs.String())
+		}
 	}
 }
 
