@@ -57,6 +57,11 @@ func (p *Provider) Callback(ctx context.Context, f Flow, query url.Values) (*Ide
 	if code == "" || len(code) > maxCodeLen || !printableASCII(code) {
 		return nil, &responseError{"code_invalid", "code missing or malformed"}
 	}
+	if wantsStepUp(f) && p.issuer == "" {
+		// Without an ID token nothing says when or how the user
+		// authenticated.
+		return nil, fmt.Errorf("providers: %s: %w: step-up needs an OpenID Connect provider", p.name, ErrNotAllowed)
+	}
 	return p.exchange(ctx, f, code)
 }
 
@@ -88,6 +93,15 @@ func (p *Provider) exchange(ctx context.Context, f Flow, code string) (*Identity
 	id, err := p.identify(ctx, tok, f)
 	if err != nil {
 		return nil, fmt.Errorf("providers: %s: %w", p.name, err)
+	}
+	now := p.now()
+	if wantsStepUp(f) {
+		if err := checkStepUp(f, id, now); err != nil {
+			return nil, fmt.Errorf("providers: %s: %w", p.name, err)
+		}
+	}
+	if id.AuthTime.IsZero() {
+		id.AuthTime = now
 	}
 	p.defaultExpiry(&id.Tokens)
 	return id, nil

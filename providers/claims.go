@@ -139,3 +139,35 @@ func (t *claimTime) UnmarshalJSON(b []byte) error {
 	}
 	return nil
 }
+
+// maxGroupsPath bounds OIDCConfig.GroupsClaim.
+const maxGroupsPath = 8
+
+// groupsAt reads the groups claim at path from a token's or UserInfo's
+// claims, decoded by claims: each element but the last names a member of a
+// JSON object, the last the claim itself, read like "groups" (an array of
+// strings or one string; odd entries dropped). A path that leads nowhere,
+// or through something other than objects, gives no groups: a policy on
+// groups then refuses (fail closed), it never errs the sign-in.
+func groupsAt(claims func(any) error, path []string) []string {
+	var obj map[string]json.RawMessage
+	if claims(&obj) != nil {
+		return nil
+	}
+	for _, name := range path[:len(path)-1] {
+		raw, ok := obj[name]
+		if !ok || !isJSONObject(raw) {
+			return nil
+		}
+		obj = nil
+		if json.Unmarshal(raw, &obj) != nil {
+			return nil
+		}
+	}
+	var g claimGroups
+	raw, ok := obj[path[len(path)-1]]
+	if !ok || json.Unmarshal(raw, &g) != nil {
+		return nil
+	}
+	return g
+}

@@ -27,9 +27,12 @@ type idTokenVerifier struct {
 	now            func() time.Time
 	// issuer and algs are the issuer and pinned algorithms verifier was
 	// configured with. They only name the check a refused token failed
-	// (verifyError); newLogoutVerifier sets them.
+	// (verifyError).
 	issuer string
 	algs   []string
+	// groupsClaim is the path of the groups claim when it is not "groups"
+	// (OIDCConfig.GroupsClaim); nil for the default.
+	groupsClaim []string
 }
 
 // idClaims are the ID token claims portcullis reads. The protocol claims
@@ -37,10 +40,12 @@ type idTokenVerifier struct {
 // refused (a session's back-channel logout rests on "sid"). The profile
 // claims and "auth_time" decode tolerantly (claims.go).
 type idClaims struct {
-	Nonce           string    `json:"nonce"`
-	AuthorizedParty string    `json:"azp"`
-	SID             string    `json:"sid"`
-	AuthTime        claimTime `json:"auth_time"`
+	Nonce           string      `json:"nonce"`
+	AuthorizedParty string      `json:"azp"`
+	SID             string      `json:"sid"`
+	AuthTime        claimTime   `json:"auth_time"`
+	ACR             claimString `json:"acr"`
+	AMR             claimGroups `json:"amr"`
 	profileClaims
 }
 
@@ -143,6 +148,11 @@ func (v *idTokenVerifier) identify(ctx context.Context, p *Provider, tok *oauth2
 		Picture:  string(c.Picture),
 		Groups:   c.Groups,
 	}
+	if v.groupsClaim != nil {
+		// A configured claim path (Keycloak's realm_access.roles, Entra's
+		// roles, an Auth0 namespaced claim) replaces "groups".
+		u.Groups = groupsAt(idt.Claims, v.groupsClaim)
+	}
 	if userInfo != nil {
 		ui, err := userInfo(ctx, tok)
 		if err != nil {
@@ -160,11 +170,19 @@ func (v *idTokenVerifier) identify(ctx context.Context, p *Provider, tok *oauth2
 		u.Name = cmp.Or(string(extra.Name), u.Name)
 		u.Login = cmp.Or(string(extra.PreferredUsername), u.Login)
 		u.Picture = cmp.Or(string(extra.Picture), u.Picture)
-		if len(extra.Groups) > 0 {
-			u.Groups = extra.Groups
+		groups := []string(extra.Groups)
+		if v.groupsClaim != nil {
+			groups = groupsAt(ui.claims, v.groupsClaim)
+		}
+		if len(groups) > 0 {
+			u.Groups = groups
 		}
 	}
-	return &Identity{User: u, Tokens: tokens(tok, raw), SID: c.SID}, nil
+	id := &Identity{User: u, Tokens: tokens(tok, raw), SID: c.SID, ACR: string(c.ACR), AMR: []string(c.AMR)}
+	if c.AuthTime.valid {
+		id.AuthTime = time.Unix(c.AuthTime.unix, 0)
+	}
+	return id, nil
 }
 
 // Naming the check go-oidc refused. go-oidc wraps key-set errors with %v

@@ -42,6 +42,16 @@ type OIDCConfig struct {
 	// audience is refused, and one with several audiences must name
 	// ClientID as its authorized party ("azp").
 	ExtraAudiences []string
+	// GroupsClaim is the path to the claim that holds the user's groups or
+	// roles, in the ID token (and UserInfo), one element per level of
+	// nesting: []string{"realm_access", "roles"} for Keycloak realm roles,
+	// []string{"roles"} for Microsoft Entra app roles,
+	// []string{"https://example.com/roles"} for an Auth0 namespaced claim.
+	// It fills session.User.Groups, which group policies check. The claim
+	// may be an array of strings or a single string; other shapes give no
+	// groups (a group policy then refuses). At most 8 elements. Default
+	// "groups".
+	GroupsClaim []string
 	// UserInfo makes the login also call the UserInfo endpoint and fill the
 	// user from it; its "sub" must equal the ID token's.
 	UserInfo bool
@@ -79,6 +89,15 @@ func OIDC(ctx context.Context, cfg OIDCConfig) (*Provider, error) {
 	}
 	if err := checkEndpoint("issuer", cfg.Issuer); err != nil {
 		return nil, err
+	}
+	var groupsClaim []string
+	switch {
+	case len(cfg.GroupsClaim) > maxGroupsPath:
+		return nil, fmt.Errorf("providers: %s: GroupsClaim has %d elements, at most %d", cfg.Name, len(cfg.GroupsClaim), maxGroupsPath)
+	case slices.Contains(cfg.GroupsClaim, ""):
+		return nil, fmt.Errorf("providers: %s: GroupsClaim has an empty element", cfg.Name)
+	case len(cfg.GroupsClaim) > 0 && !slices.Equal(cfg.GroupsClaim, []string{"groups"}):
+		groupsClaim = slices.Clone(cfg.GroupsClaim)
 	}
 	algs, err := signingAlgs(cfg.SigningAlgs)
 	if err != nil {
@@ -162,6 +181,7 @@ func OIDC(ctx context.Context, cfg OIDCConfig) (*Provider, error) {
 		maxAge:         cfg.MaxIDTokenAge,
 		issuer:         cfg.Issuer,
 		algs:           slices.Clone(algs),
+		groupsClaim:    groupsClaim,
 		now:            func() time.Time { return p.now() },
 	}
 	// The keys are parsed one by one, so a key of a type go-jose does not

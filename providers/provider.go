@@ -66,6 +66,18 @@ type Flow struct {
 	// (e.g. "consent" when a login is restarted because a refresh token
 	// is needed and the provider did not issue one).
 	Prompt string
+	// MaxAge, ACRValues and AMR ask for a step-up (OpenID Connect Core
+	// §3.1.2.1): an authentication at most MaxAge old (sent as max_age,
+	// with prompt=login), of one of the ACRValues classes (acr_values),
+	// and using every AMR method (verified only: there is no request
+	// parameter for it). [Provider.Callback] refuses, wrapping
+	// ErrNotAllowed, an identity whose auth_time, acr or amr does not
+	// meet them, so a provider that ignores the request cannot pass an
+	// old or weak authentication as a strong one. Only OpenID Connect
+	// providers can step up.
+	MaxAge    time.Duration
+	ACRValues []string
+	AMR       []string
 }
 
 // Identity is the verified outcome of a login: who the user is, the tokens,
@@ -76,6 +88,12 @@ type Identity struct {
 	// SID is the OpenID Connect session id ("sid"), if the provider sent
 	// one; back-channel logout refers to it.
 	SID string
+	// AuthTime is when the user authenticated at the provider (the ID
+	// token's "auth_time"), or the time of the login when it did not say.
+	// ACR and AMR are the ID token's "acr" and "amr", when present.
+	AuthTime time.Time
+	ACR      string
+	AMR      []string
 }
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
@@ -110,6 +128,10 @@ func (p *Provider) AuthCodeURL(f Flow) string {
 	}
 	if f.Prompt != "" {
 		opts = append(opts, oauth2.SetAuthURLParam("prompt", f.Prompt))
+	}
+	if p.issuer != "" {
+		// A step-up's prompt=login replaces any other prompt.
+		opts = append(opts, stepUpParams(f)...)
 	}
 	return c.AuthCodeURL(f.State, opts...)
 }

@@ -17,7 +17,11 @@ import (
 type userInfoResponse struct {
 	Subject string
 	profileClaims
+	body []byte
 }
+
+// claims decodes the whole response into v.
+func (ui *userInfoResponse) claims(v any) error { return json.Unmarshal(ui.body, v) }
 
 // fetchUserInfo calls the UserInfo endpoint with tok as a Bearer token
 // (§5.3.1) through the provider's hardened client. It reads the response
@@ -61,6 +65,6 @@ func (p *Provider) fetchUserInfo(ctx context.Context, endpoint string, tok *oaut
 	if sub.Subject == nil {
 		return nil, errors.New("userinfo: sub missing or not a string")
 	}
-	ui.Subject = *sub.Subject
+	ui.Subject, ui.body = *sub.Subject, body
 	return &ui, nil
 }
