@@ -77,5 +77,8 @@ func (s *Session) clone() *Session {
 	if s.User.Groups != nil {
 		cp.User.Groups = append([]string(nil), s.User.Groups...)
 	}
+	if s.AMR != nil {
+		cp.AMR = append([]string(nil), s.AMR...)
+	}
 	return &cp
 }

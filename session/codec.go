@@ -10,17 +10,27 @@ import (
 // decoding it is on the path of every authenticated request, and it must be
 // cheap, allocation-light and strict.
 //
-//	version byte (1)
+//	version byte (2; 1 is still read)
 //	strings:  uvarint length, bytes   (ID, the User fields, the Tokens, SID)
 //	groups:   uvarint count, strings
 //	times:    varint Unix nanoseconds, 0 for the zero time
+//	version 2 appends: User.Account, AuthTime, ACR, AMR (count, strings)
 //
 // Decoding refuses unknown versions, lengths beyond the input and trailing
-// bytes, so a value either decodes exactly or not at all.
-const codecVersion = 1
+// bytes, so a value either decodes exactly or not at all. A version 1 value
+// (written before step-up and account linking existed) decodes with those
+// fields empty, so an upgrade signs nobody out.
+const (
+	codecVersion   = 2
+	codecVersionV1 = 1
+)
 
-// maxGroups bounds the number of groups a decoded session may hold.
-const maxGroups = 1024
+// maxGroups and maxAMR bound the groups and authentication methods a
+// decoded session may hold.
+const (
+	maxGroups = 1024
+	maxAMR    = 32
+)
 
 var errMalformed = errors.New("session: malformed encoding")
 
@@ -32,10 +42,7 @@ func appendSession(b []byte, s *Session) []byte {
 	for _, v := range [...]string{u.Provider, u.Issuer, u.Subject, u.Email, u.Name, u.Login, u.Picture} {
 		b = appendString(b, v)
 	}
-	b = binary.AppendUvarint(b, uint64(len(u.Groups)))
-	for _, g := range u.Groups {
-		b = appendString(b, g)
-	}
+	b = appendStrings(b, u.Groups)
 	t := &s.Tokens
 	for _, v := range [...]string{t.AccessToken, t.TokenType, t.RefreshToken, t.IDToken} {
 		b = appendString(b, v)
@@ -45,6 +52,17 @@ func appendSession(b []byte, s *Session) []byte {
 	b = appendTime(b, s.Created)
 	b = appendTime(b, s.LastSeen)
 	b = appendTime(b, s.Expires)
+	b = appendString(b, u.Account)
+	b = appendTime(b, s.AuthTime)
+	b = appendString(b, s.ACR)
+	return appendStrings(b, s.AMR)
+}
+
+func appendStrings(b []byte, ss []string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(ss)))
+	for _, v := range ss {
+		b = appendString(b, v)
+	}
 	return b
 }
 
@@ -62,9 +80,10 @@ func appendTime(b []byte, t time.Time) []byte {
 
 // decodeSession decodes data produced by appendSession.
 func decodeSession(data []byte) (*Session, error) {
-	if len(data) == 0 || data[0] != codecVersion {
+	if len(data) == 0 || data[0] != codecVersion && data[0] != codecVersionV1 {
 		return nil, errMalformed
 	}
+	version := data[0]
 	d := decoder{buf: data[1:]}
 	s := new(Session)
 	s.ID = d.string()
@@ -72,17 +91,7 @@ func decodeSession(data []byte) (*Session, error) {
 	for _, p := range [...]*string{&u.Provider, &u.Issuer, &u.Subject, &u.Email, &u.Name, &u.Login, &u.Picture} {
 		*p = d.string()
 	}
-	if n := d.uvarint(); n > 0 {
-		// Each group takes at least one byte, so n is bounded by the input
-		// before anything is allocated.
-		if n > maxGroups || n > uint64(len(d.buf)) {
-			return nil, errMalformed
-		}
-		u.Groups = make([]string, n)
-		for i := range u.Groups {
-			u.Groups[i] = d.string()
-		}
-	}
+	u.Groups = d.strings(maxGroups)
 	t := &s.Tokens
 	for _, p := range [...]*string{&t.AccessToken, &t.TokenType, &t.RefreshToken, &t.IDToken} {
 		*p = d.string()
@@ -92,6 +101,12 @@ func decodeSession(data []byte) (*Session, error) {
 	s.Created = d.time()
 	s.LastSeen = d.time()
 	s.Expires = d.time()
+	if version == codecVersion {
+		u.Account = d.string()
+		s.AuthTime = d.time()
+		s.ACR = d.string()
+		s.AMR = d.strings(maxAMR)
+	}
 	if d.err || len(d.buf) != 0 {
 		return nil, errMalformed
 	}
@@ -134,6 +149,25 @@ func (d *decoder) string() string {
 	s := string(d.buf[:n])
 	d.buf = d.buf[n:]
 	return s
+}
+
+// strings reads a count and that many strings; nil for none. Each string
+// takes at least one byte, so the count is bounded by the input before
+// anything is allocated.
+func (d *decoder) strings(max uint64) []string {
+	n := d.uvarint()
+	if d.err || n == 0 {
+		return nil
+	}
+	if n > max || n > uint64(len(d.buf)) {
+		d.err = true
+		return nil
+	}
+	ss := make([]string, n)
+	for i := range ss {
+		ss[i] = d.string()
+	}
+	return ss
 }
 
 func (d *decoder) time() time.Time {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 )
@@ -23,6 +24,7 @@ func fullSession() *Session {
 			Login:    "zoe",
 			Picture:  "https://example.com/avatar/zoë.png",
 			Groups:   []string{"admins", "", "ops/北京", "team:🚀"},
+			Account:  "acct-42",
 		},
 		Tokens: Tokens{
 			AccessToken:  "ya29.a0AfH6SMBx-access",
@@ -35,6 +37,9 @@ func fullSession() *Session {
 		Created:  now,
 		LastSeen: now.Add(5 * time.Minute),
 		Expires:  now.Add(24 * time.Hour),
+		AuthTime: now.Add(-time.Minute),
+		ACR:      "urn:devoidc:mfa",
+		AMR:      []string{"pwd", "otp"},
 	}
 }
 
@@ -44,7 +49,8 @@ func equalSession(a, b *Session) bool {
 	if a.ID != b.ID || a.SID != b.SID || a.Tokens.AccessToken != b.Tokens.AccessToken ||
 		a.Tokens.TokenType != b.Tokens.TokenType || a.Tokens.RefreshToken != b.Tokens.RefreshToken ||
 		a.Tokens.IDToken != b.Tokens.IDToken || !a.Tokens.Expiry.Equal(b.Tokens.Expiry) ||
-		!a.Created.Equal(b.Created) || !a.LastSeen.Equal(b.LastSeen) || !a.Expires.Equal(b.Expires) {
+		!a.Created.Equal(b.Created) || !a.LastSeen.Equal(b.LastSeen) || !a.Expires.Equal(b.Expires) ||
+		!a.AuthTime.Equal(b.AuthTime) || a.ACR != b.ACR || !slices.Equal(a.AMR, b.AMR) || a.User.Account != b.User.Account {
 		return false
 	}
 	ua, ub := a.User, b.User
@@ -117,20 +123,46 @@ func nonMinimal(varint []byte) []byte {
 	return append(b, 0)
 }
 
+// v1Encoding returns the version 1 encoding of s (written before step-up
+// and account linking), whose new fields must be empty.
+func v1Encoding(t *testing.T, s *Session) []byte {
+	t.Helper()
+	if s.User.Account != "" || !s.AuthTime.IsZero() || s.ACR != "" || len(s.AMR) != 0 {
+		t.Fatal("v1Encoding of a session with version 2 fields")
+	}
+	v2 := appendSession(nil, s)
+	// The version 2 fields, all empty, take four bytes.
+	return append([]byte{codecVersionV1}, v2[1:len(v2)-4]...)
+}
+
+// TestCodecReadsVersion1: sessions written before version 2 still load.
+func TestCodecReadsVersion1(t *testing.T) {
+	s := fullSession()
+	s.User.Account, s.AuthTime, s.ACR, s.AMR = "", time.Time{}, "", nil
+	got, err := decodeSession(v1Encoding(t, s))
+	if err != nil || !equalSession(got, s) {
+		t.Fatalf("version 1 encoding: %+v, %v", got, err)
+	}
+	if again := appendSession(nil, got); again[0] != codecVersion {
+		t.Fatal("a re-encoded version 1 session is not written as the current version")
+	}
+}
+
 func TestCodecRejects(t *testing.T) {
 	full := fullSession()
-	valid := appendSession(nil, full)
+	full.User.Account, full.AuthTime, full.ACR, full.AMR = "", time.Time{}, "", nil
+	valid := v1Encoding(t, full)
 	lastTime := binary.AppendVarint(nil, full.Expires.UnixNano())
 	if !bytes.HasSuffix(valid, lastTime) {
 		t.Fatal("encoding does not end with Expires")
 	}
-	zero := fullSession()
+	zero := *full
 	zero.Expires = time.Time{}
-	zeroEnd := appendSession(nil, zero) // ends with the varint 0
+	zeroEnd := v1Encoding(t, &zero) // ends with the varint 0
 
-	// head is a valid encoding up to the group count: version and eight
-	// empty strings (ID and the seven User fields).
-	head := append([]byte{codecVersion}, make([]byte, 8)...)
+	// head is a valid version 1 encoding up to the group count: version
+	// and eight empty strings (ID and the seven User fields).
+	head := append([]byte{codecVersionV1}, make([]byte, 8)...)
 	withGroups := func(count []byte, rest int) []byte {
 		b := append(bytes.Clone(head), count...)
 		return append(b, make([]byte, rest)...)
@@ -147,21 +179,22 @@ func TestCodecRejects(t *testing.T) {
 	}{
 		{"nil", nil},
 		{"version 0", append([]byte{0}, valid[1:]...)},
-		{"version 2", append([]byte{2}, valid[1:]...)},
+		{"version 2 without its fields", append([]byte{codecVersion}, valid[1:]...)},
+		{"version 3", append([]byte{3}, valid[1:]...)},
 		{"version 255", append([]byte{255}, valid[1:]...)},
 		{"version only", []byte{codecVersion}},
 		{"trailing zero byte", append(bytes.Clone(valid), 0)},
 		{"trailing bytes", append(bytes.Clone(valid), "junk"...)},
 		{"doubled", append(bytes.Clone(valid), valid...)},
-		{"string length past the end", []byte{codecVersion, 5, 'a', 'b'}},
-		{"string length 2^63", binary.AppendUvarint([]byte{codecVersion}, 1<<63)},
-		{"varint overflow", append([]byte{codecVersion}, bytes.Repeat([]byte{0xff}, 11)...)},
+		{"string length past the end", []byte{codecVersionV1, 5, 'a', 'b'}},
+		{"string length 2^63", binary.AppendUvarint([]byte{codecVersionV1}, 1<<63)},
+		{"varint overflow", append([]byte{codecVersionV1}, bytes.Repeat([]byte{0xff}, 11)...)},
 		{"group count 2^40", withGroups(binary.AppendUvarint(nil, 1<<40), 64)},
 		{"group count 2^64-1", withGroups(binary.AppendUvarint(nil, 1<<64-1), 64)},
 		{"group count past the end", withGroups([]byte{20}, 10)},
 		{"group count maxGroups+1", withGroups(binary.AppendUvarint(nil, maxGroups+1), maxGroups+1+tail)},
 		{"time varint truncated", append(bytes.Clone(valid[:len(valid)-len(lastTime)]), 0x80)},
-		{"non-minimal string length", append(append([]byte{codecVersion}, nonMinimal(valid[1:2])...), valid[2:]...)},
+		{"non-minimal string length", append(append([]byte{codecVersionV1}, nonMinimal(valid[1:2])...), valid[2:]...)},
 		{"non-minimal group count", withGroups([]byte{0x82, 0x00}, 2+tail)},
 		{"non-minimal zero time", append(bytes.Clone(zeroEnd[:len(zeroEnd)-1]), 0x80, 0x00)},
 		{"non-minimal time", append(bytes.Clone(valid[:len(valid)-len(lastTime)]), nonMinimal(lastTime)...)},
@@ -176,7 +209,7 @@ func TestCodecRejects(t *testing.T) {
 
 func TestCodecMaxGroups(t *testing.T) {
 	const tail = 9
-	head := append([]byte{codecVersion}, make([]byte, 8)...)
+	head := append([]byte{codecVersionV1}, make([]byte, 8)...)
 	b := binary.AppendUvarint(head, maxGroups)
 	b = append(b, make([]byte, maxGroups+tail)...)
 	s, err := decodeSession(b)

@@ -31,6 +31,11 @@ type User struct {
 	Picture string
 	// Groups holds group, organisation or team names the provider asserted.
 	Groups []string
+	// Account is the application's own identifier for this user, when its
+	// account-linking hook set one (middleware Config.LinkAccount): one
+	// application user can sign in through several providers. Empty
+	// otherwise.
+	Account string
 }
 
 // ID returns the user's stable key, "provider|subject", suitable for a
@@ -71,6 +76,14 @@ type Session struct {
 	// Expires is the absolute end of the session, fixed at sign-in; a
 	// refresh never moves it.
 	Expires time.Time
+	// AuthTime is when the user last authenticated at the provider (the ID
+	// token's "auth_time"; the sign-in time when the provider did not
+	// say). A step-up sign-in moves it.
+	AuthTime time.Time
+	// ACR and AMR are how the user authenticated (the ID token's "acr"
+	// and "amr", OpenID Connect Core §2), when the provider said.
+	ACR string
+	AMR []string
 }
 
 // New returns a session for u with a fresh random ID, created at now and
