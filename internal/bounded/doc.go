@@ -10,9 +10,11 @@
 //   - [Group], a single-flight: concurrent calls with one key share one
 //     execution of the function.
 //
-// Expired entries leave through a min-heap ordered by expiry, a few at a
-// time on each write: no operation scans the whole map, so a large map
-// never stalls the readers behind a collection pass.
+// Expired entries leave through a min-heap ordered by expiry, at most 64
+// on each write (more only when a full map needs the room, one per slot):
+// no operation scans the whole map or collects a whole generation of
+// entries at once, so a large map never stalls the readers behind a
+// collection pass. Reads never see an expired entry either way.
 //
 // It is not public API.
 package bounded

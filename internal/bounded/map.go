@@ -33,6 +33,8 @@ type Map[K comparable, V any] struct {
 	policy  Policy
 	now     func() time.Time
 	evicted uint64
+	// lastExpire is the time of the last write's collection.
+	lastExpire time.Time
 }
 
 type entry[K comparable, V any] struct {
@@ -158,19 +160,24 @@ func (m *Map[K, V]) Delete(k K) {
 }
 
 // Len returns the number of entries, counting expired ones not yet
-// collected.
+// collected (each write collects a few).
 func (m *Map[K, V]) Len() int {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	return len(m.m)
 }
 
-// Full reports whether an insert of a new key would need an eviction.
+// Full reports whether an insert of a new key would need an eviction: the
+// map holds Max live entries. Expired entries are collected first, only as
+// many as needed to fall below Max.
 func (m *Map[K, V]) Full() bool {
 	now := m.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.expire(now)
+	for len(m.m) >= m.max && len(m.h) > 0 && !now.Before(m.h[0].expires) {
+		m.remove(m.h[0])
+	}
 	return len(m.m) >= m.max
 }
 
@@ -181,17 +188,26 @@ func (m *Map[K, V]) Evictions() uint64 {
 	return m.evicted
 }
 
-// expire removes the expired entries, soonest first; m.mu is held. Each
-// removal is O(log n), and only expired entries are visited.
+// expireBatch bounds the expired entries one write collects: entries made
+// together expire together, and collecting a hundred thousand of them at
+// once would hold the lock every reader waits on for a noticeable time.
+const expireBatch = 64
+
+// expire removes up to expireBatch expired entries, soonest first; m.mu
+// is held. Each removal is O(log n), and only expired entries are visited.
 func (m *Map[K, V]) expire(now time.Time) {
-	for len(m.h) > 0 && !now.Before(m.h[0].expires) {
+	for i := 0; i < expireBatch && len(m.h) > 0 && !now.Before(m.h[0].expires); i++ {
 		m.remove(m.h[0])
 	}
+	m.lastExpire = now
 }
 
-// makeRoom frees a slot when the map is full; m.mu is held and expired
-// entries are already gone.
+// makeRoom frees a slot when the map is full; m.mu is held. It first
+// removes expired entries, one at a time, only as many as it needs.
 func (m *Map[K, V]) makeRoom() (bool, error) {
+	for len(m.m) >= m.max && len(m.h) > 0 && !m.lastExpire.Before(m.h[0].expires) {
+		m.remove(m.h[0])
+	}
 	if len(m.m) < m.max {
 		return false, nil
 	}

@@ -145,7 +145,42 @@ func TestMapExpiryOrder(t *testing.T) {
 			live++
 		}
 	}
-	if m.Len() != live+1 {
-		t.Fatalf("Len = %d, want %d live entries + probe", m.Len(), live)
+	if m.Len() < live+1 || m.Len() > live+1+(1000-live) {
+		t.Fatalf("Len = %d with %d live entries + probe", m.Len(), live)
+	}
+}
+
+// TestMapCollectsInBatches: a write collects at most expireBatch expired
+// entries (a generation of entries expiring together never stalls readers
+// for one long pass), a full map collects just what it needs, and reads
+// never see what is left.
+func TestMapCollectsInBatches(t *testing.T) {
+	c := newClock()
+	m := New[int, int](1000, Refuse, c.now)
+	for i := range 1000 {
+		m.Put(i, i, c.t.Add(time.Minute))
+	}
+	c.advance(time.Minute)
+	if m.Full() {
+		t.Fatal("a map of expired entries reports full")
+	}
+	before := m.Len()
+	if before < 1000-expireBatch-1 {
+		t.Fatalf("Full collected %d entries, more than a batch and the one it needed", 1000-before)
+	}
+	m.Put(-1, 0, c.t.Add(time.Hour))
+	if n := m.Len(); n < before-expireBatch {
+		t.Fatalf("one write collected %d entries, more than %d", 1000-n, expireBatch)
+	}
+	for i := range 1000 {
+		if _, ok := m.Get(i); ok {
+			t.Fatalf("expired entry %d still readable", i)
+		}
+	}
+	for range 1000 / expireBatch {
+		m.Put(-1, 0, c.t.Add(time.Hour))
+	}
+	if m.Len() != 1 {
+		t.Fatalf("Len = %d after enough writes, want 1", m.Len())
 	}
 }
