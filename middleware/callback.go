@@ -125,14 +125,20 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, p *providers.Pro
 	if p == nil || f.Provider != p.Name() {
 		return nil, f, fail(ErrInvalidRequest, "provider_mismatch", nil)
 	}
-	first, err := a.usedStates.use(r.Context(), f.Provider, f.State, f.Created.Add(flowLifetime+time.Minute))
-	switch {
-	case err != nil:
-		return nil, f, fail(ErrStoreUnavailable, "callback_record_unavailable", err)
-	case !first:
-		// Another request already carried this flow's callback (a reload,
-		// a retried request): its code is being, or was, redeemed there.
-		return nil, f, fail(ErrInvalidRequest, "state_reused", nil)
+	if q.Get("code") != "" {
+		// Only a response with a code is recorded: it is the code that must
+		// not be redeemed twice, and an error response (which redeems
+		// nothing) must not fill the record for everyone.
+		first, err := a.usedStates.use(r.Context(), f.Provider, f.State, f.Created.Add(flowLifetime+time.Minute))
+		switch {
+		case err != nil:
+			return nil, f, fail(ErrStoreUnavailable, "callback_record_unavailable", err)
+		case !first:
+			// Another request already carried this flow's callback (a
+			// reload, a retried request): its code is being, or was,
+			// redeemed there.
+			return nil, f, fail(ErrInvalidRequest, "state_reused", nil)
+		}
 	}
 	if rf, ok := a.s.Revocations.(interface{ full() bool }); ok && rf.full() {
 		// No room to record a logout of one more session: refuse to make

@@ -101,10 +101,12 @@ type Config struct {
 	// ErrForbidden or not; the user sees a generic page). Use it to
 	// provision users or to apply a sign-in policy.
 	OnLogin func(ctx context.Context, s *session.Session) error
-	// OnLogout runs after a session ended by a logout: a local one (ended
-	// has the session's ID, Provider, Subject and SID), a back-channel one
-	// (Provider and SID or Subject) or EndSessions (Provider and Subject).
-	// It is a notification: it cannot stop the logout.
+	// OnLogout runs after sessions ended and the revocation list recorded
+	// it; ended is the recorded entry, in one of the shapes documented on
+	// session.Revocation: a local logout (ID, Provider, Subject), a
+	// back-channel one (Provider with SID, Subject or both) or EndSessions
+	// (Provider and Subject). It does not run when the list could not
+	// record the end. It is a notification: it cannot stop the logout.
 	OnLogout func(ctx context.Context, ended session.Revocation)
 	// Logger receives structured events (login ok and failed with a reason,
 	// logout). Tokens, codes, cookies and claims are never logged. Default:

@@ -1,8 +1,11 @@
 package middleware
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -31,17 +34,16 @@ type requestState struct {
 
 	mu sync.Mutex
 	s  *session.Session // the current session; nil once ended
-	// presented is the refresh token of the session the browser sent.
-	presented string
+	// browserRT is the refresh token of the session the browser holds:
+	// the one it sent, or the one commit saved.
+	browserRT string
 	dirty     bool // s differs from what the browser holds
 	ended     bool // the browser's session must be cleared
 	committed bool // the response has started: nothing more reaches the browser
-	// rotated is set when s carries tokens from a refresh of presented.
-	rotated bool
 }
 
 func newRequestState(a *Auth, r *http.Request, s *session.Session) *requestState {
-	return &requestState{a: a, r: r, s: s, presented: s.Tokens.RefreshToken}
+	return &requestState{a: a, r: r, s: s, browserRT: s.Tokens.RefreshToken}
 }
 
 func (st *requestState) session() *session.Session {
@@ -51,20 +53,37 @@ func (st *requestState) session() *session.Session {
 }
 
 // replace makes ns the request's session, to be saved at commit. When the
-// response has already started, the browser keeps the old cookie: a
-// rotation is then pinned in the refresh memo for the session's life, so
-// that the old refresh token is answered from there and never replayed.
-func (st *requestState) replace(ns *session.Session, rotated bool) {
+// response has already started, the browser keeps its cookie: the refresh
+// token it holds is then pinned in the refresh memo to ns's tokens for the
+// session's life (pinUnsaved), so it is answered from there, never
+// replayed.
+func (st *requestState) replace(ns *session.Session) {
 	st.mu.Lock()
 	late := st.committed
 	st.s, st.dirty = ns, true
-	st.rotated = st.rotated || rotated
+	browserRT := st.browserRT
 	st.mu.Unlock()
-	if late && rotated {
-		st.a.refresher.keep(st.a.s.providers[ns.User.Provider], st.presented, ns.Expires)
-		st.a.log.LogAttrs(st.r.Context(), levelWarn, "portcullis: refreshed tokens not saved: the response had started",
-			providerAttr(ns.User.Provider), reasonAttr("response_started"))
+	if late {
+		st.pinUnsaved(browserRT, ns, "response_started")
 	}
+}
+
+// pinUnsaved keeps, for the session's life, the answer to the refresh
+// token the browser holds (browserRT) when a session with other tokens
+// could not reach it: the next request with that token gets ns's tokens
+// from the memo instead of redeeming a token the provider has rotated.
+func (st *requestState) pinUnsaved(browserRT string, ns *session.Session, reason string) {
+	if browserRT == "" || ns.Tokens.RefreshToken == browserRT {
+		return
+	}
+	a := st.a
+	p := a.s.providers[ns.User.Provider]
+	attrs := []slog.Attr{providerAttr(ns.User.Provider), reasonAttr(reason)}
+	if err := a.refresher.pin(p, browserRT, ns.Tokens, ns.Expires); err != nil {
+		a.log.LogAttrs(st.r.Context(), levelError, "portcullis: refreshed tokens neither saved nor remembered: the refresh memo is full of pinned entries", attrs...)
+		return
+	}
+	a.log.LogAttrs(st.r.Context(), levelWarn, "portcullis: refreshed tokens not saved; the browser's refresh token is answered from the memo", attrs...)
 }
 
 // end ends the session: the browser's cookies are cleared at commit.
@@ -88,7 +107,7 @@ func (st *requestState) commit(w http.ResponseWriter) {
 		return
 	}
 	st.committed = true
-	s, dirty, ended, rotated := st.s, st.dirty, st.ended, st.rotated
+	s, dirty, ended, browserRT := st.s, st.dirty, st.ended, st.browserRT
 	st.mu.Unlock()
 	switch {
 	case ended:
@@ -99,14 +118,32 @@ func (st *requestState) commit(w http.ResponseWriter) {
 		if err := st.a.s.Sessions.Save(w, st.r, s); err != nil {
 			st.a.log.LogAttrs(st.r.Context(), levelError, "portcullis: session could not be saved",
 				providerAttr(s.User.Provider), reasonAttr("session_save"))
-			if rotated {
-				st.a.refresher.keep(st.a.s.providers[s.User.Provider], st.presented, s.Expires)
-			}
+			st.pinUnsaved(browserRT, s, "session_save")
+			return
 		}
+		st.mu.Lock()
+		st.browserRT = s.Tokens.RefreshToken
+		st.mu.Unlock()
 	default:
 		return
 	}
 	privateResponse(w.Header())
+}
+
+// abandon is commit for a response whose headers will never be sent (a
+// hijacked connection): a changed session cannot reach the browser.
+func (st *requestState) abandon() {
+	st.mu.Lock()
+	if st.committed {
+		st.mu.Unlock()
+		return
+	}
+	st.committed = true
+	s, dirty, browserRT := st.s, st.dirty, st.browserRT
+	st.mu.Unlock()
+	if dirty {
+		st.pinUnsaved(browserRT, s, "connection_hijacked")
+	}
 }
 
 // privateResponse keeps a response that sets the session cookie out of
@@ -146,8 +183,21 @@ func (st *requestState) refresh(ctx context.Context) (*session.Session, error) {
 		return nil, fail(ErrUnauthenticated, "session_ended", nil)
 	}
 	p := a.s.providers[s.User.Provider]
-	tokens, err := a.refresher.refresh(ctx, p, s)
 	now := a.now()
+	tokens, remembered, err := a.refresher.refreshFrom(ctx, p, s)
+	// An answer from the memo can be tokens that have expired since (a
+	// pinned rotation, remembered for the session's life): refresh those
+	// in turn, with their own refresh token, a bounded number of times.
+	// (A fresh answer is used as it comes, even if a skewed clock calls
+	// it expired: the provider has just issued it.)
+	for i := 0; err == nil && remembered && i < maxRefreshChain && tokens.RefreshToken != "" && tokens.RefreshToken != s.Tokens.RefreshToken; i++ {
+		next := *s
+		next.Tokens = *tokens
+		if !tokenExpired(&next, now) {
+			break
+		}
+		tokens, remembered, err = a.refresher.refreshFrom(ctx, p, &next)
+	}
 	switch {
 	case err == nil:
 		ns := *s
@@ -159,7 +209,11 @@ func (st *requestState) refresh(ctx context.Context) (*session.Session, error) {
 				return nil, fail(ErrUnauthenticated, "on_refresh_refused", err)
 			}
 		}
-		st.replace(&ns, tokens.RefreshToken != st.presented)
+		if remembered && tokenExpired(&ns, now) {
+			// Never hand on a token known to have expired.
+			return nil, fail(ErrProviderUnavailable, "refresh_chain", nil)
+		}
+		st.replace(&ns)
 		a.log.LogAttrs(ctx, levelInfo, "portcullis: refresh succeeded", providerAttr(p.Name()), userAttr(&s.User))
 		return &ns, nil
 	case errors.Is(err, providers.ErrDenied):
@@ -254,6 +308,15 @@ func (t *trackingWriter) Write(b []byte) (int, error) {
 func (t *trackingWriter) Flush() {
 	t.start()
 	http.NewResponseController(t.ResponseWriter).Flush()
+}
+
+// Hijack hands the connection to the handler (a WebSocket upgrade, say):
+// the response's headers are then never sent, so a changed session cannot
+// reach the browser and is remembered instead (requestState.abandon).
+// http.ResponseController finds it before Unwrap.
+func (t *trackingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	t.once.Do(t.st.abandon)
+	return http.NewResponseController(t.ResponseWriter).Hijack()
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer.

@@ -47,11 +47,19 @@ func (a *Auth) serveLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	returnTo := a.returnToParam(r)
-	s, _ := a.Session(r)
+	s, err := a.Session(r)
 	if err := a.s.Sessions.Clear(w, r); err != nil {
 		a.log.LogAttrs(r.Context(), levelError, "portcullis: session clear failed", reasonAttr("session_store"))
 	}
 	a.flows.clearAll(w, r)
+	if errors.Is(err, ErrStoreUnavailable) {
+		// Whether the session is still valid, and so whether it needs
+		// revoking, cannot be told: the browser's cookies are gone, but do
+		// not report a completed logout a copy of them might outlive.
+		a.log.LogAttrs(r.Context(), levelError, "portcullis: logout during a store failure", reasonAttr(reasonOf(err)))
+		a.fail(w, r, err)
+		return
+	}
 	if s == nil {
 		w.Header().Set("Location", returnTo)
 		w.WriteHeader(http.StatusSeeOther)
@@ -139,10 +147,10 @@ func (a *Auth) serveLogoutCallback(w http.ResponseWriter, r *http.Request) {
 // ErrStoreUnavailable (reason "revocation_store"); the hook runs either
 // way.
 func (a *Auth) ended(ctx context.Context, kind string, rev session.Revocation) error {
-	var failed error
 	if err := a.s.Revocations.Add(ctx, rev); err != nil {
+		// Nothing ended: OnLogout is not told.
 		a.log.LogAttrs(ctx, levelError, "portcullis: revocation not recorded", providerAttr(rev.Provider), reasonAttr("revocation_store"))
-		failed = fail(ErrStoreUnavailable, "revocation_store", err)
+		return fail(ErrStoreUnavailable, "revocation_store", err)
 	}
 	attrs := []slog.Attr{slog.String("kind", kind), providerAttr(rev.Provider)}
 	if rev.Subject != "" {
@@ -152,7 +160,7 @@ func (a *Auth) ended(ctx context.Context, kind string, rev session.Revocation) e
 	if a.s.OnLogout != nil {
 		a.s.OnLogout(ctx, rev)
 	}
-	return failed
+	return nil
 }
 
 // EndSessions ends every session of the user with the given subject at

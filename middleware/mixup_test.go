@@ -231,7 +231,7 @@ func TestProviderLogins(t *testing.T) {
 		{name: "github user API down", provider: "github", setup: setup{github: fakegithub.Config{Fail: map[string]int{"/user": 502}}}, status: failed},
 		{name: "github emails API down", provider: "github", setup: setup{github: fakegithub.Config{Fail: map[string]int{"/user/emails": 500}}}, status: failed},
 		{name: "google token endpoint down", provider: "google", setup: setup{google: fakegoogle.Config{Fail: map[string]int{fakegoogle.PathToken: 503}}}, status: 502, heading: "Sign-in is unavailable"},
-		{name: "google keys unavailable", provider: "google", setup: setup{google: fakegoogle.Config{Fail: map[string]int{fakegoogle.PathJWKS: 500}}}, status: 401, heading: "Sign-in failed"},
+		{name: "google keys unavailable", provider: "google", setup: setup{google: fakegoogle.Config{Fail: map[string]int{fakegoogle.PathJWKS: 500}}}, status: 502, heading: "Sign-in is unavailable"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newTwoProviders(t, tc.setup)

@@ -100,42 +100,55 @@ var (
 	errMemoFull = errors.New("middleware: refresh memo full")
 )
 
-// keep pins the memo entry of a successful refresh of refreshToken until
-// the given time. It is for rotations whose result could not reach the
-// browser (the response had started, or the session did not fit): until
-// the browser gets the new cookie it keeps presenting the old refresh
-// token, which must be answered from the memo, never replayed.
-func (rf *refresher) keep(p *providers.Provider, refreshToken string, until time.Time) {
-	key := newRefreshKey(p, refreshToken)
-	if m, ok := rf.memo.Get(key); ok && m.err == nil && !m.pending {
-		rf.memo.PutPinned(key, m, until)
-	}
+// maxRefreshChain bounds the refreshes of one request that follow a memo
+// answer whose tokens are themselves due.
+const maxRefreshChain = 3
+
+// pin makes the memo answer refreshToken with tokens until the given time,
+// never evicted. It is for rotations whose result could not reach the
+// browser (the response had started, the connection was hijacked, the
+// session did not fit): until the browser gets a new cookie it keeps
+// presenting refreshToken, which must be answered from the memo, never
+// redeemed again. It fails only when the memo is full of pinned entries.
+func (rf *refresher) pin(p *providers.Provider, refreshToken string, tokens session.Tokens, until time.Time) error {
+	_, err := rf.memo.PutPinned(newRefreshKey(p, refreshToken), memoEntry{tokens: &tokens}, until)
+	return err
 }
 
 // refresh returns new tokens for s, calling the provider at most once per
 // refresh token however many requests ask at the same time.
 func (rf *refresher) refresh(ctx context.Context, p *providers.Provider, s *session.Session) (*session.Tokens, error) {
+	tokens, _, err := rf.refreshFrom(ctx, p, s)
+	return tokens, err
+}
+
+// refreshFrom is refresh, and also reports whether the answer came from
+// the memo (an earlier call's, possibly long ago for a pinned rotation)
+// rather than from a call just made.
+func (rf *refresher) refreshFrom(ctx context.Context, p *providers.Provider, s *session.Session) (*session.Tokens, bool, error) {
 	key := newRefreshKey(p, s.Tokens.RefreshToken)
 	if m, ok := rf.memo.Get(key); ok && !m.pending {
-		return m.tokens, m.err
+		return m.tokens, true, m.err
 	}
 	if b, ok := rf.backoff.Get(key); ok && rf.now().Before(b.next) {
-		return nil, errBackoff
+		return nil, false, errBackoff
 	}
+	var fromMemo bool
 	tokens, err, _ := rf.flight.Do(ctx, key, func(ctx context.Context) (*session.Tokens, error) {
+		if m, ok := rf.memo.Get(key); ok && !m.pending {
+			// A call that ended between the lookup above and the
+			// single-flight has already recorded its answer.
+			fromMemo = true
+			return m.tokens, m.err
+		}
 		return rf.do(ctx, p, s, key)
 	})
-	return tokens, err
+	return tokens, fromMemo, err
 }
 
 // do makes the token-endpoint call and records the outcome; it runs once
 // per key at a time (the single-flight), detached from the request.
 func (rf *refresher) do(ctx context.Context, p *providers.Provider, s *session.Session, key refreshKey) (*session.Tokens, error) {
-	// A call that ended between this caller's memo lookup and the
-	// single-flight has already recorded its answer.
-	if m, ok := rf.memo.Get(key); ok && !m.pending {
-		return m.tokens, m.err
-	}
 	now := rf.now()
 	evicted, err := rf.memo.PutPinned(key, memoEntry{pending: true}, now.Add(rf.timeout+refreshGrace))
 	if err != nil {

@@ -17,7 +17,8 @@ import (
 // returns wraps at most one of these; test with errors.Is. A login error
 // that wraps none of them is a verification failure (an ID token that does
 // not verify, a token response a client must not use). Every refresh error
-// wraps ErrDenied or ErrUnavailable.
+// wraps ErrDenied or ErrUnavailable, but for context.Canceled when the
+// caller's context was cancelled.
 var (
 	// ErrDenied: the provider definitively refused — the user at the
 	// authorization endpoint (access_denied and the other RFC 6749
@@ -51,12 +52,22 @@ var (
 	// only for a flow whose Prompt is not already "consent": start the
 	// login again once with Flow.Prompt "consent".
 	ErrConsentRequired = errors.New("providers: consent required to obtain a refresh token")
+	// ErrInvalidToken: an access token presented to the application's API
+	// must not be accepted ([Provider.VerifyAccessToken],
+	// [Provider.Introspect]): malformed, too large, not signed with the
+	// provider's published keys and a pinned algorithm, of another type
+	// (an ID token), for another issuer or audience, expired or not yet
+	// valid, or inactive according to the provider. Answer HTTP 401 with
+	// error="invalid_token" (RFC 6750 §3.1). A key set or introspection
+	// endpoint that cannot answer wraps ErrUnavailable instead.
+	ErrInvalidToken = errors.New("providers: invalid token")
 )
 
 // Error is an OAuth 2.0 error response: from the authorization endpoint
 // (RFC 6749 §4.1.2.1; Status is 0) or from the token endpoint (§5.2). It
 // wraps [ErrDenied] or [ErrUnavailable]. Code is a well-formed RFC 6749
-// error code or "invalid"; Description and URI are the provider's text,
+// error code, "invalid" for a malformed one, or "" when a token endpoint
+// answered an error status without one; Description and URI are the provider's text,
 // kept for an application's own logs: escape them before display, and
 // never show them as fact (a provider, or whoever forged a callback URL,
 // chose them).

@@ -119,8 +119,19 @@ func (v *idTokenVerifier) verifyError(raw string, err error, rep *keyReport) err
 	r := refusalOf(raw, err, rep, v.algs, func(payload []byte) refusal {
 		return idClaimsRefusal(payload, v.issuer, v.clientID, v.now())
 	})
+	if r == refusedKeysUnavailable {
+		// Not the token's fault: the login or refresh may succeed later.
+		return &keysUnavailableError{"id_token: " + r.String()}
+	}
 	return errors.New("id_token: " + r.String())
 }
+
+// keysUnavailableError is a token that could not be verified because the
+// provider's keys could not be fetched; it wraps ErrUnavailable.
+type keysUnavailableError struct{ text string }
+
+func (e *keysUnavailableError) Error() string { return e.text }
+func (e *keysUnavailableError) Unwrap() error { return ErrUnavailable }
 
 // identify verifies the token response of a login and builds the identity.
 func (v *idTokenVerifier) identify(ctx context.Context, p *Provider, tok *oauth2.Token, nonce string,

@@ -2,6 +2,7 @@ package providers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/portcullis-go/portcullis/session"
@@ -45,6 +46,14 @@ func (p *Provider) Refresh(ctx context.Context, s *session.Session) (*session.To
 	}
 	if raw != "" {
 		if err := p.refreshed(ctx, s, raw, tok); err != nil {
+			if errors.Is(err, ErrUnavailable) {
+				// The provider's keys could not be fetched: nothing says
+				// the token is not the user's. The refresh is retried
+				// later with the same refresh token, which the provider
+				// may or may not still honour; ending the session here
+				// would sign out everyone a JWKS outage meets.
+				return nil, fmt.Errorf("providers: %s: refresh: %w", p.name, err)
+			}
 			return nil, fmt.Errorf("%w: %s: %v", ErrDenied, p.name, err)
 		}
 	}
