@@ -55,18 +55,3 @@ func checkStepUp(f Flow, id *Identity, now time.Time) error {
 	}
 	return nil
 }
-
-// validStepUpValue reports whether v can be an acr or amr value: a short
-// string of printable ASCII without spaces (acr_values is space
-// separated) or quotes.
-func validStepUpValue(v string) bool {
-	if v == "" || len(v) > 255 {
-		return false
-	}
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; c <= 0x20 || c >= 0x7f || c == '"' || c == '\\' {
-			return false
-		}
-	}
-	return true
-}
