@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/portcullis-go/portcullis/internal/opkit"
 )
@@ -20,8 +19,9 @@ type authRequest struct {
 	nonce       string
 	challenge   string
 	scope       []string
-	prompt      string // "", "none" or "login"
-	maxAge      int    // -1 when absent
+	prompt      string   // "", "none" or "login"
+	maxAge      int64    // seconds; -1 when absent
+	acrValues   []string // in order of preference (§3.1.2.1)
 	params      url.Values
 }
 
@@ -82,7 +82,7 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	case outcomeSSO:
 		s.issueCode(w, req, sess)
 	case outcomeAutoLogin:
-		s.issueCode(w, req, s.startSession(w, r, s.autoLogin))
+		s.issueCode(w, req, s.startSession(w, r, s.autoLogin, s.requestedACR(req)))
 	case outcomeLoginRequired:
 		s.redirectError(w, req, &oauthError{code: "login_required", description: "the user is not signed in"})
 	default:
@@ -152,23 +152,23 @@ func (s *Server) parseAuthorize(p url.Values) (req authRequest, problem string, 
 		req.prompt = "login"
 	}
 	if v := p.Get("max_age"); v != "" {
-		n, err := strconv.Atoi(v)
+		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 {
 			return req, "", invalidRequest("max_age must be a non-negative integer")
 		}
 		req.maxAge = n
 	}
+	req.acrValues = strings.Fields(p.Get("acr_values"))
 	return req, "", nil
 }
 
 // decide returns what GET /authorize does with req, given the browser's OP
-// session: single sign-on unless prompt=login or max_age asks for a new
-// sign-in (OpenID Connect Core 1.0 §3.1.2.1), then AutoLogin, then the
-// sign-in page. prompt=none never shows a page.
+// session: single sign-on unless prompt=login, max_age or acr_values ask
+// for a new sign-in (OpenID Connect Core 1.0 §3.1.2.1, stepup.go), then
+// AutoLogin, then the sign-in page. prompt=none never shows a page.
 func (s *Server) decide(r *http.Request, req authRequest) (opSession, int) {
 	sess, ok := s.currentSession(r)
-	if ok && req.prompt != "login" &&
-		(req.maxAge < 0 || s.now().Sub(sess.authTime) < time.Duration(req.maxAge)*time.Second) {
+	if ok && !s.mustReauthenticate(sess, req) {
 		return sess, outcomeSSO
 	}
 	switch {
@@ -194,6 +194,7 @@ func (s *Server) issueCode(w http.ResponseWriter, req authRequest, sess opSessio
 		subject:     sess.subject,
 		sid:         sess.sid,
 		authTime:    sess.authTime,
+		acr:         sess.acr,
 		expires:     now.Add(codeLifetime),
 	})
 	s.log.Info("devoidc: authorization code issued", "client_id", req.client.ID)

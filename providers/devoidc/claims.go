@@ -59,16 +59,20 @@ func claimsFor(u User, scope []string) userClaims {
 // idTokenClaims is the payload of an ID token (OpenID Connect Core 1.0
 // §2, https://openid.net/specs/openid-connect-core-1_0.html#IDToken).
 // "aud" is the client ID as a single string, and "azp" is omitted.
+// auth_time, acr and amr describe the sign-in of the OP session (stepup.go),
+// which single sign-on and refreshing never change.
 type idTokenClaims struct {
-	Issuer   string `json:"iss"`
-	Subject  string `json:"sub"`
-	Audience string `json:"aud"`
-	Expiry   int64  `json:"exp"`
-	IssuedAt int64  `json:"iat"`
-	AuthTime int64  `json:"auth_time"`
-	Nonce    string `json:"nonce,omitempty"`
-	AtHash   string `json:"at_hash,omitempty"`
-	SID      string `json:"sid,omitempty"`
+	Issuer   string   `json:"iss"`
+	Subject  string   `json:"sub"`
+	Audience string   `json:"aud"`
+	Expiry   int64    `json:"exp"`
+	IssuedAt int64    `json:"iat"`
+	AuthTime int64    `json:"auth_time"`
+	ACR      string   `json:"acr,omitempty"`
+	AMR      []string `json:"amr,omitempty"`
+	Nonce    string   `json:"nonce,omitempty"`
+	AtHash   string   `json:"at_hash,omitempty"`
+	SID      string   `json:"sid,omitempty"`
 	userClaims
 }
 
@@ -76,17 +80,20 @@ type idTokenClaims struct {
 // (OpenID Connect Core 1.0 §3.1.3.6: the left half of its SHA-256,
 // base64url-encoded).
 func (s *Server) idToken(now time.Time, g grantView, accessToken string) (string, error) {
-	u, _ := s.user(g.subject)
+	at := g.access
+	u, _ := s.user(at.subject)
 	return s.keys.sign(idTokenClaims{
 		Issuer:     s.issuer,
-		Subject:    g.subject,
-		Audience:   g.clientID,
+		Subject:    at.subject,
+		Audience:   at.clientID,
 		Expiry:     now.Add(s.idTTL).Unix(),
 		IssuedAt:   now.Unix(),
-		AuthTime:   g.authTime.Unix(),
+		AuthTime:   at.authTime.Unix(),
+		ACR:        at.acr,
+		AMR:        amrFor(at.acr),
 		Nonce:      g.nonce,
 		AtHash:     opkit.AtHash(accessToken),
 		SID:        g.sid,
-		userClaims: claimsFor(u, g.scope),
+		userClaims: claimsFor(u, at.scope),
 	})
 }

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/portcullis-go/portcullis/internal/loopback"
 )
@@ -44,6 +46,31 @@ type Config struct {
 	// Default: show the sign-in page.
 	AutoLogin string
 
+	// IgnoreStepUp simulates a provider that ignores step-up requests, for
+	// testing how a relying party copes with one: it breaks a promise the
+	// provider otherwise keeps, and MUST NOT be set for any other use.
+	// While the browser has an OP session, the authorization endpoint then
+	// reuses it whatever max_age, acr_values and prompt=login ask (OpenID
+	// Connect Core 1.0 §3.1.2.1), and the ID token carries the session's
+	// old auth_time, acr and amr; AutoLogin signs in with [ACRPassword]
+	// even when acr_values ask for [ACRMultiFactor]. prompt=none still
+	// needs a session, and the sign-in page still offers both levels.
+	// Default: false, step-up requests are honoured.
+	IgnoreStepUp bool
+
+	// AccessTokenAudience, when set, makes every access token a JWT in the
+	// profile of RFC 9068 (https://www.rfc-editor.org/rfc/rfc9068), with
+	// this string as its "aud", so that a resource server with that
+	// identifier can verify it against the JWKS by itself. The JWT is
+	// signed like the ID tokens, with the header typ "at+jwt" and the kid,
+	// and carries iss, sub, aud, exp, iat, jti, client_id, scope (space
+	// separated) and, when a user authenticated, auth_time, acr and amr.
+	// The userinfo, revocation and introspection endpoints accept it as
+	// they accept an opaque token. It must be UTF-8 without spaces or
+	// control characters. Default: opaque access tokens, which only devoidc
+	// reads.
+	AccessTokenAudience string
+
 	// AccessTokenTTL is the lifetime of access tokens. Default: 5 minutes.
 	AccessTokenTTL time.Duration
 
@@ -70,7 +97,8 @@ type Config struct {
 	HTTPClient *http.Client
 
 	// Logger receives one line per notable event (sign-in, code exchange,
-	// replay detected, revocation, logout, back-channel delivery) with the
+	// client_credentials grant, replay detected, revocation, logout,
+	// back-channel delivery) with the
 	// client ID. It never receives tokens, codes, secrets, cookies or
 	// claims. Default: discard.
 	Logger *slog.Logger
@@ -79,8 +107,8 @@ type Config struct {
 // Client is a registered relying party (OpenID Connect Dynamic Client
 // Registration 1.0 §2 describes the metadata, although devoidc offers no
 // registration endpoint). Only confidential clients are supported: every
-// client authenticates at the token and revocation endpoints with its
-// secret, by client_secret_basic or client_secret_post
+// client authenticates at the token, revocation and introspection
+// endpoints with its secret, by client_secret_basic or client_secret_post
 // (https://openid.net/specs/openid-connect-core-1_0.html#ClientAuthentication).
 type Client struct {
 	// ID is the client_id. Required and unique.
@@ -216,6 +244,12 @@ func validate(cfg Config) (*config, error) {
 	}
 	if cfg.AutoLogin != "" && !seen[cfg.AutoLogin] {
 		return nil, fmt.Errorf("devoidc: AutoLogin %q is not the Subject of any User", cfg.AutoLogin)
+	}
+
+	if aud := cfg.AccessTokenAudience; !utf8.ValidString(aud) || strings.ContainsFunc(aud, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r)
+	}) {
+		return nil, errors.New("devoidc: AccessTokenAudience must be UTF-8 without spaces or control characters")
 	}
 
 	for _, d := range []struct {

@@ -69,6 +69,12 @@ func TestNewValidation(t *testing.T) {
 		{"small key", func(c *Config) { c.Key = smallKey }, "at least 2048"},
 		{"HTTPClient", func(c *Config) { c.HTTPClient = &http.Client{Timeout: time.Second} }, ""},
 		{"negative HTTPClient timeout", func(c *Config) { c.HTTPClient = &http.Client{Timeout: -time.Second} }, "HTTPClient.Timeout must not be negative"},
+		{"AccessTokenAudience URL", func(c *Config) { c.AccessTokenAudience = "https://api.example.com" }, ""},
+		{"AccessTokenAudience name", func(c *Config) { c.AccessTokenAudience = "api" }, ""},
+		{"AccessTokenAudience with space", func(c *Config) { c.AccessTokenAudience = "api one" }, "AccessTokenAudience"},
+		{"AccessTokenAudience with newline", func(c *Config) { c.AccessTokenAudience = "api\n" }, "AccessTokenAudience"},
+		{"AccessTokenAudience not UTF-8", func(c *Config) { c.AccessTokenAudience = "api\xff" }, "AccessTokenAudience"},
+		{"IgnoreStepUp", func(c *Config) { c.IgnoreStepUp = true }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

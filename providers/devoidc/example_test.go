@@ -8,9 +8,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/portcullis-go/portcullis/providers/devoidc"
 )
@@ -110,4 +112,59 @@ func ExampleConfig() {
 	// Output:
 	// state-1 ada ada@example.com
 	// code exchanges: 1
+}
+
+// With AccessTokenAudience set, access tokens are JWTs for that API (RFC
+// 9068). A service gets one with the client_credentials grant, as a script
+// would with
+//
+//	curl -u app:s3cret -d grant_type=client_credentials -d scope=read http://127.0.0.1:PORT/token
+//
+// and the API verifies it against the JWKS, or asks the introspection
+// endpoint about it (RFC 7662).
+func ExampleConfig_accessTokenAudience() {
+	ts := httptest.NewUnstartedServer(nil)
+	op, err := devoidc.New(devoidc.Config{
+		Issuer:              "http://" + ts.Listener.Addr().String(),
+		Clients:             []devoidc.Client{{ID: "app", Secret: "s3cret", RedirectURIs: []string{"http://127.0.0.1:8080/auth/callback"}}},
+		AccessTokenAudience: "https://api.example.com",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ts.Config.Handler = op
+	ts.Start()
+	defer ts.Close()
+
+	cc := clientcredentials.Config{ClientID: "app", ClientSecret: "s3cret", TokenURL: op.Issuer() + "/token", Scopes: []string{"read"}}
+	tok, err := cc.Token(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("JWT:", strings.Count(tok.AccessToken, ".") == 2, "refresh token:", tok.RefreshToken != "")
+
+	req, err := http.NewRequest(http.MethodPost, op.Issuer()+"/introspect", strings.NewReader(url.Values{"token": {tok.AccessToken}}.Encode()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("app", "s3cret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var info struct {
+		Active bool   `json:"active"`
+		Sub    string `json:"sub"`
+		Aud    string `json:"aud"`
+		Scope  string `json:"scope"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&info); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(info.Active, info.Sub, info.Aud, info.Scope)
+	// Output:
+	// JWT: true refresh token: false
+	// true app https://api.example.com read
 }

@@ -52,6 +52,7 @@ type authCode struct {
 	subject     string
 	sid         string
 	authTime    time.Time
+	acr         string
 	expires     time.Time
 }
 
@@ -64,44 +65,35 @@ type grant struct {
 	sid      string
 	scope    []string
 	authTime time.Time
+	acr      string
 	expires  time.Time // absolute: RefreshTokenTTL after the exchange
 	codeHash string
 	current  string   // hash of the only refresh token that may be used
 	refresh  []string // hashes of every refresh token issued, current included
-	access   []string // hashes of every access token issued
-}
-
-// accessToken is an issued opaque access token.
-type accessToken struct {
-	grantID  string
-	clientID string
-	subject  string
-	scope    []string
-	expires  time.Time
+	access   []string // store keys of every access token issued (accesstoken.go)
 }
 
 // issue carries freshly generated tokens into the store, so that the
 // randomness is drawn outside the lock.
 type issue struct {
-	access, refresh string // the tokens themselves; only their hashes are kept
-	accessTTL       time.Duration
-	refreshTTL      time.Duration
+	access     string // the opaque access token, or the jti of a JWT one (accesstoken.go)
+	accessKey  string // the store key of the access token
+	refresh    string // the refresh token itself; only its hash is kept
+	accessTTL  time.Duration
+	refreshTTL time.Duration
 }
 
 func (s *Server) newIssue() issue {
-	return issue{access: randomToken(), refresh: randomToken(), accessTTL: s.accessTTL, refreshTTL: s.refreshTTL}
+	access, key := s.newAccessValue()
+	return issue{access: access, accessKey: key, refresh: randomToken(), accessTTL: s.accessTTL, refreshTTL: s.refreshTTL}
 }
 
 // grantView is a copy of the parts of a grant that the token endpoint needs
 // to build its response.
 type grantView struct {
-	clientID      string
-	subject       string
-	sid           string
-	scope         []string // of the access token just issued
-	nonce         string   // only for a code exchange
-	authTime      time.Time
-	accessExpires time.Time
+	access accessToken // a copy of the access token just issued
+	sid    string
+	nonce  string // only for a code exchange
 }
 
 // store holds all the provider's state behind one mutex. Expired entries
@@ -114,7 +106,7 @@ type store struct {
 	usedCodes map[string]string       // code hash → grant ID, for replay detection
 	grants    map[string]*grant       // by grant ID
 	refresh   map[string]string       // refresh token hash → grant ID (current and rotated)
-	access    map[string]*accessToken // by access token hash
+	access    map[string]*accessToken // by store key: the token's hash, or its jti's (accesstoken.go)
 	sessions  map[string]*opSession   // by session handle hash
 	lastPrune time.Time
 }
@@ -172,6 +164,7 @@ func (st *store) redeemCode(now time.Time, code string, check func(*authCode) *o
 		sid:      c.sid,
 		scope:    c.scope,
 		authTime: c.authTime,
+		acr:      c.acr,
 		expires:  now.Add(tok.refreshTTL),
 		codeHash: h,
 	}
@@ -222,43 +215,35 @@ func (st *store) rotateRefresh(now time.Time, refresh, clientID string, scope []
 // refresh token current.
 func (st *store) addTokensLocked(now time.Time, g *grant, tok issue, scope []string) grantView {
 	st.pruneLocked(now)
-	ah, rh := tokenHash(tok.access), tokenHash(tok.refresh)
+	rh := tokenHash(tok.refresh)
 	exp := now.Add(tok.accessTTL)
 	if exp.After(g.expires) {
 		exp = g.expires
 	}
-	st.access[ah] = &accessToken{grantID: g.id, clientID: g.clientID, subject: g.subject, scope: scope, expires: exp}
+	at := &accessToken{
+		grantID:  g.id,
+		clientID: g.clientID,
+		subject:  g.subject,
+		scope:    scope,
+		authTime: g.authTime,
+		acr:      g.acr,
+		issued:   now,
+		expires:  exp,
+	}
+	st.access[tok.accessKey] = at
 	st.refresh[rh] = g.id
-	g.access = append(g.access, ah)
+	g.access = append(g.access, tok.accessKey)
 	g.refresh = append(g.refresh, rh)
 	g.current = rh
-	return grantView{
-		clientID:      g.clientID,
-		subject:       g.subject,
-		sid:           g.sid,
-		scope:         scope,
-		authTime:      g.authTime,
-		accessExpires: exp,
-	}
+	return grantView{access: *at, sid: g.sid}
 }
 
-// lookupAccess returns the access token if it is known and unexpired.
-func (st *store) lookupAccess(now time.Time, token string) (accessToken, bool) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	at, ok := st.access[tokenHash(token)]
-	if !ok || !now.Before(at.expires) {
-		return accessToken{}, false
-	}
-	return *at, true
-}
-
-// revoke implements RFC 7009 §2.1 for the authenticated client: an access
-// token is revoked alone, a refresh token revokes its grant. Unknown tokens
-// and tokens of other clients are left alone, and it reports whether
-// anything was revoked.
-func (st *store) revoke(token, clientID string) bool {
-	h := tokenHash(token)
+// revoke implements RFC 7009 §2.1 for the authenticated client, given the
+// store key of the presented token ([Server.tokenKey]): an access token is
+// revoked alone, a refresh token revokes its grant. Unknown tokens and
+// tokens of other clients are left alone, and it reports whether anything
+// was revoked.
+func (st *store) revoke(h, clientID string) bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if at, ok := st.access[h]; ok && at.clientID == clientID {

@@ -31,20 +31,24 @@ type rp struct {
 	verifier *oidc.IDTokenVerifier
 }
 
-// newRP starts devoidc (over TLS when tls is set, with an issuer path) and
-// discovers it with go-oidc.
-func newRP(t *testing.T, tls bool, path string) *rp {
+// newRP starts devoidc (over TLS when tls is set, with an issuer path, and
+// with the Config changed by opts) and discovers it with go-oidc.
+func newRP(t *testing.T, tls bool, path string, opts ...func(*devoidc.Config)) *rp {
 	t.Helper()
 	ts := httptest.NewUnstartedServer(nil)
 	scheme := "http"
 	if tls {
 		scheme = "https"
 	}
-	op, err := devoidc.New(devoidc.Config{
+	cfg := devoidc.Config{
 		Issuer:    scheme + "://" + ts.Listener.Addr().String() + path,
 		Clients:   []devoidc.Client{{ID: "app", Secret: "s3cret", RedirectURIs: []string{redirectURL}}},
 		AutoLogin: "grace",
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	op, err := devoidc.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,11 +86,13 @@ func newRP(t *testing.T, tls bool, path string) *rp {
 	}
 }
 
-// login runs the authorization code flow and returns the verified token.
-func (r *rp) login(t *testing.T) (*oauth2.Token, *oidc.IDToken, string) {
+// login runs the authorization code flow, with opts added to the
+// authorization request, and returns the verified token.
+func (r *rp) login(t *testing.T, opts ...oauth2.AuthCodeOption) (*oauth2.Token, *oidc.IDToken, string) {
 	t.Helper()
 	state, nonce, pkceVerifier := "state-"+oauth2.GenerateVerifier()[:8], oauth2.GenerateVerifier(), oauth2.GenerateVerifier()
-	authURL := r.oauth.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(pkceVerifier))
+	opts = append([]oauth2.AuthCodeOption{oidc.Nonce(nonce), oauth2.S256ChallengeOption(pkceVerifier)}, opts...)
+	authURL := r.oauth.AuthCodeURL(state, opts...)
 	resp, err := r.browser.Get(authURL)
 	if err != nil {
 		t.Fatal(err)
@@ -213,5 +219,55 @@ func TestGoOIDCRejectsOtherAudience(t *testing.T) {
 	other := r.provider.Verifier(&oidc.Config{ClientID: "someone-else"})
 	if _, err := other.Verify(r.ctx, raw); err == nil {
 		t.Error("an ID token for app verified for another client")
+	}
+}
+
+// stepUpClaims are the claims of an ID token that describe the sign-in.
+type stepUpClaims struct {
+	AuthTime int64    `json:"auth_time"`
+	ACR      string   `json:"acr"`
+	AMR      []string `json:"amr"`
+	SID      string   `json:"sid"`
+}
+
+// TestGoOIDCStepUp checks that go-oidc verifies the ID token of a step-up
+// (max_age=0 and acr_values for the second factor over an SSO session)
+// and reads a new session's auth_time, acr and amr from it, and that with
+// IgnoreStepUp it reads the first sign-in's instead.
+func TestGoOIDCStepUp(t *testing.T) {
+	stepUp := []oauth2.AuthCodeOption{
+		oauth2.SetAuthURLParam("max_age", "0"),
+		oauth2.SetAuthURLParam("acr_values", devoidc.ACRMultiFactor),
+	}
+	for _, tt := range []struct {
+		name    string
+		ignore  bool
+		wantACR string
+		wantAMR string
+	}{
+		{"honoured", false, devoidc.ACRMultiFactor, "pwd otp"},
+		{"IgnoreStepUp", true, devoidc.ACRPassword, "pwd"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRP(t, true, "", func(c *devoidc.Config) { c.IgnoreStepUp = tt.ignore })
+			var first, stepped stepUpClaims
+			if _, idToken, _ := r.login(t); idToken.Claims(&first) != nil || first.ACR != devoidc.ACRPassword || strings.Join(first.AMR, " ") != "pwd" {
+				t.Fatalf("first sign-in: %+v", first)
+			}
+			before := time.Now().Unix()
+			_, idToken, _ := r.login(t, stepUp...)
+			if err := idToken.Claims(&stepped); err != nil {
+				t.Fatal(err)
+			}
+			if stepped.ACR != tt.wantACR || strings.Join(stepped.AMR, " ") != tt.wantAMR {
+				t.Errorf("acr %q amr %v, want %q [%s]", stepped.ACR, stepped.AMR, tt.wantACR, tt.wantAMR)
+			}
+			fresh := stepped.SID != first.SID && stepped.AuthTime >= before && stepped.AuthTime <= time.Now().Unix()
+			reused := stepped.SID == first.SID && stepped.AuthTime == first.AuthTime
+			if (tt.ignore && !reused) || (!tt.ignore && !fresh) {
+				t.Errorf("step-up sid %q auth_time %d, first sign-in sid %q auth_time %d (ignored: %v)",
+					stepped.SID, stepped.AuthTime, first.SID, first.AuthTime, tt.ignore)
+			}
+		})
 	}
 }

@@ -107,6 +107,13 @@ var errBadJWT = errors.New("devoidc: token is malformed or not signed by this pr
 // ring's keys and decodes its payload into claims. It checks no claim: the
 // caller decides what an expired or foreign token means.
 func (kr *keyring) verify(token string, claims any) error {
+	return kr.verifyTyped(token, "", claims)
+}
+
+// verifyTyped is verify that also requires the header typ, unless typ is
+// empty: "at+jwt" for an access token (RFC 9068 §4), so that an ID token or
+// a logout token, signed by the same keys, is never taken for one.
+func (kr *keyring) verifyTyped(token, typ string, claims any) error {
 	if len(token) > maxJWTLen {
 		return errBadJWT
 	}
@@ -120,7 +127,7 @@ func (kr *keyring) verify(token string, claims any) error {
 		return errBadJWT
 	}
 	var h jwtHeader
-	if err := json.Unmarshal(rawHeader, &h); err != nil || h.Alg != "RS256" || h.Kid == "" {
+	if err := json.Unmarshal(rawHeader, &h); err != nil || h.Alg != "RS256" || h.Kid == "" || (typ != "" && h.Typ != typ) {
 		return errBadJWT
 	}
 	sig, err := dec(parts[2])

@@ -93,13 +93,29 @@ p { margin: 0 0 18px; color: var(--muted); }
 p:last-child { margin-bottom: 0; }
 code { font: .875rem ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; color: var(--text); overflow-wrap: anywhere; }
 ul { list-style: none; margin: 0; padding: 0; display: grid; gap: 10px; }
-.user {
-  width: 100%; display: flex; align-items: center; gap: 14px; padding: 12px 14px;
-  background: transparent; color: inherit; font: inherit; text-align: left; cursor: pointer;
-  border: 1px solid var(--border); border-radius: 10px;
+.account { border: 1px solid var(--border); border-radius: 10px; overflow: hidden; }
+.account:hover, .account:focus-within { border-color: var(--accent); }
+.user, .factor {
+  width: 100%; display: flex; align-items: center; background: transparent; color: inherit;
+  font: inherit; text-align: left; cursor: pointer; border: 0; border-radius: 0;
 }
-.user:hover { background: var(--hover); border-color: var(--accent); }
-.user:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
+.user { gap: 14px; padding: 12px 14px; }
+.factor {
+  gap: 8px; padding: 9px 14px 9px 70px; border-top: 1px solid var(--border);
+  color: var(--accent); font-size: .875rem; font-weight: 600;
+}
+.factor svg { flex: none; }
+@media (max-width: 24rem) { .factor { padding-left: 14px; } }
+.user:hover, .factor:hover { background: var(--hover); }
+.user:focus-visible, .factor:focus-visible { outline: 3px solid var(--accent); outline-offset: -3px; }
+.ask {
+  padding: 10px 12px; border-left: 3px solid var(--accent); border-radius: 6px;
+  background: var(--hover); color: var(--text);
+}
+.vh {
+  position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0; border: 0;
+  overflow: hidden; clip-path: inset(50%); white-space: nowrap;
+}
 .avatar {
   flex: none; width: 42px; height: 42px; border-radius: 50%; display: grid; place-items: center;
   background: var(--accent); color: var(--on-accent); font-weight: 700;
@@ -108,7 +124,9 @@ ul { list-style: none; margin: 0; padding: 0; display: grid; gap: 10px; }
 .name { font-weight: 600; }
 .meta { color: var(--muted); font-size: .875rem; overflow-wrap: anywhere; }
 footer { margin-top: 20px; color: var(--muted); font-size: .8125rem; }
-@media (prefers-reduced-motion: no-preference) { .user { transition: background .12s, border-color .12s; } }
+@media (prefers-reduced-motion: no-preference) {
+  .user, .factor, .account { transition: background .12s, border-color .12s; }
+}
 </style>
 </head>
 <body>
@@ -123,6 +141,10 @@ footer { margin-top: 20px; color: var(--muted); font-size: .8125rem; }
 const signInHTML = `{{define "content"}}
 <h1 id="title">Sign in</h1>
 <p>Choose a test user to continue to <code>{{.ClientID}}</code>.</p>
+{{- if .AsksMFA}}
+<p class="ask" role="note"><strong>A second factor is requested.</strong>
+<code>{{.ClientID}}</code> asks for <code>{{.MFA}}</code>: choose “With a second factor” to provide it.</p>
+{{- end}}
 <form method="post" action="{{.Action}}">
 {{- range .Hidden}}
 <input type="hidden" name="{{.Name}}" value="{{.Value}}">
@@ -130,15 +152,19 @@ const signInHTML = `{{define "content"}}
 <input type="hidden" name="csrf_token" value="{{.CSRF}}">
 <ul>
 {{- range .Users}}
-<li><button class="user" type="submit" name="subject" value="{{.Subject}}">
+<li class="account"><button class="user" type="submit" name="subject" value="{{.Subject}}">
 <span class="avatar" aria-hidden="true">{{.Initials}}</span>
 <span class="who"><span class="name">{{.Name}}</span>
 <span class="meta">{{with .Email}}{{.}} · {{end}}subject <code>{{.Subject}}</code></span></span>
+</button>
+<button class="factor" type="submit" name="subject_mfa" value="{{.Subject}}">
+<svg viewBox="0 0 16 16" width="16" height="16" aria-hidden="true" focusable="false"><path d="M8 1.5 2.5 3.5v4c0 3.2 2.3 5.9 5.5 7 3.2-1.1 5.5-3.8 5.5-7v-4z M5.5 8l1.75 1.75L10.5 6.5" fill="none" stroke="currentColor" stroke-width="1.5" stroke-linecap="round" stroke-linejoin="round"/></svg>
+<span>With a second factor<span class="vh"> as {{.Name}}</span></span>
 </button></li>
 {{- end}}
 </ul>
 </form>
-<footer>No password is asked: anyone who can reach this page can sign in as any of these users.</footer>
+<footer>No password is asked: anyone who can reach this page can sign in as any of these users. The second factor is simulated too: no code is asked.</footer>
 {{end}}`
 
 const messageHTML = `{{define "content"}}

@@ -33,12 +33,14 @@ type Server struct {
 	csrfKey       []byte
 	cop           *http.CrossOriginProtection
 
-	clients    map[string]Client
-	users      []User // in Config order, for the sign-in page
-	autoLogin  string
-	accessTTL  time.Duration
-	idTTL      time.Duration
-	refreshTTL time.Duration
+	clients      map[string]Client
+	users        []User // in Config order, for the sign-in page
+	autoLogin    string
+	ignoreStepUp bool
+	atAudience   string // Config.AccessTokenAudience: JWT access tokens when set
+	accessTTL    time.Duration
+	idTTL        time.Duration
+	refreshTTL   time.Duration
 
 	log   *slog.Logger
 	now   func() time.Time
@@ -78,6 +80,12 @@ type Stats struct {
 	// UserInfoRequests counts requests to the userinfo endpoint, including
 	// rejected ones.
 	UserInfoRequests int
+	// ClientCredentialsGrants counts successful client_credentials grants
+	// (RFC 6749 §4.4).
+	ClientCredentialsGrants int
+	// IntrospectionRequests counts requests to the introspection endpoint
+	// (RFC 7662), including rejected ones.
+	IntrospectionRequests int
 	// GrantsRevoked counts grants revoked for any reason: refresh token
 	// reuse, code replay, revocation, or the end of the OP session.
 	GrantsRevoked int
@@ -99,7 +107,7 @@ type Stats struct {
 // counters backs Stats.
 type counters struct {
 	authorize, token, exchanges, refreshes, reuses, revocations, userinfo, grantsRevoked atomic.Int64
-	bcSent, bcFailed                                                                     atomic.Int64
+	clientCredentials, introspect, bcSent, bcFailed                                      atomic.Int64
 }
 
 // New validates cfg and returns a Server. Every problem with cfg is an
@@ -147,6 +155,8 @@ func New(cfg Config) (*Server, error) {
 		clients:       make(map[string]Client, len(c.Clients)),
 		users:         c.Users,
 		autoLogin:     c.AutoLogin,
+		ignoreStepUp:  c.IgnoreStepUp,
+		atAudience:    c.AccessTokenAudience,
 		accessTTL:     c.AccessTokenTTL,
 		idTTL:         c.IDTokenTTL,
 		refreshTTL:    c.RefreshTokenTTL,
@@ -179,6 +189,7 @@ func New(cfg Config) (*Server, error) {
 		{"GET /userinfo", s.handleUserInfo},
 		{"POST /userinfo", s.handleUserInfo},
 		{"POST /revoke", s.handleRevoke},
+		{"POST /introspect", s.handleIntrospect},
 		{"GET /end_session", s.handleEndSession},
 		{"POST /end_session", s.handleEndSession},
 	}
@@ -207,16 +218,18 @@ func (s *Server) Issuer() string { return s.issuer }
 // Stats returns a snapshot of the counters.
 func (s *Server) Stats() Stats {
 	return Stats{
-		AuthorizeRequests: int(s.stats.authorize.Load()),
-		TokenRequests:     int(s.stats.token.Load()),
-		CodeExchanges:     int(s.stats.exchanges.Load()),
-		Refreshes:         int(s.stats.refreshes.Load()),
-		RefreshReuses:     int(s.stats.reuses.Load()),
-		Revocations:       int(s.stats.revocations.Load()),
-		UserInfoRequests:  int(s.stats.userinfo.Load()),
-		GrantsRevoked:     int(s.stats.grantsRevoked.Load()),
-		BackchannelSent:   int(s.stats.bcSent.Load()),
-		BackchannelFailed: int(s.stats.bcFailed.Load()),
+		AuthorizeRequests:       int(s.stats.authorize.Load()),
+		TokenRequests:           int(s.stats.token.Load()),
+		CodeExchanges:           int(s.stats.exchanges.Load()),
+		Refreshes:               int(s.stats.refreshes.Load()),
+		RefreshReuses:           int(s.stats.reuses.Load()),
+		Revocations:             int(s.stats.revocations.Load()),
+		UserInfoRequests:        int(s.stats.userinfo.Load()),
+		ClientCredentialsGrants: int(s.stats.clientCredentials.Load()),
+		IntrospectionRequests:   int(s.stats.introspect.Load()),
+		GrantsRevoked:           int(s.stats.grantsRevoked.Load()),
+		BackchannelSent:         int(s.stats.bcSent.Load()),
+		BackchannelFailed:       int(s.stats.bcFailed.Load()),
 	}
 }
 
@@ -229,6 +242,7 @@ type discoveryDocument struct {
 	UserinfoEndpoint                  string   `json:"userinfo_endpoint"`
 	JWKSURI                           string   `json:"jwks_uri"`
 	RevocationEndpoint                string   `json:"revocation_endpoint"`
+	IntrospectionEndpoint             string   `json:"introspection_endpoint"`
 	EndSessionEndpoint                string   `json:"end_session_endpoint"`
 	ScopesSupported                   []string `json:"scopes_supported"`
 	ResponseTypesSupported            []string `json:"response_types_supported"`
@@ -238,8 +252,10 @@ type discoveryDocument struct {
 	IDTokenSigningAlgValuesSupported  []string `json:"id_token_signing_alg_values_supported"`
 	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
 	RevocationAuthMethodsSupported    []string `json:"revocation_endpoint_auth_methods_supported"`
+	IntrospectionAuthMethodsSupported []string `json:"introspection_endpoint_auth_methods_supported"`
 	CodeChallengeMethodsSupported     []string `json:"code_challenge_methods_supported"`
 	ClaimsSupported                   []string `json:"claims_supported"`
+	ACRValuesSupported                []string `json:"acr_values_supported"`
 	PromptValuesSupported             []string `json:"prompt_values_supported"`
 	ClaimsParameterSupported          bool     `json:"claims_parameter_supported"`
 	RequestParameterSupported         bool     `json:"request_parameter_supported"`
@@ -258,20 +274,23 @@ func (s *Server) discoveryDocument() discoveryDocument {
 		UserinfoEndpoint:                  s.base + "/userinfo",
 		JWKSURI:                           s.base + "/jwks",
 		RevocationEndpoint:                s.base + "/revoke",
+		IntrospectionEndpoint:             s.base + "/introspect",
 		EndSessionEndpoint:                s.base + "/end_session",
 		ScopesSupported:                   supportedScopes(),
 		ResponseTypesSupported:            []string{"code"},
 		ResponseModesSupported:            []string{"query"},
-		GrantTypesSupported:               []string{"authorization_code", "refresh_token"},
+		GrantTypesSupported:               []string{"authorization_code", "refresh_token", "client_credentials"},
 		SubjectTypesSupported:             []string{"public"},
 		IDTokenSigningAlgValuesSupported:  []string{"RS256"},
 		TokenEndpointAuthMethodsSupported: authMethods,
 		RevocationAuthMethodsSupported:    authMethods,
+		IntrospectionAuthMethodsSupported: authMethods,
 		CodeChallengeMethodsSupported:     []string{"S256"},
 		ClaimsSupported: []string{
-			"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid",
+			"iss", "sub", "aud", "exp", "iat", "auth_time", "acr", "amr", "nonce", "at_hash", "sid",
 			"name", "preferred_username", "email", "email_verified", "groups",
 		},
+		ACRValuesSupported:                []string{ACRPassword, ACRMultiFactor},
 		PromptValuesSupported:             []string{"none", "login"},
 		AuthorizationResponseISSSupported: true,
 		BackchannelLogoutSupported:        true,

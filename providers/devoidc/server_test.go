@@ -28,6 +28,7 @@ func TestDiscovery(t *testing.T) {
 				"userinfo_endpoint":      base + "/userinfo",
 				"jwks_uri":               base + "/jwks",
 				"revocation_endpoint":    base + "/revoke",
+				"introspection_endpoint": base + "/introspect",
 				"end_session_endpoint":   base + "/end_session",
 				"authorization_response_iss_parameter_supported": true,
 				"backchannel_logout_supported":                   true,
@@ -40,12 +41,14 @@ func TestDiscovery(t *testing.T) {
 				}
 			}
 			lists := map[string]string{
-				"response_types_supported":              "code",
-				"subject_types_supported":               "public",
-				"id_token_signing_alg_values_supported": "RS256",
-				"code_challenge_methods_supported":      "S256",
-				"token_endpoint_auth_methods_supported": "client_secret_basic client_secret_post",
-				"grant_types_supported":                 "authorization_code refresh_token",
+				"response_types_supported":                      "code",
+				"subject_types_supported":                       "public",
+				"id_token_signing_alg_values_supported":         "RS256",
+				"code_challenge_methods_supported":              "S256",
+				"token_endpoint_auth_methods_supported":         "client_secret_basic client_secret_post",
+				"grant_types_supported":                         "authorization_code refresh_token client_credentials",
+				"introspection_endpoint_auth_methods_supported": "client_secret_basic client_secret_post",
+				"acr_values_supported":                          ACRPassword + " " + ACRMultiFactor,
 			}
 			for k, v := range lists {
 				var got []string
@@ -80,6 +83,7 @@ func TestRouting(t *testing.T) {
 		{"PUT", root + "/op/authorize", http.StatusMethodNotAllowed},
 		{"GET", root + "/op/revoke", http.StatusMethodNotAllowed},
 		{"DELETE", root + "/op/userinfo", http.StatusMethodNotAllowed},
+		{"GET", root + "/op/introspect", http.StatusMethodNotAllowed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+strings.TrimPrefix(tt.url, root), func(t *testing.T) {
@@ -102,15 +106,20 @@ func TestStats(t *testing.T) {
 	o.refresh(str(m, "refresh_token")) // reuse
 	o.userinfo("nope")
 	o.postForm("/revoke", url.Values{"token": {"nope"}}, testClientID, testSecret)
+	o.postForm("/token", url.Values{"grant_type": {"client_credentials"}}, testClientID, testSecret)
+	o.postForm("/introspect", url.Values{"token": {"nope"}}, testClientID, testSecret)
+	o.postForm("/introspect", url.Values{"token": {"nope"}}, testClientID, "wrong")
 	want := Stats{
-		AuthorizeRequests: 1,
-		TokenRequests:     3,
-		CodeExchanges:     1,
-		Refreshes:         1,
-		RefreshReuses:     1,
-		Revocations:       1,
-		UserInfoRequests:  1,
-		GrantsRevoked:     1,
+		AuthorizeRequests:       1,
+		TokenRequests:           4,
+		CodeExchanges:           1,
+		Refreshes:               1,
+		RefreshReuses:           1,
+		Revocations:             1,
+		UserInfoRequests:        1,
+		ClientCredentialsGrants: 1,
+		IntrospectionRequests:   2,
+		GrantsRevoked:           1,
 	}
 	if got := o.op.Stats(); got != want {
 		t.Errorf("Stats() = %+v, want %+v", got, want)

@@ -6,7 +6,10 @@ import (
 	"time"
 )
 
-// opSession is the provider's own browser session: who signed in, and when.
+// opSession is the provider's own browser session: who signed in, when,
+// and how (acr, stepup.go). Single sign-on reuses all three: authTime is the
+// time of the sign-in, never of a later silent reuse (OpenID Connect Core
+// 1.0 §2, auth_time).
 //
 // The browser holds a random handle in the session cookie; the store keeps
 // only its hash. The sid that relying parties see in ID tokens (OpenID
@@ -16,6 +19,7 @@ type opSession struct {
 	sid      string
 	subject  string
 	authTime time.Time
+	acr      string // ACRPassword or ACRMultiFactor
 	expires  time.Time
 }
 
@@ -119,10 +123,11 @@ func (s *Server) currentSession(r *http.Request) (opSession, bool) {
 	return s.store.session(s.now(), c.Value)
 }
 
-// startSession signs subject in: it creates a new session with a fresh
-// handle and sid (never reusing one the browser presented, against session
-// fixation), sets the cookie and forgets any session it replaces.
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, subject string) opSession {
+// startSession signs subject in at the level acr: it creates a new session
+// with a fresh handle and sid (never reusing one the browser presented,
+// against session fixation) and auth time, sets the cookie and forgets any
+// session it replaces.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, subject, acr string) opSession {
 	if old, err := r.Cookie(s.sessionCookie); err == nil && old.Value != "" {
 		s.store.forgetSession(old.Value)
 	}
@@ -132,6 +137,7 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, subject st
 		sid:      randomToken()[:22], // 128 bits is plenty for an identifier
 		subject:  subject,
 		authTime: now,
+		acr:      acr,
 		expires:  now.Add(sessionLifetime),
 	}
 	s.store.putSession(now, handle, sess)

@@ -59,15 +59,32 @@ func (s *Server) checkCSRF(r *http.Request) error {
 	return nil
 }
 
-// signIn handles the sign-in form's POST, already checked by checkCSRF:
-// it starts an OP session for the chosen user and returns the code.
+// Form fields of the sign-in buttons: each user has one of each, and the
+// button clicked decides the level of the sign-in (stepup.go).
+const (
+	subjectField    = "subject"     // sign in with ACRPassword
+	subjectMFAField = "subject_mfa" // sign in with ACRMultiFactor
+)
+
+// signIn handles the sign-in form's POST, already checked by checkCSRF: it
+// starts an OP session for the chosen user, at the level of the button
+// clicked, and returns the code. The level chosen stands even when it is
+// not the one acr_values asked for: the relying party reads acr.
 func (s *Server) signIn(w http.ResponseWriter, r *http.Request, req authRequest) {
-	u, ok := s.user(r.PostForm.Get("subject"))
+	sub, acr := r.PostForm.Get(subjectField), ACRPassword
+	if mfa := r.PostForm.Get(subjectMFAField); mfa != "" {
+		if sub != "" {
+			s.messagePage(w, http.StatusBadRequest, "Request refused", "The sign-in form chose two ways to sign in at once.")
+			return
+		}
+		sub, acr = mfa, ACRMultiFactor
+	}
+	u, ok := s.user(sub)
 	if !ok {
 		s.messagePage(w, http.StatusBadRequest, "Request refused", "The chosen user does not exist.")
 		return
 	}
-	sess := s.startSession(w, r, u.Subject)
+	sess := s.startSession(w, r, u.Subject, acr)
 	s.log.Info("devoidc: user signed in", "client_id", req.client.ID)
 	s.issueCode(w, req, sess)
 }
@@ -78,6 +95,8 @@ type signInData struct {
 	ClientID string
 	Action   string
 	CSRF     string
+	AsksMFA  bool   // the request's acr_values ask for ACRMultiFactor
+	MFA      string // ACRMultiFactor, for the page to name it
 	Hidden   []hiddenField
 	Users    []signInUser
 }
@@ -88,13 +107,16 @@ type signInUser struct {
 	Subject, Name, Email, Initials string
 }
 
-// showSignIn renders the sign-in page for req: one button per test user.
+// showSignIn renders the sign-in page for req: two buttons per test user,
+// to sign in with one factor or with a second one.
 func (s *Server) showSignIn(w http.ResponseWriter, r *http.Request, req authRequest) {
 	data := signInData{
 		Title:    "Sign in",
 		ClientID: req.client.ID,
 		Action:   s.base + "/authorize",
 		CSRF:     s.csrfToken(w, r),
+		AsksMFA:  req.wantsMFA() && !s.ignoreStepUp,
+		MFA:      ACRMultiFactor,
 	}
 	for _, name := range authorizeParams() {
 		if req.params.Has(name) {

@@ -10,21 +10,22 @@ import (
 )
 
 // tokenResponse is the successful token response of RFC 6749 §5.1 with the
-// ID token of OpenID Connect Core 1.0 §3.1.3.3. A refresh token is always
-// issued.
+// ID token of OpenID Connect Core 1.0 §3.1.3.3. The authorization_code and
+// refresh_token grants always issue a refresh token and an ID token; the
+// client_credentials grant issues neither (RFC 6749 §4.4.3).
 type tokenResponse struct {
 	AccessToken  string `json:"access_token"`
 	TokenType    string `json:"token_type"`
 	ExpiresIn    int64  `json:"expires_in"`
-	RefreshToken string `json:"refresh_token"`
-	IDToken      string `json:"id_token"`
-	Scope        string `json:"scope"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
+	Scope        string `json:"scope,omitempty"`
 }
 
 // handleToken serves POST /token: the authorization_code grant
-// (RFC 6749 §4.1.3 with PKCE, RFC 7636 §4.5) and the refresh_token grant
-// with rotation (RFC 6749 §6, RFC 9700 §4.14.2). Errors follow RFC 6749
-// §5.2.
+// (RFC 6749 §4.1.3 with PKCE, RFC 7636 §4.5), the refresh_token grant with
+// rotation (RFC 6749 §6, RFC 9700 §4.14.2) and the client_credentials grant
+// (RFC 6749 §4.4, clientcredentials.go). Errors follow RFC 6749 §5.2.
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	s.stats.token.Add(1)
 	opkit.NoStore(w)
@@ -32,12 +33,17 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	grantType := form.Get("grant_type")
+	if grantType == "client_credentials" {
+		s.clientCredentials(w, form, client)
+		return
+	}
 	tok := s.newIssue()
 	var (
 		g    grantView
 		oerr *oauthError
 	)
-	switch form.Get("grant_type") {
+	switch grantType {
 	case "authorization_code":
 		g, oerr = s.exchangeCode(form, client, tok)
 	case "refresh_token":
@@ -45,7 +51,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	case "":
 		oerr = invalidRequest("grant_type is required")
 	default:
-		oerr = &oauthError{code: "unsupported_grant_type", description: "only authorization_code and refresh_token are supported", status: http.StatusBadRequest}
+		oerr = &oauthError{code: "unsupported_grant_type", description: "only authorization_code, refresh_token and client_credentials are supported", status: http.StatusBadRequest}
 	}
 	if oerr != nil {
 		s.log.Info("devoidc: token request refused", "client_id", client.ID, "error", oerr.code)
@@ -54,20 +60,24 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 
 	now := s.now()
-	idToken, err := s.idToken(now, g, tok.access)
+	access, err := s.encodeAccess(tok.access, g.access)
+	var idToken string
+	if err == nil {
+		idToken, err = s.idToken(now, g, access)
+	}
 	if err != nil {
-		s.log.Error("devoidc: sign ID token", "client_id", client.ID, "err", err)
-		s.store.revoke(tok.refresh, client.ID)
-		writeOAuthError(w, &oauthError{code: "server_error", description: "the ID token could not be signed", status: http.StatusInternalServerError})
+		s.log.Error("devoidc: sign tokens", "client_id", client.ID, "err", err)
+		s.store.revoke(tokenHash(tok.refresh), client.ID)
+		writeOAuthError(w, &oauthError{code: "server_error", description: "the tokens could not be signed", status: http.StatusInternalServerError})
 		return
 	}
 	opkit.WriteJSON(w, http.StatusOK, tokenResponse{
-		AccessToken:  tok.access,
+		AccessToken:  access,
 		TokenType:    "Bearer",
-		ExpiresIn:    int64(g.accessExpires.Sub(now) / time.Second),
+		ExpiresIn:    int64(g.access.expires.Sub(now) / time.Second),
 		RefreshToken: tok.refresh,
 		IDToken:      idToken,
-		Scope:        strings.Join(g.scope, " "),
+		Scope:        strings.Join(g.access.scope, " "),
 	})
 }
 

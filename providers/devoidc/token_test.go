@@ -37,7 +37,7 @@ func TestCodeExchange(t *testing.T) {
 	sum := sha256.Sum256([]byte(at))
 	want := idTokenClaims{
 		Issuer: o.op.Issuer(), Subject: "ada", Audience: testClientID,
-		IssuedAt: now, Expiry: now + 300, AuthTime: now, Nonce: testNonce,
+		IssuedAt: now, Expiry: now + 300, AuthTime: now, ACR: ACRPassword, AMR: []string{"pwd"}, Nonce: testNonce,
 		AtHash: base64.RawURLEncoding.EncodeToString(sum[:16]), SID: c.SID,
 	}
 	if c.SID == "" {
@@ -179,7 +179,7 @@ func TestTokenRequestErrors(t *testing.T) {
 	}{
 		{"missing grant_type", url.Values{}, "invalid_request"},
 		{"unsupported grant_type", url.Values{"grant_type": {"password"}}, "unsupported_grant_type"},
-		{"client_credentials", url.Values{"grant_type": {"client_credentials"}}, "unsupported_grant_type"},
+		{"device_code", url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}}, "unsupported_grant_type"},
 		{"repeated parameter", url.Values{"grant_type": {"refresh_token", "refresh_token"}}, "invalid_request"},
 		{"missing code", url.Values{"grant_type": {"authorization_code"}, "redirect_uri": {testRedirect}, "code_verifier": {randomToken()}}, "invalid_request"},
 		{"missing redirect_uri", url.Values{"grant_type": {"authorization_code"}, "code": {"x"}, "code_verifier": {randomToken()}}, "invalid_request"},

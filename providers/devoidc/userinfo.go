@@ -11,8 +11,10 @@ import (
 // §5.3, https://openid.net/specs/openid-connect-core-1_0.html#UserInfo).
 // The access token is accepted only in the Authorization header with the
 // Bearer scheme (RFC 6750 §2.1); one in the query string is refused, since
-// URLs end up in logs and Referer headers (RFC 6750 §5.3). The response
-// holds "sub" and the claims the token's scope releases.
+// URLs end up in logs and Referer headers (RFC 6750 §5.3). Opaque and JWT
+// access tokens are both accepted, but not those of the client_credentials
+// grant, which name no user. The response holds "sub" and the claims the
+// token's scope releases.
 func (s *Server) handleUserInfo(w http.ResponseWriter, r *http.Request) {
 	s.stats.userinfo.Add(1)
 	opkit.NoStore(w)
@@ -28,8 +30,8 @@ func (s *Server) handleUserInfo(w http.ResponseWriter, r *http.Request) {
 	}
 	scheme, token, _ := strings.Cut(auth, " ")
 	token = strings.TrimSpace(token)
-	at, ok := s.store.lookupAccess(s.now(), token)
-	if !strings.EqualFold(scheme, "Bearer") || token == "" || !ok {
+	at, ok := s.store.lookupAccess(s.now(), s.tokenKey(token))
+	if !strings.EqualFold(scheme, "Bearer") || token == "" || !ok || !at.hasUser() {
 		bearerError(w, http.StatusUnauthorized, `Bearer realm="devoidc", error="invalid_token", error_description="the access token is invalid, expired or revoked"`)
 		return
 	}
