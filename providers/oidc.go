@@ -118,6 +118,7 @@ func OIDC(ctx context.Context, cfg OIDCConfig) (*Provider, error) {
 		JWKS          string   `json:"jwks_uri"`
 		EndSession    string   `json:"end_session_endpoint"`
 		Revocation    string   `json:"revocation_endpoint"`
+		Introspection string   `json:"introspection_endpoint"`
 		IssParam      bool     `json:"authorization_response_iss_parameter_supported"`
 		ResponseTypes []string `json:"response_types_supported"`
 	}
@@ -135,9 +136,10 @@ func OIDC(ctx context.Context, cfg OIDCConfig) (*Provider, error) {
 		}
 	}
 	for what, u := range map[string]string{
-		"userinfo_endpoint":    op.UserInfoEndpoint(),
-		"end_session_endpoint": meta.EndSession,
-		"revocation_endpoint":  meta.Revocation,
+		"userinfo_endpoint":      op.UserInfoEndpoint(),
+		"end_session_endpoint":   meta.EndSession,
+		"revocation_endpoint":    meta.Revocation,
+		"introspection_endpoint": meta.Introspection,
 	} {
 		if u == "" {
 			continue
@@ -194,6 +196,14 @@ func OIDC(ctx context.Context, cfg OIDCConfig) (*Provider, error) {
 		SupportedSigningAlgs: algs,
 		Now:                  v.now,
 	})
+	// Access tokens get their own key cache, rate-limited like the logout
+	// tokens' (jwksMinRefresh): anyone can present one, so an unknown kid
+	// must not cause a fetch each time (SECURITY.md NET-05), as it would
+	// with the ID tokens' cache (IDT-08).
+	p.accessKeys = newJWKSCache(meta.JWKS, client, algs, jwksMinRefresh, v.now)
+	if meta.Introspection != "" {
+		p.introspection = newIntrospector(meta.Introspection, introspectionCacheSize, v.now)
+	}
 	var userInfo func(ctx context.Context, tok *oauth2.Token) (*userInfoResponse, error)
 	if cfg.UserInfo {
 		endpoint := op.UserInfoEndpoint()

@@ -30,6 +30,14 @@ type Provider struct {
 	// (RFC 7009), if it has them.
 	endSessionURL string
 	revocationURL string
+	// accessKeys verifies JWT access tokens (accesstoken.go): the
+	// provider's JWKS with the logout tokens' fetch floor, since anyone
+	// can present an access token (SECURITY.md NET-05). nil for providers
+	// without an issuer.
+	accessKeys *jwksCache
+	// introspection is the provider's introspection_endpoint (RFC 7662)
+	// with its answer cache (introspect.go); nil if it has none.
+	introspection *introspector
 	client        *http.Client
 	authParams    []oauth2.AuthCodeOption
 	now           func() time.Time

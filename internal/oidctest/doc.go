@@ -19,6 +19,11 @@
 //     JSON response and [Server.TokenResponse] replaces it entirely;
 //   - a UserInfo endpoint (/userinfo) that accepts only issued Bearer tokens;
 //     [Server.UserInfo] edits its claims;
+//   - an introspection endpoint (/introspect, RFC 7662) that enforces
+//     client_secret_basic and calls the access tokens it issued (also with
+//     [Server.IssueAccessToken]) active until they expire;
+//     [Server.Introspection] edits its answer and
+//     [Server.IntrospectionResponse] replaces it;
 //   - an attacker's key set (/attacker/jwks) that [SignJKU] tokens point to;
 //     nobody should ever fetch it.
 //
@@ -31,7 +36,8 @@
 // the honest behaviour.
 //
 // JWTs are assembled by hand so that a test controls every header member:
-// [Server.Sign] mints any JWT (for logout tokens, say) and [Server.SignRaw]
+// [Server.Sign] mints any JWT (for logout tokens or JWT access tokens,
+// say: Header.Typ "at+jwt") and [Server.SignRaw]
 // signs an arbitrary payload. The RSA and ECDSA signatures, the JWKS, the
 // PKCE check, the JSON and error responses and the request log come from
 // the kit the providers share (internal/opkit); only the forgeries are

@@ -142,6 +142,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	idt := s.Sign(c, h)
 	s.mu.Lock()
 	s.access[at] = true
+	s.issued[at] = issuedAccess{scope: g.scope, iat: time.Now(), exp: time.Now().Add(time.Hour)}
 	s.refresh[rt] = g
 	s.secrets = append(s.secrets, at, rt, idt)
 	s.mu.Unlock()

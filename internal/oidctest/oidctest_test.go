@@ -359,3 +359,84 @@ func TestRefreshRotates(t *testing.T) {
 		t.Errorf("refresh token reused: %d", status)
 	}
 }
+
+func TestIntrospection(t *testing.T) {
+	s := New(t)
+	at := login(t, s, "n")["access_token"].(string)
+	issued := s.IssueAccessToken("api:read", time.Hour)
+	gone := s.IssueAccessToken("api:read", -time.Second)
+	post := func(form url.Values, basic bool) (int, map[string]any) {
+		req, _ := http.NewRequest(http.MethodPost, s.URL+PathIntrospect, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if basic {
+			req.SetBasicAuth(ClientID, ClientSecret)
+		}
+		resp, err := s.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body map[string]any
+		json.NewDecoder(resp.Body).Decode(&body)
+		return resp.StatusCode, body
+	}
+	tests := []struct {
+		name   string
+		form   url.Values
+		basic  bool
+		status int
+		active bool
+	}{
+		{"token from the token endpoint", url.Values{"token": {at}}, true, 200, true},
+		{"IssueAccessToken, with hint", url.Values{"token": {issued}, "token_type_hint": {"access_token"}}, true, 200, true},
+		{"expired", url.Values{"token": {gone}}, true, 200, false},
+		{"unknown", url.Values{"token": {"nope"}}, true, 200, false},
+		{"no client authentication", url.Values{"token": {at}}, false, 401, false},
+		{"secret in the body", url.Values{"token": {at}, "client_secret": {ClientSecret}}, true, 401, false},
+		{"no token", url.Values{}, true, 400, false},
+		{"repeated token", url.Values{"token": {at, at}}, true, 400, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := post(tt.form, tt.basic)
+			if status != tt.status || (status == 200 && body["active"] != tt.active) {
+				t.Fatalf("status %d, body %v; want %d, active %v", status, body, tt.status, tt.active)
+			}
+			if tt.active && (body["sub"] != Subject || body["client_id"] != ClientID || body["iss"] != s.URL) {
+				t.Errorf("active answer %v", body)
+			}
+		})
+	}
+	s.Introspection = func(token string, c Claims) Claims {
+		if token == "chosen" {
+			return Claims{"active": true, "aud": "api"}
+		}
+		return c
+	}
+	if _, body := post(url.Values{"token": {"chosen"}}, true); body["active"] != true || body["aud"] != "api" {
+		t.Errorf("Introspection hook: %v", body)
+	}
+	s.IntrospectionResponse = func(w http.ResponseWriter, r *http.Request) bool {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return true
+	}
+	if status, _ := post(url.Values{"token": {at}}, true); status != 503 {
+		t.Errorf("IntrospectionResponse hook: %d", status)
+	}
+	if n := len(s.Requests(PathIntrospect)); n != len(tests)+2 {
+		t.Errorf("%d introspection requests recorded, want %d", n, len(tests)+2)
+	}
+	if !strings.Contains(strings.Join(s.Secrets(), " "), issued) {
+		t.Error("Secrets lacks the IssueAccessToken token")
+	}
+	doc := map[string]any{}
+	resp, err := http.Get(s.URL + PathDiscovery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(resp.Body).Decode(&doc)
+	resp.Body.Close()
+	if doc["introspection_endpoint"] != s.URL+PathIntrospect {
+		t.Errorf("discovery introspection_endpoint %v", doc["introspection_endpoint"])
+	}
+}

@@ -30,6 +30,7 @@ const (
 	PathJWKS         = "/jwks"
 	PathUserInfo     = "/userinfo"
 	PathAttackerJWKS = "/attacker/jwks"
+	PathIntrospect   = "/introspect"
 )
 
 // Claims are the members of a JWT payload. Numbers may be given as int,
@@ -71,6 +72,15 @@ type Server struct {
 	// UserInfoResponse, like TokenResponse, replaces the UserInfo
 	// response when it returns true.
 	UserInfoResponse func(w http.ResponseWriter, r *http.Request) bool
+	// Introspection edits the answer of the introspection endpoint for
+	// token (active, and for an access token the server issued iss, sub,
+	// client_id, scope, token_type, exp and iat); it may make any token
+	// active.
+	Introspection func(token string, c Claims) Claims
+	// IntrospectionResponse, like TokenResponse, replaces the
+	// introspection answer when it returns true (after the request is
+	// recorded, before any check).
+	IntrospectionResponse func(w http.ResponseWriter, r *http.Request) bool
 
 	srv      *httptest.Server
 	issParam bool
@@ -83,6 +93,7 @@ type Server struct {
 	mu       sync.Mutex
 	codes    map[string]*grant
 	access   map[string]bool
+	issued   map[string]issuedAccess // introspection's view of access
 	refresh  map[string]*grant
 	secrets  []string
 	keys     []*opkit.Key // published RSA keys; the last one signs
@@ -119,6 +130,7 @@ func New(t testing.TB, opts ...Option) *Server {
 		issParam: true,
 		codes:    map[string]*grant{},
 		access:   map[string]bool{},
+		issued:   map[string]issuedAccess{},
 		refresh:  map[string]*grant{},
 		// Each server has its own key: a second, attacker server cannot
 		// sign tokens that the first one's key set verifies.
@@ -131,6 +143,7 @@ func New(t testing.TB, opts ...Option) *Server {
 	mux.HandleFunc(PathAuthorize, s.serveAuthorize)
 	mux.HandleFunc(PathToken, s.serveToken)
 	mux.HandleFunc(PathUserInfo, s.serveUserInfo)
+	mux.HandleFunc(PathIntrospect, s.serveIntrospect)
 	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.rec.Record(r)
 		mux.ServeHTTP(w, r)
@@ -190,6 +203,7 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 		"code_challenge_methods_supported":               []string{"S256"},
 		"grant_types_supported":                          []string{"authorization_code", "refresh_token"},
 		"authorization_response_iss_parameter_supported": s.issParam,
+		"introspection_endpoint":                         s.URL + PathIntrospect,
 	}
 	if s.Discovery != nil {
 		s.Discovery(doc)
