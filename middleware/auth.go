@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -72,9 +73,14 @@ func New(cfg Config) (*Auth, error) {
 		s.ErrorHandler = a.serveError
 	}
 	p := s.PathPrefix
-	a.mux.HandleFunc("GET "+p+"/login", a.serveLogin)
-	a.mux.HandleFunc("GET "+p+"/login/{provider}", a.serveLoginProvider)
-	a.mux.HandleFunc("GET "+p+"/callback/{provider}", a.serveCallback)
+	limited := func(h http.HandlerFunc) http.Handler { return h }
+	if !s.LoginRateLimit.Off {
+		rl := newRateLimiter(rateLimit{burst: s.LoginRateLimit.Burst, every: s.LoginRateLimit.Every}, func() time.Time { return a.now() })
+		limited = func(h http.HandlerFunc) http.Handler { return rl.wrap(h, a.clientIP, a.serveRateLimited) }
+	}
+	a.mux.Handle("GET "+p+"/login", limited(a.serveLogin))
+	a.mux.Handle("GET "+p+"/login/{provider}", limited(a.serveLoginProvider))
+	a.mux.Handle("GET "+p+"/callback/{provider}", limited(a.serveCallback))
 	a.mux.HandleFunc("GET "+p+"/logout", a.serveLogoutPage)
 	a.mux.HandleFunc("POST "+p+"/logout", a.serveLogout)
 	a.mux.HandleFunc("GET "+p+"/logout/callback", a.serveLogoutCallback)
@@ -124,6 +130,16 @@ func (a *Auth) serveUnknown(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.fail(w, r, fail(ErrNotFound, "unknown_endpoint", nil))
+}
+
+// clientIP is the request's client address by Config.TrustedProxies.
+func (a *Auth) clientIP(r *http.Request) netip.Addr { return clientIP(r, a.s.TrustedProxies) }
+
+// serveRateLimited answers a sign-in request over the rate limit.
+func (a *Auth) serveRateLimited(w http.ResponseWriter, r *http.Request, retryAfter time.Duration) {
+	a.log.LogAttrs(r.Context(), levelWarn, "portcullis: sign-in rate limited", reasonAttr("rate_limited"))
+	w.Header().Set("Retry-After", retryAfterValue(retryAfter))
+	a.fail(w, r, fail(ErrRateLimited, "rate_limited", nil))
 }
 
 // fail sends err to the error handler.

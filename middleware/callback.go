@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/portcullis-go/portcullis/middleware/policy"
 	"github.com/portcullis-go/portcullis/providers"
 	"github.com/portcullis-go/portcullis/session"
 )
@@ -31,7 +32,7 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) {
 	s, f, err := a.callback(w, r, p)
 	if errors.Is(err, providers.ErrConsentRequired) {
 		a.log.LogAttrs(r.Context(), levelInfo, "portcullis: login restarted for consent", providerAttr(name))
-		a.startFlow(w, r, p, f.ReturnTo, "consent")
+		a.startFlow(w, r, p, f.ReturnTo, "consent", stepUp{maxAge: f.MaxAge, acr: f.ACR, amr: f.AMR})
 		return
 	}
 	if err != nil {
@@ -153,6 +154,21 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, p *providers.Pro
 	}
 	s := session.New(id.User, id.Tokens, a.now(), a.s.SessionLifetime)
 	s.SID = id.SID
+	s.AuthTime, s.ACR, s.AMR = id.AuthTime, id.ACR, id.AMR
+	if a.s.SignInPolicy != nil {
+		err := a.s.SignInPolicy.Check(&policy.Request{
+			HTTP: r, User: &s.User, AuthTime: s.AuthTime, ACR: s.ACR, AMR: s.AMR,
+			ClientIP: a.clientIP(r), Now: s.Created,
+		})
+		switch {
+		case errors.Is(err, policy.ErrDenied):
+			// A step-up requirement too: the provider has just
+			// authenticated the user as it could.
+			return nil, f, fail(ErrForbidden, "sign_in_policy", err)
+		case err != nil:
+			return nil, f, fail(ErrStoreUnavailable, "sign_in_policy_error", err)
+		}
+	}
 	if a.s.OnLogin != nil {
 		if err := a.s.OnLogin(r.Context(), s); err != nil {
 			return nil, f, fail(ErrForbidden, "on_login_refused", err)

@@ -8,12 +8,14 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/portcullis-go/portcullis/internal/cookiekeys"
+	"github.com/portcullis-go/portcullis/middleware/policy"
 	"github.com/portcullis-go/portcullis/providers"
 	"github.com/portcullis-go/portcullis/session"
 )
@@ -112,14 +114,48 @@ type Config struct {
 	// logout). Tokens, codes, cookies and claims are never logged. Default:
 	// events are discarded.
 	Logger *slog.Logger
+	// SignInPolicy refuses the sign-in itself to the users it does not
+	// admit (package policy): they get 403 and no session, so outsiders
+	// never hold one. It judges the identity the provider has just
+	// verified: its User (verified email, groups), AuthTime, ACR and AMR,
+	// and the client address. A step-up requirement is a refusal here.
+	// Routes can be stricter still with [Auth.RequireWith]. Default: every
+	// identity the providers verify. New refuses a misconfigured policy
+	// (policy.Validate).
+	SignInPolicy policy.Policy
+	// TrustedProxies are the reverse proxies in front of the application:
+	// only a request arriving from one of them has its X-Forwarded-For
+	// believed, walked from the right past the trusted hops. Default none:
+	// the client address is the connection's. It feeds the sign-in rate
+	// limit and policy.IPRanges; it never changes URLs, which come from
+	// BaseURL.
+	TrustedProxies []netip.Prefix
+	// LoginRateLimit bounds how fast one client address (IPv6 by /64) may
+	// start sign-ins and finish them: GET {PathPrefix}/login* and
+	// {PathPrefix}/callback/*. Beyond it, 429 with Retry-After through
+	// the ErrorHandler (ErrRateLimited). Default: a burst of 30, then one
+	// every 2 seconds — no person signing in meets it; memory is fixed
+	// (512 KiB) whatever the number of clients.
+	LoginRateLimit RateLimit
 	// InsecureCookies allows a plain-http BaseURL on a host that is not
 	// loopback, with cookies that lack Secure. Anyone on the network can
 	// then steal sessions. It MUST NOT be used in production.
 	InsecureCookies bool
 }
 
+// RateLimit is a token bucket: Burst requests at once, then one every
+// Every. The zero value means the default of the field it configures; Off
+// turns the limit off (for example when a proxy in front limits already).
+type RateLimit struct {
+	Burst int
+	Every time.Duration
+	Off   bool
+}
+
 const (
 	defaultPathPrefix = "/auth"
+	defaultLoginBurst = 30
+	defaultLoginEvery = 2 * time.Second
 	// maxRefreshBefore and maxRefreshTimeout bound RefreshBefore and
 	// RefreshTimeout: a token refreshed more than half an hour early is
 	// refreshed on nearly every request, and a refresh waits on the request
@@ -217,6 +253,31 @@ func validate(cfg Config) (*settings, error) {
 		bad("RefreshTimeout", "%v: use 0 (10 seconds) or up to %v", s.RefreshTimeout, maxRefreshTimeout)
 	}
 
+	if s.SignInPolicy != nil {
+		if err := policy.Validate(s.SignInPolicy); err != nil {
+			bad("SignInPolicy", "%v", err)
+		}
+	}
+	s.TrustedProxies = slices.Clone(s.TrustedProxies)
+	for i, p := range s.TrustedProxies {
+		if p.IsValid() && p.Addr().Is4In6() && p.Bits() >= 96 {
+			// ::ffff:10.0.0.0/104 is 10.0.0.0/8: client addresses are
+			// compared unmapped.
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		if !p.IsValid() || p.Addr().Is4In6() {
+			bad("TrustedProxies", "[%d] %v is not a valid IPv4 or IPv6 prefix", i, p)
+			continue
+		}
+		s.TrustedProxies[i] = p.Masked()
+	}
+	if !s.LoginRateLimit.Off {
+		s.LoginRateLimit.Burst = cmp.Or(s.LoginRateLimit.Burst, defaultLoginBurst)
+		s.LoginRateLimit.Every = cmp.Or(s.LoginRateLimit.Every, defaultLoginEvery)
+		if err := (rateLimit{burst: s.LoginRateLimit.Burst, every: s.LoginRateLimit.Every}).check(); err != nil {
+			bad("LoginRateLimit", "%v", err)
+		}
+	}
 	if s.Sessions == nil && len(errs) == 0 {
 		store, err := session.NewCookieStore(session.CookieConfig{
 			Keys:            cfg.Keys,

@@ -91,6 +91,8 @@ func errorText(err error, status int) (string, string) {
 		return "Temporarily unavailable", "The site cannot check sign-ins right now. Try again in a moment."
 	case http.StatusNotFound:
 		return "Page not found", "There is nothing at this address."
+	case http.StatusTooManyRequests:
+		return "Too many attempts", "There were too many sign-in attempts from your network. Wait a moment, then try again."
 	}
 	return "Something went wrong", "The request could not be completed. Try again in a moment."
 }
@@ -99,6 +101,9 @@ func errorText(err error, status int) (string, string) {
 func errorCode(err error, status int) string {
 	switch status {
 	case http.StatusUnauthorized:
+		if reasonOf(err) == "step_up_required" {
+			return "step_up_required"
+		}
 		if errors.Is(err, ErrUnauthenticated) {
 			return "unauthenticated"
 		}
@@ -113,6 +118,8 @@ func errorCode(err error, status int) string {
 		return "unavailable"
 	case http.StatusNotFound:
 		return "not_found"
+	case http.StatusTooManyRequests:
+		return "rate_limited"
 	}
 	return "internal_error"
 }

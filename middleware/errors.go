@@ -34,6 +34,9 @@ var (
 	// callbacks). The request is refused, not treated as signed out:
 	// signing in again would meet the same outage. 503.
 	ErrStoreUnavailable = errors.New("middleware: store unavailable")
+	// ErrRateLimited: the client started too many sign-ins too fast
+	// (Config.LoginRateLimit); the response carries Retry-After. 429.
+	ErrRateLimited = errors.New("middleware: rate limited")
 	// ErrNotFound: no endpoint at this path under PathPrefix. 404.
 	ErrNotFound = errors.New("middleware: not found")
 	// ErrInternal: a fault in the application's setup or in portcullis,
@@ -58,6 +61,8 @@ func Status(err error) int {
 		return http.StatusServiceUnavailable
 	case errors.Is(err, ErrNotFound):
 		return http.StatusNotFound
+	case errors.Is(err, ErrRateLimited):
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }

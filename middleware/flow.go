@@ -31,7 +31,7 @@ const (
 	// can start logins.
 	maxFlows       = 5
 	maxFlowBytes   = 4 << 10
-	flowVersion    = 2
+	flowVersion    = 3
 	maxFlowEncoded = 4096
 )
 
@@ -45,7 +45,12 @@ type flow struct {
 	ReturnTo string
 	// Prompt is the OpenID Connect prompt the flow asked for ("consent"
 	// when a login is restarted to obtain a refresh token).
-	Prompt  string
+	Prompt string
+	// MaxAge, ACR and AMR are a step-up request (see providers.Flow):
+	// the route's policy.StepUpRequired the login must meet.
+	MaxAge  time.Duration
+	ACR     []string
+	AMR     []string
 	Created time.Time
 }
 
@@ -215,11 +220,25 @@ var errInvalidFlow = errors.New("invalid flow")
 func encodeFlow(f *flow) []byte {
 	b := []byte{flowVersion}
 	for _, s := range [...]string{f.Provider, f.Issuer, f.State, f.Nonce, f.Verifier, f.ReturnTo, f.Prompt} {
-		b = binary.AppendUvarint(b, uint64(len(s)))
-		b = append(b, s...)
+		b = appendFlowString(b, s)
+	}
+	b = binary.AppendUvarint(b, uint64(f.MaxAge/time.Second))
+	for _, list := range [...][]string{f.ACR, f.AMR} {
+		b = binary.AppendUvarint(b, uint64(len(list)))
+		for _, v := range list {
+			b = appendFlowString(b, v)
+		}
 	}
 	return binary.AppendVarint(b, f.Created.Unix())
 }
+
+func appendFlowString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// maxStepUpValues bounds the acr and amr values a flow carries.
+const maxStepUpValues = 8
 
 func decodeFlow(data []byte) (*flow, error) {
 	if len(data) == 0 || data[0] != flowVersion {
@@ -227,13 +246,47 @@ func decodeFlow(data []byte) (*flow, error) {
 	}
 	data = data[1:]
 	f := new(flow)
-	for _, p := range [...]*string{&f.Provider, &f.Issuer, &f.State, &f.Nonce, &f.Verifier, &f.ReturnTo, &f.Prompt} {
+	next := func() (string, bool) {
 		n, k := binary.Uvarint(data)
 		if k <= 0 || k != len(binary.AppendUvarint(nil, n)) || n > uint64(len(data)-k) {
+			return "", false
+		}
+		v := string(data[k : k+int(n)])
+		data = data[k+int(n):]
+		return v, true
+	}
+	count := func(max uint64) (uint64, bool) {
+		n, k := binary.Uvarint(data)
+		if k <= 0 || k != len(binary.AppendUvarint(nil, n)) || n > max {
+			return 0, false
+		}
+		data = data[k:]
+		return n, true
+	}
+	for _, p := range [...]*string{&f.Provider, &f.Issuer, &f.State, &f.Nonce, &f.Verifier, &f.ReturnTo, &f.Prompt} {
+		v, ok := next()
+		if !ok {
 			return nil, errInvalidFlow
 		}
-		*p = string(data[k : k+int(n)])
-		data = data[k+int(n):]
+		*p = v
+	}
+	maxAge, ok := count(uint64(maxStepUpAge / time.Second))
+	if !ok {
+		return nil, errInvalidFlow
+	}
+	f.MaxAge = time.Duration(maxAge) * time.Second
+	for _, list := range [...]*[]string{&f.ACR, &f.AMR} {
+		n, ok := count(maxStepUpValues)
+		if !ok {
+			return nil, errInvalidFlow
+		}
+		for range n {
+			v, ok := next()
+			if !ok {
+				return nil, errInvalidFlow
+			}
+			*list = append(*list, v)
+		}
 	}
 	t, k := binary.Varint(data)
 	if k <= 0 || k != len(data) || k != len(binary.AppendVarint(nil, t)) || f.State == "" || f.Provider == "" {

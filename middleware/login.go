@@ -25,21 +25,27 @@ func (a *Auth) serveLoginProvider(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, fail(ErrInvalidRequest, "unknown_provider", nil))
 		return
 	}
-	a.startLogin(w, r, p, a.returnToParam(r))
+	su, ok := stepUpParam(r.URL.Query())
+	if !ok {
+		a.fail(w, r, fail(ErrInvalidRequest, "step_up_malformed", nil))
+		return
+	}
+	a.startFlow(w, r, p, a.returnToParam(r), "", su)
 }
 
 // startLogin mints a flow (state, nonce, PKCE verifier), stores it in its
 // own cookie and redirects to the provider. Nothing in the flow comes from
 // the request but the validated return path.
 func (a *Auth) startLogin(w http.ResponseWriter, r *http.Request, p *providers.Provider, returnTo string) {
-	a.startFlow(w, r, p, returnTo, "")
+	a.startFlow(w, r, p, returnTo, "", stepUp{})
 }
 
 // startFlow starts a login with the given OpenID Connect prompt ("" for
-// none).
-func (a *Auth) startFlow(w http.ResponseWriter, r *http.Request, p *providers.Provider, returnTo, prompt string) {
+// none) and step-up request.
+func (a *Auth) startFlow(w http.ResponseWriter, r *http.Request, p *providers.Provider, returnTo, prompt string, su stepUp) {
 	f := newFlow(p.Name(), p.Issuer(), returnTo, a.now())
 	f.Prompt = prompt
+	f.MaxAge, f.ACR, f.AMR = su.maxAge, su.acr, su.amr
 	if err := a.flows.set(w, r, f); err != nil {
 		a.fail(w, r, fail(ErrInternal, "flow_cookie", err))
 		return
@@ -58,6 +64,9 @@ func (a *Auth) providerFlow(f *flow) providers.Flow {
 		Nonce:       f.Nonce,
 		Verifier:    f.Verifier,
 		Prompt:      f.Prompt,
+		MaxAge:      f.MaxAge,
+		ACRValues:   f.ACR,
+		AMR:         f.AMR,
 	}
 }
 

@@ -3,8 +3,12 @@ package middleware
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
+	"time"
 
+	"github.com/portcullis-go/portcullis/middleware/policy"
 	"github.com/portcullis-go/portcullis/session"
 )
 
@@ -65,11 +69,46 @@ func (a *Auth) Session(r *http.Request) (*session.Session, error) {
 // fails transiently keeps the current token while it is valid, and
 // answers 502 once it is not.
 //
-// Require panics if next is nil.
+// Require panics if next is nil. It admits any signed-in user; see
+// [Auth.RequireWith] to decide who.
 func (a *Auth) Require(next http.Handler) http.Handler {
 	if next == nil {
 		panic("middleware: Require(nil)")
 	}
+	return a.require(next, nil)
+}
+
+// RequireWith returns middleware like [Auth.Require] that also lets
+// through only the users p admits (package policy: email domains, groups,
+// providers, IP ranges, step-up, or a function). A signed-in user p
+// refuses gets 403 through the ErrorHandler (ErrForbidden; a page, or JSON
+// for API clients) and is never sent back to sign in. When p asks for a
+// step-up (policy.StepUp), a browser is sent through its provider again
+// for a more recent or stronger authentication, its return path kept, and
+// an API client gets 401 with the URL that does it; if the provider does
+// not deliver, the answer is 403, never another round. An error from p
+// that is not a refusal (a lookup that failed) answers 503
+// (ErrStoreUnavailable): the request is refused, not admitted.
+//
+// RequireWith panics if p is nil or misconfigured (policy.Validate): a
+// policy that cannot work is a wiring mistake found at startup.
+func (a *Auth) RequireWith(p policy.Policy) func(http.Handler) http.Handler {
+	if p == nil {
+		panic("middleware: RequireWith(nil)")
+	}
+	if err := policy.Validate(p); err != nil {
+		panic(fmt.Sprintf("middleware: RequireWith: %v", err))
+	}
+	return func(next http.Handler) http.Handler {
+		if next == nil {
+			panic("middleware: RequireWith(p)(nil)")
+		}
+		return a.require(next, p)
+	}
+}
+
+// require is Require with an optional policy.
+func (a *Auth) require(next http.Handler, p policy.Policy) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, err := a.Session(r)
 		if err != nil {
@@ -85,6 +124,9 @@ func (a *Auth) Require(next http.Handler) http.Handler {
 			st.end("token_expired")
 			err = fail(ErrUnauthenticated, "token_expired", nil)
 		}
+		if err == nil && p != nil {
+			err = a.authorize(r, s, p, now)
+		}
 		if err != nil {
 			st.commit(w)
 			a.refuse(w, r, err)
@@ -99,10 +141,59 @@ func (a *Auth) Require(next http.Handler) http.Handler {
 	})
 }
 
+// stepUpGrace is how soon after a sign-in a session that still fails a
+// route's step-up is refused (403) instead of sent round again: the
+// provider was just asked and did not deliver.
+const stepUpGrace = time.Minute
+
+// authorize applies a route's policy to a session.
+func (a *Auth) authorize(r *http.Request, s *session.Session, p policy.Policy, now time.Time) error {
+	err := p.Check(&policy.Request{
+		HTTP: r, User: &s.User, AuthTime: s.AuthTime, ACR: s.ACR, AMR: s.AMR,
+		ClientIP: a.clientIP(r), Now: now,
+	})
+	return a.policyFailure(r, s.User.Provider, err, now.Sub(s.Created) < stepUpGrace)
+}
+
+// policyFailure maps a policy's answer to the middleware's errors. fresh
+// says the session was made moments ago, so a step-up was just tried.
+func (a *Auth) policyFailure(r *http.Request, provider string, err error, fresh bool) error {
+	var su *policy.StepUpRequired
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &su) && !fresh:
+		q := url.Values{}
+		if rt := requestReturnTo(r); rt != "/" {
+			q.Set("return_to", rt)
+		}
+		stepUpOf(su).query(q)
+		return &loginRequired{
+			failure: fail(ErrUnauthenticated, "step_up_required", nil),
+			login:   a.s.PathPrefix + "/login/" + provider + "?" + q.Encode(),
+		}
+	case errors.As(err, &su):
+		return fail(ErrForbidden, "step_up_not_met", err)
+	case errors.Is(err, policy.ErrInsufficientScope):
+		return fail(ErrForbidden, "insufficient_scope", err)
+	case errors.Is(err, policy.ErrDenied):
+		return fail(ErrForbidden, "policy_denied", err)
+	}
+	return fail(ErrStoreUnavailable, "policy_error", err)
+}
+
 // refuse answers a request Require does not let through.
 func (a *Auth) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, ErrStoreUnavailable) {
 		a.log.LogAttrs(r.Context(), levelError, "portcullis: store failed", reasonAttr(reasonOf(err)))
+	}
+	if errors.Is(err, ErrForbidden) {
+		a.log.LogAttrs(r.Context(), levelWarn, "portcullis: access denied", reasonAttr(reasonOf(err)))
+	}
+	var lr *loginRequired
+	if errors.As(err, &lr) {
+		a.fail(w, r, err)
+		return
 	}
 	if errors.Is(err, ErrUnauthenticated) {
 		a.unauthenticated(w, r, err)

@@ -1,0 +1,191 @@
+package middleware
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portcullis-go/portcullis/middleware/policy"
+)
+
+// policyApp mounts, beside the auth endpoints, /admin behind p.
+func policyApp(e *e2e, p policy.Policy) {
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", e.auth.Handler())
+	mux.Handle("/admin", e.auth.RequireWith(p)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, _ := UserFrom(r.Context())
+		io.WriteString(w, "admin "+u.Email)
+	})))
+	e.app.Config.Handler = mux
+}
+
+// TestRequireWithPolicy: a signed-in user the route's policy admits gets
+// through; one it refuses gets 403 (a page for browsers, JSON for API
+// clients) and is never sent back to sign in.
+func TestRequireWithPolicy(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		p     policy.Policy
+		admit bool
+	}{
+		{"email domain", policy.EmailDomains("example.com"), true},
+		{"other domain", policy.EmailDomains("acme.example"), false},
+		{"group", policy.Groups("admins"), true},
+		{"missing group", policy.Groups("auditors"), false},
+		{"any of", policy.AnyOf(policy.EmailDomains("acme.example"), policy.Groups("admins")), true},
+		{"all of", policy.AllOf(policy.EmailDomains("example.com"), policy.Groups("auditors")), false},
+		{"provider", policy.Providers("dev"), true},
+		{"loopback client", policy.IPRanges(netip.MustParsePrefix("127.0.0.0/8")), true},
+		{"other network", policy.IPRanges(netip.MustParsePrefix("10.0.0.0/8")), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newE2E(t, false)
+			policyApp(e, tc.p)
+			e.login()
+			resp, body := e.do("GET", e.app.URL+"/admin", nil)
+			if tc.admit {
+				if resp.StatusCode != 200 || body != "admin ada@example.com" {
+					t.Fatalf("admitted user: %d %q", resp.StatusCode, body)
+				}
+				return
+			}
+			if resp.StatusCode != http.StatusForbidden || resp.Header.Get("Location") != "" {
+				t.Fatalf("refused user: %d, Location %q (a 403, never a redirect)", resp.StatusCode, resp.Header.Get("Location"))
+			}
+			if !strings.Contains(body, "Access denied") || strings.Contains(body, `href="/auth/login`) {
+				t.Fatalf("the 403 page:\n%s", body)
+			}
+			api, apiBody := e.do("GET", e.app.URL+"/admin", map[string]string{"Accept": "application/json", "Sec-Fetch-Mode": "cors"})
+			if api.StatusCode != http.StatusForbidden || !strings.Contains(apiBody, `"error":"forbidden"`) {
+				t.Fatalf("API client: %d %s", api.StatusCode, apiBody)
+			}
+			if !strings.Contains(e.logs.String(), "reason=policy_denied") {
+				t.Fatalf("the refusal is not logged:\n%s", e.logs)
+			}
+		})
+	}
+}
+
+// TestRequireWithUndecidedPolicyFailsClosed: a policy that cannot decide
+// (its lookup failed) refuses with 503, never admits.
+func TestRequireWithUndecidedPolicyFailsClosed(t *testing.T) {
+	e := newE2E(t, false)
+	policyApp(e, policy.Func(func(*policy.Request) error { return errors.New("directory unreachable") }))
+	e.login()
+	if resp, _ := e.do("GET", e.app.URL+"/admin", nil); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("undecided policy: %d, want 503", resp.StatusCode)
+	}
+}
+
+// TestRequireWithRefusesMisconfiguredPolicy: a policy that can never work
+// is a wiring mistake: RequireWith panics at startup.
+func TestRequireWithRefusesMisconfiguredPolicy(t *testing.T) {
+	a := newTestAuth(t)
+	for name, p := range map[string]policy.Policy{
+		"nil":            nil,
+		"unicode domain": policy.EmailDomains("bücher.example"),
+		"empty any of":   policy.AnyOf(),
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: RequireWith did not panic", name)
+				}
+			}()
+			a.RequireWith(p)
+		}()
+	}
+	if _, err := New(Config{BaseURL: "https://app.example", Providers: a.s.Providers, Keys: [][]byte{testKey},
+		SignInPolicy: policy.Emails("not an address")}); err == nil || !strings.Contains(err.Error(), "Config.SignInPolicy") {
+		t.Fatalf("New with a misconfigured SignInPolicy: %v", err)
+	}
+}
+
+// TestSignInPolicyRefusesLogin: an identity the sign-in policy refuses
+// gets 403 at the callback and no session at all.
+func TestSignInPolicyRefusesLogin(t *testing.T) {
+	e := newE2E(t, false, func(c *Config) { c.SignInPolicy = policy.EmailDomains("acme.example") })
+	resp, _ := e.follow(e.app.URL + "/auth/login")
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("sign-in of an outsider ended with %d, want 403", resp.StatusCode)
+	}
+	for _, c := range e.client.Jar.Cookies(mustURL(e.app.URL)) {
+		if sessionCookieName.MatchString(c.Name) {
+			t.Fatalf("an outsider holds the session cookie %s", c.Name)
+		}
+	}
+	if !strings.Contains(e.logs.String(), "reason=sign_in_policy") {
+		t.Fatalf("the refusal is not logged:\n%s", e.logs)
+	}
+	// And an insider signs in.
+	e2 := newE2E(t, false, func(c *Config) { c.SignInPolicy = policy.Groups("admins") })
+	e2.login()
+}
+
+// TestLoginRateLimited: past a burst, sign-in starts get 429 with
+// Retry-After; a token comes back after the refill interval; other
+// clients are not affected.
+func TestLoginRateLimited(t *testing.T) {
+	a := newTestAuth(t)
+	a2, err := New(Config{BaseURL: "https://app.example", Providers: a.s.Providers, Keys: [][]byte{testKey},
+		LoginRateLimit: RateLimit{Burst: 3, Every: 10 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	a2.now = func() time.Time { return now }
+	h := a2.Handler()
+	login := func(remote string) *http.Response {
+		req, _ := http.NewRequest("GET", "https://app.example/auth/login/dev", nil)
+		req.RemoteAddr = remote
+		rec := newRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Result()
+	}
+	for i := range 3 {
+		if r := login("198.51.100.7:1234"); r.StatusCode != http.StatusFound {
+			t.Fatalf("login %d within the burst: %d", i+1, r.StatusCode)
+		}
+	}
+	r := login("198.51.100.7:1234")
+	if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") != "10" {
+		t.Fatalf("over the burst: %d, Retry-After %q; want 429, 10", r.StatusCode, r.Header.Get("Retry-After"))
+	}
+	if r := login("203.0.113.9:1"); r.StatusCode != http.StatusFound {
+		t.Fatalf("another client: %d", r.StatusCode)
+	}
+	now = now.Add(10 * time.Second)
+	if r := login("198.51.100.7:1234"); r.StatusCode != http.StatusFound {
+		t.Fatalf("after the refill interval: %d", r.StatusCode)
+	}
+	// Off turns it off.
+	off, err := New(Config{BaseURL: "https://app.example", Providers: a.s.Providers, Keys: [][]byte{testKey}, LoginRateLimit: RateLimit{Off: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 100 {
+		rec := newRecorder()
+		off.Handler().ServeHTTP(rec, mustRequest("https://app.example/auth/login/dev"))
+		if rec.Code != http.StatusFound {
+			t.Fatalf("with the limit off: %d", rec.Code)
+		}
+	}
+}
+
+func mustURL(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return u
+}
+
+func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
+
+func mustRequest(target string) *http.Request { return httptest.NewRequest("GET", target, nil) }
