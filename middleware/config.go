@@ -123,6 +123,10 @@ type Config struct {
 	// identity the providers verify. New refuses a misconfigured policy
 	// (policy.Validate).
 	SignInPolicy policy.Policy
+	// BearerTokens, when set, lets API clients authenticate with an
+	// access token instead of the session cookie; see [BearerTokens].
+	// Default nil: cookies only.
+	BearerTokens *BearerTokens
 	// TrustedProxies are the reverse proxies in front of the application:
 	// only a request arriving from one of them has its X-Forwarded-For
 	// believed, walked from the right past the trusted hops. Default none:
@@ -253,6 +257,22 @@ func validate(cfg Config) (*settings, error) {
 		bad("RefreshTimeout", "%v: use 0 (10 seconds) or up to %v", s.RefreshTimeout, maxRefreshTimeout)
 	}
 
+	if bt := s.BearerTokens; bt != nil {
+		cp := *bt
+		s.BearerTokens = &cp
+		p := s.providers[bt.Provider]
+		switch {
+		case p == nil:
+			bad("BearerTokens", "Provider %q is not one of Providers", bt.Provider)
+		case p.Issuer() == "":
+			bad("BearerTokens", "Provider %q is not an OpenID Connect provider: its tokens cannot be verified", bt.Provider)
+		case bt.Introspect && !p.CanIntrospect():
+			bad("BearerTokens", "Introspect is set but provider %q has no introspection_endpoint", bt.Provider)
+		}
+		if bt.Audience == "" {
+			bad("BearerTokens", "Audience is required (the \"aud\" tokens for this API carry; there is no \"any audience\")")
+		}
+	}
 	if s.SignInPolicy != nil {
 		if err := policy.Validate(s.SignInPolicy); err != nil {
 			bad("SignInPolicy", "%v", err)

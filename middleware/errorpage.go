@@ -28,7 +28,7 @@ func (a *Auth) serveError(w http.ResponseWriter, r *http.Request, err error) {
 	heading, message := errorText(err, status)
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
-	if status == http.StatusUnauthorized {
+	if status == http.StatusUnauthorized && h.Get("WWW-Authenticate") == "" {
 		h.Set("WWW-Authenticate", `Cookie realm="portcullis", form-action="`+login+`"`)
 	}
 	if !acceptsHTML(r) {

@@ -110,6 +110,12 @@ func (a *Auth) RequireWith(p policy.Policy) func(http.Handler) http.Handler {
 // require is Require with an optional policy.
 func (a *Auth) require(next http.Handler, p policy.Policy) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.s.BearerTokens != nil {
+			if raw, ok := bearerToken(r); ok {
+				a.serveBearer(w, r, raw, next, p)
+				return
+			}
+		}
 		s, err := a.Session(r)
 		if err != nil {
 			a.refuse(w, r, err)

@@ -31,8 +31,6 @@ type stepUp struct {
 	acr, amr []string
 }
 
-func (su stepUp) none() bool { return su.maxAge == 0 && len(su.acr) == 0 && len(su.amr) == 0 }
-
 // stepUpOf returns the login request that meets a route's requirement.
 func stepUpOf(req *policy.StepUpRequired) stepUp {
 	return stepUp{maxAge: req.MaxAge, acr: req.ACR, amr: req.AMR}
