@@ -1,7 +1,9 @@
 package middleware
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/portcullis-go/portcullis/middleware/policy"
+	"github.com/portcullis-go/portcullis/session"
 )
 
 // policyApp mounts, beside the auth endpoints, /admin behind p.
@@ -189,3 +192,35 @@ func mustURL(s string) *url.URL {
 func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
 
 func mustRequest(target string) *http.Request { return httptest.NewRequest("GET", target, nil) }
+
+// TestLinkAccount: the hook maps a verified identity to the application's
+// account, stored in the session; a refusal or a failed lookup signs
+// nobody in.
+func TestLinkAccount(t *testing.T) {
+	var seen []string
+	e := newE2E(t, false, func(c *Config) {
+		c.LinkAccount = func(_ context.Context, u session.User) (string, error) {
+			seen = append(seen, u.ID()+" "+u.Email)
+			return "acct-7", nil
+		}
+	})
+	cookies := e.login()
+	s := loadSession(t, e.auth, cookies)
+	if s.User.Account != "acct-7" || len(seen) != 1 || seen[0] != "dev|ada ada@example.com" {
+		t.Fatalf("account %q, hook saw %q", s.User.Account, seen)
+	}
+	for _, tc := range []struct {
+		err  error
+		want int
+	}{
+		{fmt.Errorf("%w: suspended", ErrForbidden), http.StatusForbidden},
+		{errors.New("database down"), http.StatusServiceUnavailable},
+	} {
+		e := newE2E(t, false, func(c *Config) {
+			c.LinkAccount = func(context.Context, session.User) (string, error) { return "", tc.err }
+		})
+		if resp, _ := e.follow(e.app.URL + "/auth/login"); resp.StatusCode != tc.want {
+			t.Fatalf("LinkAccount %v: status %d, want %d", tc.err, resp.StatusCode, tc.want)
+		}
+	}
+}

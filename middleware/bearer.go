@@ -236,4 +236,3 @@ func (a *Auth) bearerPolicy(r *http.Request, s *session.Session, tok *providers.
 	}
 	return fail(ErrStoreUnavailable, "policy_error", err)
 }
-

@@ -169,6 +169,16 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, p *providers.Pro
 			return nil, f, fail(ErrStoreUnavailable, "sign_in_policy_error", err)
 		}
 	}
+	if a.s.LinkAccount != nil {
+		account, err := a.s.LinkAccount(r.Context(), s.User)
+		switch {
+		case errors.Is(err, ErrForbidden):
+			return nil, f, fail(ErrForbidden, "link_account_refused", err)
+		case err != nil:
+			return nil, f, fail(ErrStoreUnavailable, "link_account_failed", err)
+		}
+		s.User.Account = account
+	}
 	if a.s.OnLogin != nil {
 		if err := a.s.OnLogin(r.Context(), s); err != nil {
 			return nil, f, fail(ErrForbidden, "on_login_refused", err)

@@ -98,6 +98,18 @@ type Config struct {
 	// must sign in again): use it to re-check a user who may have been
 	// disabled.
 	OnRefresh func(ctx context.Context, s *session.Session) error
+	// LinkAccount maps a verified identity to the application's own
+	// user: one person who signs in with Google today and GitHub
+	// tomorrow can be one account. It runs at each sign-in, after
+	// SignInPolicy and before OnLogin, with the identity the provider
+	// verified; what it returns becomes session.User.Account (empty:
+	// none). Link by (Provider, Subject), the only stable key; a link by
+	// email is safe only because portcullis sets Email solely from an
+	// address the provider says it verified — never link by an email
+	// claim read elsewhere. Returning an error refuses the sign-in (403
+	// when it wraps ErrForbidden, 503 otherwise: the lookup failed). It
+	// is not called for bearer tokens. Default: no linking.
+	LinkAccount func(ctx context.Context, u session.User) (account string, err error)
 	// OnLogin runs after a login is verified and before the session is
 	// saved. Returning an error refuses the login with 403 (wrap
 	// ErrForbidden or not; the user sees a generic page). Use it to
