@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/portcullis-go/portcullis/middleware/policy"
+	"github.com/portcullis-go/portcullis/providers/devoidc"
 	"github.com/portcullis-go/portcullis/session"
 )
 
@@ -223,4 +224,102 @@ func TestLinkAccount(t *testing.T) {
 			t.Fatalf("LinkAccount %v: status %d, want %d", tc.err, resp.StatusCode, tc.want)
 		}
 	}
+}
+
+// stepUpE2E is newE2E with devoidc configured by opEdit (AutoLogin "ada"
+// at the level a request asks for) and /danger behind p.
+func stepUpE2E(t *testing.T, p policy.Policy, opEdit func(*devoidc.Config)) *e2e {
+	t.Helper()
+	e := newE2EWith(t, opEdit)
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", e.auth.Handler())
+	mux.Handle("/danger", e.auth.RequireWith(p)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := SessionFrom(r.Context())
+		io.WriteString(w, "danger acr="+s.ACR)
+	})))
+	e.app.Config.Handler = mux
+	return e
+}
+
+// followAll follows redirects from rawURL (a browser navigation) up to a
+// bound, and returns the last response and the number of redirects.
+func (e *e2e) followAll(rawURL string) (*http.Response, string, int) {
+	e.t.Helper()
+	for i := 0; i < 20; i++ {
+		resp, body := e.do("GET", rawURL, nil)
+		loc := resp.Header.Get("Location")
+		if resp.StatusCode/100 != 3 || loc == "" {
+			return resp, body, i
+		}
+		u, err := resp.Request.URL.Parse(loc)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rawURL = u.String()
+	}
+	e.t.Fatal("more than 20 redirects: a loop")
+	return nil, "", 0
+}
+
+// TestStepUpEndToEnd: a session signed in with a password meets a route
+// that asks for multi-factor: the browser is sent through devoidc with
+// acr_values, comes back with the stronger authentication recorded in
+// the session, and passes; a provider that ignores the request gets 403,
+// never another round.
+func TestStepUpEndToEnd(t *testing.T) {
+	mfa := policy.StepUp(policy.StepUpRequired{ACR: []string{devoidc.ACRMultiFactor}})
+	t.Run("honoured", func(t *testing.T) {
+		e := stepUpE2E(t, mfa, nil)
+		e.login()
+		resp, body, hops := e.followAll(e.app.URL + "/danger")
+		if resp.StatusCode != 200 || body != "danger acr="+devoidc.ACRMultiFactor {
+			t.Fatalf("after step-up: %d %q (%d redirects)", resp.StatusCode, body, hops)
+		}
+		if hops < 3 {
+			t.Fatalf("only %d redirects: the provider was not asked", hops)
+		}
+		// The session now meets it: no further round.
+		if resp, _, hops := e.followAll(e.app.URL + "/danger"); resp.StatusCode != 200 || hops != 0 {
+			t.Fatalf("second visit: %d after %d redirects", resp.StatusCode, hops)
+		}
+	})
+	t.Run("ignored by the provider", func(t *testing.T) {
+		e := stepUpE2E(t, mfa, func(c *devoidc.Config) { c.IgnoreStepUp = true })
+		e.login()
+		resp, _, _ := e.followAll(e.app.URL + "/danger")
+		if resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("a provider ignoring the step-up: %d, want 403", resp.StatusCode)
+		}
+	})
+	t.Run("max_age with an old authentication", func(t *testing.T) {
+		e := stepUpE2E(t, policy.StepUp(policy.StepUpRequired{MaxAge: 5 * time.Minute}), nil)
+		cookies := e.login()
+		// The same session, authenticated an hour ago.
+		s := loadSession(t, e.auth, cookies)
+		s.AuthTime = s.AuthTime.Add(-time.Hour)
+		rec := newRecorder()
+		if err := e.auth.s.Sessions.Save(rec, mustRequest(e.app.URL), s); err != nil {
+			t.Fatal(err)
+		}
+		e.client.Jar.SetCookies(mustURL(e.app.URL), rec.Result().Cookies())
+		resp, _ := e.do("GET", e.app.URL+"/danger", nil)
+		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.Contains(loc, "max_age=300") || !strings.Contains(loc, "return_to=%2Fdanger") {
+			t.Fatalf("an old authentication: %d Location %q", resp.StatusCode, loc)
+		}
+		if resp, body, _ := e.followAll(e.app.URL + "/danger"); resp.StatusCode != 200 {
+			t.Fatalf("after re-authentication: %d %q", resp.StatusCode, body)
+		}
+		after := loadSession(t, e.auth, e.client.Jar.Cookies(mustURL(e.app.URL)))
+		if time.Since(after.AuthTime) > time.Minute {
+			t.Fatalf("the session records an authentication from %v", after.AuthTime)
+		}
+	})
+	t.Run("API client", func(t *testing.T) {
+		e := stepUpE2E(t, mfa, nil)
+		e.login()
+		resp, body := e.do("GET", e.app.URL+"/danger", map[string]string{"Accept": "application/json", "Sec-Fetch-Mode": "cors"})
+		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, `"error":"step_up_required"`) || !strings.Contains(body, "acr_values=") {
+			t.Fatalf("API client: %d %s", resp.StatusCode, body)
+		}
+	})
 }

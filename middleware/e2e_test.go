@@ -32,6 +32,17 @@ type e2e struct {
 
 func newE2E(t *testing.T, tls bool, edits ...func(*Config)) *e2e {
 	t.Helper()
+	return newE2EOP(t, tls, nil, edits...)
+}
+
+// newE2EWith is newE2E (plain http) with devoidc's Config edited by opEdit.
+func newE2EWith(t *testing.T, opEdit func(*devoidc.Config), edits ...func(*Config)) *e2e {
+	t.Helper()
+	return newE2EOP(t, false, opEdit, edits...)
+}
+
+func newE2EOP(t *testing.T, tls bool, opEdit func(*devoidc.Config), edits ...func(*Config)) *e2e {
+	t.Helper()
 	start := httptest.NewServer
 	if tls {
 		start = httptest.NewTLSServer
@@ -41,7 +52,7 @@ func newE2E(t *testing.T, tls bool, edits ...func(*Config)) *e2e {
 	appTS := start(nil)
 	t.Cleanup(appTS.Close)
 	appURL := appTS.URL
-	op, err := devoidc.New(devoidc.Config{
+	opCfg := devoidc.Config{
 		Issuer: opTS.URL,
 		Clients: []devoidc.Client{{
 			ID: "app", Secret: "app-secret",
@@ -51,7 +62,11 @@ func newE2E(t *testing.T, tls bool, edits ...func(*Config)) *e2e {
 		}},
 		AutoLogin:  "ada",
 		HTTPClient: appTS.Client(), // trusts the test certificate
-	})
+	}
+	if opEdit != nil {
+		opEdit(&opCfg)
+	}
+	op, err := devoidc.New(opCfg)
 	if err != nil {
 		t.Fatal(err)
 	}

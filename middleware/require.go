@@ -147,28 +147,25 @@ func (a *Auth) require(next http.Handler, p policy.Policy) http.Handler {
 	})
 }
 
-// stepUpGrace is how soon after a sign-in a session that still fails a
-// route's step-up is refused (403) instead of sent round again: the
-// provider was just asked and did not deliver.
-const stepUpGrace = time.Minute
-
 // authorize applies a route's policy to a session.
 func (a *Auth) authorize(r *http.Request, s *session.Session, p policy.Policy, now time.Time) error {
 	err := p.Check(&policy.Request{
 		HTTP: r, User: &s.User, AuthTime: s.AuthTime, ACR: s.ACR, AMR: s.AMR,
 		ClientIP: a.clientIP(r), Now: now,
 	})
-	return a.policyFailure(r, s.User.Provider, err, now.Sub(s.Created) < stepUpGrace)
+	return a.policyFailure(r, s.User.Provider, err)
 }
 
-// policyFailure maps a policy's answer to the middleware's errors. fresh
-// says the session was made moments ago, so a step-up was just tried.
-func (a *Auth) policyFailure(r *http.Request, provider string, err error, fresh bool) error {
+// policyFailure maps a policy's answer to the middleware's errors. A
+// step-up is never a loop: the callback verifies what the login asked for
+// (403 when the provider did not deliver), with the same minute of clock
+// skew policy.StepUp allows, so a session it accepted passes the route.
+func (a *Auth) policyFailure(r *http.Request, provider string, err error) error {
 	var su *policy.StepUpRequired
 	switch {
 	case err == nil:
 		return nil
-	case errors.As(err, &su) && !fresh:
+	case errors.As(err, &su):
 		q := url.Values{}
 		if rt := requestReturnTo(r); rt != "/" {
 			q.Set("return_to", rt)
@@ -178,8 +175,6 @@ func (a *Auth) policyFailure(r *http.Request, provider string, err error, fresh 
 			failure: fail(ErrUnauthenticated, "step_up_required", nil),
 			login:   a.s.PathPrefix + "/login/" + provider + "?" + q.Encode(),
 		}
-	case errors.As(err, &su):
-		return fail(ErrForbidden, "step_up_not_met", err)
 	case errors.Is(err, policy.ErrInsufficientScope):
 		return fail(ErrForbidden, "insufficient_scope", err)
 	case errors.Is(err, policy.ErrDenied):

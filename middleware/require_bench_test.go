@@ -20,6 +20,7 @@ import (
 	"github.com/gorilla/sessions"
 	"github.com/portcullis-go/portcullis/providers"
 	"github.com/portcullis-go/portcullis/providers/devoidc"
+	"github.com/portcullis-go/portcullis/middleware/policy"
 	"github.com/portcullis-go/portcullis/session"
 )
 
@@ -132,6 +133,22 @@ func BenchmarkRequire(b *testing.B) {
 	}
 
 	b.Run("portcullis", func(b *testing.B) { signedInRequests(b, benchAuth(b)) })
+
+	// A route with a policy (RequireWith): the email domain passes.
+	b.Run("portcullis-policy", func(b *testing.B) {
+		a := benchAuth(b)
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, "https://app.example/private", nil)
+		s := *s
+		s.User.Issuer = a.s.providers["dev"].Issuer()
+		if err := a.s.Sessions.Save(rec, req, &s); err != nil {
+			b.Fatal(err)
+		}
+		req = withCookies(req, rec)
+		h := a.RequireWith(policy.AnyOf(policy.EmailDomains("example.com"), policy.Groups("admins")))(appHandler(user))
+		checkOK(b, h, req)
+		runRequests(b, h, req)
+	})
 
 	// The revocation list on the per-request path: none at all, and one
 	// holding 10,000 entries (of other sessions and users) of each shape.

@@ -71,7 +71,9 @@ type stepUp struct{ want *StepUpRequired }
 // StepUp admits a request whose authentication meets required, and
 // otherwise refuses it with a [*StepUpRequired] (a copy of required):
 //
-//   - MaxAge > 0: AuthTime is known and Now−AuthTime <= MaxAge;
+//   - MaxAge > 0: AuthTime is known and Now−AuthTime <= MaxAge, with the
+//     minute of clock skew the callback allows when it verifies a
+//     step-up, so a session it has just accepted always passes;
 //   - ACR not empty: the request's ACR is one of required.ACR;
 //   - AMR not empty: the request's AMR holds every one of required.AMR.
 //
@@ -117,7 +119,7 @@ func (p stepUp) Check(r *Request) error {
 			return p.want.clone()
 		case r.AuthTime.After(r.Now.Add(clockSkew)):
 			return errFutureAuthTime
-		case r.Now.Sub(r.AuthTime) > p.want.MaxAge:
+		case r.Now.Sub(r.AuthTime) > p.want.MaxAge+clockSkew:
 			return p.want.clone()
 		}
 	}

@@ -24,8 +24,8 @@ func TestStepUp(t *testing.T) {
 		want     string
 	}{
 		{"recent", fresh, now.Add(-5 * time.Minute), now, "", nil, pass},
-		{"exactly MaxAge", fresh, now.Add(-10 * time.Minute), now, "", nil, pass},
-		{"just older than MaxAge", fresh, now.Add(-10*time.Minute - time.Second), now, "", nil, stepup},
+		{"exactly MaxAge and the skew", fresh, now.Add(-11 * time.Minute), now, "", nil, pass},
+		{"just older than MaxAge and the skew", fresh, now.Add(-11*time.Minute - time.Second), now, "", nil, stepup},
 		{"auth time unknown", fresh, time.Time{}, now, "", nil, stepup},
 		{"auth time slightly ahead (skew)", fresh, now.Add(30 * time.Second), now, "", nil, pass},
 		{"auth time far in the future", fresh, now.Add(time.Hour), now, "", nil, deny},
