@@ -18,9 +18,9 @@ import (
 	"time"
 
 	"github.com/gorilla/sessions"
+	"github.com/portcullis-go/portcullis/middleware/policy"
 	"github.com/portcullis-go/portcullis/providers"
 	"github.com/portcullis-go/portcullis/providers/devoidc"
-	"github.com/portcullis-go/portcullis/middleware/policy"
 	"github.com/portcullis-go/portcullis/session"
 )
 
