@@ -34,7 +34,8 @@ import (
 // for a step-up.
 //
 // The token's claims give the user: "sub", "email" only when
-// "email_verified" is true, and "groups". Handlers read it with
+// "email_verified" is true, and the groups at the provider's GroupsClaim
+// path. Handlers read it with
 // [UserFrom]; [SessionFrom] returns a session holding the presented token,
 // which nothing saves or refreshes.
 type BearerTokens struct {
@@ -143,7 +144,6 @@ func (a *Auth) serveBearer(w http.ResponseWriter, r *http.Request, raw string, n
 type bearerClaims struct {
 	Email         string `json:"email"`
 	EmailVerified any    `json:"email_verified"`
-	Groups        any    `json:"groups"`
 }
 
 // bearerSession verifies raw and returns the session it stands for.
@@ -177,7 +177,7 @@ func (a *Auth) bearerSession(ctx context.Context, raw string) (*session.Session,
 	}
 	var c bearerClaims
 	tok.Claims(&c)
-	u := session.User{Provider: p.Name(), Issuer: p.Issuer(), Subject: tok.Subject, Groups: claimStrings(c.Groups)}
+	u := session.User{Provider: p.Name(), Issuer: p.Issuer(), Subject: tok.Subject, Groups: tok.Groups}
 	if v, ok := c.EmailVerified.(bool); ok && v || c.EmailVerified == "true" {
 		u.Email = c.Email
 	}
@@ -191,23 +191,6 @@ func (a *Auth) bearerSession(ctx context.Context, raw string) (*session.Session,
 		AMR:      tok.AMR,
 	}
 	return s, tok, nil
-}
-
-// claimStrings reads a groups claim: an array of strings or one string.
-func claimStrings(v any) []string {
-	switch g := v.(type) {
-	case string:
-		return []string{g}
-	case []any:
-		var out []string
-		for _, e := range g {
-			if s, ok := e.(string); ok && s != "" && len(out) < 64 {
-				out = append(out, s)
-			}
-		}
-		return out
-	}
-	return nil
 }
 
 // bearerPolicy applies p to a bearer request.

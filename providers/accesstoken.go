@@ -72,6 +72,10 @@ type AccessToken struct {
 	AuthTime time.Time
 	ACR      string
 	AMR      []string
+	// Groups are the groups or roles at the provider's GroupsClaim path
+	// (OIDCConfig.GroupsClaim; default "groups"), read like an ID
+	// token's.
+	Groups []string
 
 	claims []byte
 }
@@ -126,6 +130,7 @@ func (p *Provider) VerifyAccessToken(ctx context.Context, raw string, rules Acce
 	t, err := p.verifyAccessToken(ctx, raw, rules)
 	switch {
 	case err == nil:
+		t.Groups = p.tokenGroups(t)
 		return t, nil
 	case keysUnavailable(err):
 		return nil, fmt.Errorf("providers: %s: access token: %w: %w", p.name, ErrUnavailable, err)
@@ -302,4 +307,14 @@ func (s *claimScope) UnmarshalJSON(b []byte) error {
 		}
 	}
 	return nil
+}
+
+// tokenGroups reads an access token's groups at the provider's groups
+// claim path.
+func (p *Provider) tokenGroups(t *AccessToken) []string {
+	path := p.groupsClaim
+	if path == nil {
+		path = []string{"groups"}
+	}
+	return groupsAt(t.Claims, path)
 }

@@ -200,6 +200,17 @@ func TestAccessTokenValid(t *testing.T) {
 	if err := tok.Claims(&extra); err != nil || !slices.Equal(extra.Groups, []string{"admins"}) {
 		t.Errorf("Claims: %v, %v", extra, err)
 	}
+	if !slices.Equal(tok.Groups, []string{"admins"}) {
+		t.Errorf("Groups %v, want the groups claim", tok.Groups)
+	}
+	// With a GroupsClaim path, Groups come from there (Keycloak's shape).
+	p.groupsClaim = []string{"realm_access", "roles"}
+	c := accessClaims(op, now)
+	c["realm_access"] = map[string]any{"roles": []string{"dash-admin"}}
+	if tok, err := p.VerifyAccessToken(context.Background(), op.Sign(c, oidctest.Header{Typ: "at+jwt"}), AccessTokenRules{Audience: testAPI}); err != nil || !slices.Equal(tok.Groups, []string{"dash-admin"}) {
+		t.Errorf("Groups at realm_access.roles: %v, %v", tok, err)
+	}
+	p.groupsClaim = nil
 
 	runAccessCases(t, []atCase{
 		{"typ at+jwt", nil, nil, nil, ""},

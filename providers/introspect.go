@@ -153,6 +153,7 @@ func (p *Provider) Introspect(ctx context.Context, token string, rules AccessTok
 	if err != nil {
 		return nil, fmt.Errorf("providers: %s: introspection: %w: %w", p.name, ErrInvalidToken, err)
 	}
+	t.Groups = p.tokenGroups(t)
 	return t, nil
 }
 

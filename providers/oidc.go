@@ -215,6 +215,7 @@ func OIDC(ctx context.Context, cfg OIDCConfig) (*Provider, error) {
 		return v.identify(ctx, p, tok, f.Nonce, userInfo)
 	}
 	p.refreshed = v.verifyRefreshed
+	p.groupsClaim = groupsClaim
 	p.logout = newLogoutVerifier(v, cfg.Issuer, meta.JWKS, algs, client)
 	return p, nil
 }

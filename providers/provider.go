@@ -47,6 +47,8 @@ type Provider struct {
 	// refreshed checks an ID token that came back from a refresh against
 	// the session's original; nil for providers without ID tokens.
 	refreshed func(ctx context.Context, s *session.Session, rawIDToken string, tok *oauth2.Token) error
+	// groupsClaim is OIDCConfig.GroupsClaim when it is not "groups".
+	groupsClaim []string
 	// logout verifies Back-Channel Logout tokens; nil for providers
 	// without ID tokens.
 	logout *logoutVerifier
