@@ -9,13 +9,23 @@
 // comes back with the user and the expiry of their access token. "Sign
 // out" also ends the session at the provider (RP-initiated logout), and
 // the provider tells the app when its session ends (back-channel logout);
-// "Sign out everywhere" ends the user's sessions on every device. The
-// provider is for development only; see examples/oidc for a real one.
+// "Sign out everywhere" ends the user's sessions on every device.
+//
+// /api/whoami answers JSON to a signed-in browser, and to a script with an
+// access token, which the development provider issues to the demo's
+// client (client_credentials) as a JWT for the audience "demo-api":
+//
+//	TOKEN=$(curl -s -u demo:demo-secret -d grant_type=client_credentials \
+//	  http://127.0.0.1:9090/token | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
+//	curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8080/api/whoami
+//
+// The provider is for development only; see examples/oidc for a real one.
 package main
 
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"log"
@@ -40,7 +50,9 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("\n  portcullis demo: open http://%s\n  (development provider at http://%s)\n\n", appLn.Addr(), opLn.Addr())
+	fmt.Printf("\n  portcullis demo: open http://%s\n  (development provider at http://%s)\n", appLn.Addr(), opLn.Addr())
+	fmt.Printf("  API: curl -H \"Authorization: Bearer $TOKEN\" http://%s/api/whoami\n", appLn.Addr())
+	fmt.Printf("       with TOKEN from: curl -u demo:demo-secret -d grant_type=client_credentials http://%s/token\n\n", opLn.Addr())
 	log.Fatal(http.Serve(appLn, app))
 }
 
@@ -58,7 +70,9 @@ func demo(appURL string, opLn net.Listener, logger *slog.Logger) (http.Handler, 
 			// Signing out at the provider signs out of the app too.
 			BackchannelLogoutURI: appURL + "/auth/backchannel-logout/devoidc",
 		}},
-		Logger: logger,
+		// Access tokens are JWTs for the demo's API.
+		AccessTokenAudience: apiAudience,
+		Logger:              logger,
 	})
 	if err != nil {
 		return nil, err
@@ -86,6 +100,8 @@ func demo(appURL string, opLn net.Listener, logger *slog.Logger) (http.Handler, 
 		Providers: []*providers.Provider{provider},
 		Keys:      [][]byte{key},
 		Logger:    logger,
+		// Scripts may call the API routes with an access token.
+		BearerTokens: &middleware.BearerTokens{Provider: "devoidc", Audience: apiAudience},
 	})
 	if err != nil {
 		return nil, err
@@ -101,6 +117,13 @@ func demo(appURL string, opLn net.Listener, logger *slog.Logger) (http.Handler, 
 		render(w, privatePage, s)
 	})))
 
+	// The API: a browser's session or a script's access token.
+	mux.Handle("GET /api/whoami", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, _ := middleware.UserFrom(r.Context())
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"sub": u.Subject, "email": u.Email, "groups": u.Groups})
+	})))
+
 	// "Sign out everywhere": every session of this user, on every device,
 	// ends at its next request. The form is same-origin only.
 	everywhere := auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -114,6 +137,9 @@ func demo(appURL string, opLn net.Listener, logger *slog.Logger) (http.Handler, 
 	mux.Handle("POST /signout-everywhere", http.NewCrossOriginProtection().Handler(everywhere))
 	return mux, nil
 }
+
+// apiAudience identifies the demo's API at the development provider.
+const apiAudience = "demo-api"
 
 // listen listens on addr, or on a random loopback port when addr is taken.
 func listen(addr string) net.Listener {

@@ -86,6 +86,29 @@ func TestDemo(t *testing.T) {
 		!strings.Contains(body, "ada@example.com") || !strings.Contains(body, "Access token expires") {
 		t.Fatalf("after signing in: %s %d %s", resp.Request.URL, resp.StatusCode, body)
 	}
+	// The API answers the browser's session...
+	if resp, body := page(client.Get(appURL + "/api/whoami")); resp.StatusCode != 200 || !strings.Contains(body, `"sub":"ada"`) {
+		t.Fatalf("API with the session: %d %s", resp.StatusCode, body)
+	}
+	// ...and a script's access token (client_credentials), as the doc's
+	// curl lines do.
+	tokReq, _ := http.NewRequest("POST", "http://"+opLn.Addr().String()+"/token", strings.NewReader("grant_type=client_credentials"))
+	tokReq.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	tokReq.SetBasicAuth("demo", "demo-secret")
+	_, tokBody := page(http.DefaultClient.Do(tokReq))
+	token := regexp.MustCompile(`"access_token":"([^"]+)"`).FindStringSubmatch(tokBody)
+	if token == nil {
+		t.Fatalf("token endpoint: %s", tokBody)
+	}
+	apiReq, _ := http.NewRequest("GET", appURL+"/api/whoami", nil)
+	apiReq.Header.Set("Authorization", "Bearer "+token[1])
+	if resp, body := page(http.DefaultClient.Do(apiReq)); resp.StatusCode != 200 || !strings.Contains(body, `"sub":"demo"`) {
+		t.Fatalf("API with a bearer token: %d %s", resp.StatusCode, body)
+	}
+	apiReq.Header.Set("Authorization", "Bearer not-a-token")
+	if resp, _ := page(http.DefaultClient.Do(apiReq)); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("API with a bad token: %d", resp.StatusCode)
+	}
 	// Sign out everywhere: back to the home page, and the protected page
 	// asks to sign in again.
 	resp, _ = browse("POST", appURL+"/signout-everywhere", url.Values{})
