@@ -132,6 +132,25 @@ func TestSignInPolicyRefusesLogin(t *testing.T) {
 	e2.login()
 }
 
+// TestSignInPolicyUndecidedAndStepUpParams: a sign-in policy that
+// cannot decide refuses with 503; malformed step-up parameters at login
+// are refused, never ignored.
+func TestSignInPolicyUndecidedAndStepUpParams(t *testing.T) {
+	e := newE2E(t, false, func(c *Config) {
+		c.SignInPolicy = policy.Func(func(*policy.Request) error { return errors.New("directory down") })
+	})
+	if resp, _ := e.follow(e.app.URL + "/auth/login"); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("undecided sign-in policy: %d, want 503", resp.StatusCode)
+	}
+	a := newTestAuth(t)
+	for _, q := range []string{"max_age=abc", "max_age=0", "max_age=999999", "max_age=1&max_age=2", "acr_values=a%22b", "amr=" + strings.Repeat("x+", 9) + "x"} {
+		rec := serve(a.Handler(), "GET", "https://app.example/auth/login/dev?"+q, map[string]string{"Accept": "application/json"})
+		if rec.Code != http.StatusBadRequest {
+			t.Errorf("login with %s: %d, want 400", q, rec.Code)
+		}
+	}
+}
+
 // TestLoginRateLimited: past a burst, sign-in starts get 429 with
 // Retry-After; a token comes back after the refill interval; other
 // clients are not affected.

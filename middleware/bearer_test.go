@@ -13,6 +13,7 @@ import (
 	"github.com/portcullis-go/portcullis/middleware/policy"
 	"github.com/portcullis-go/portcullis/providers"
 	"github.com/portcullis-go/portcullis/providers/devoidc"
+	"github.com/portcullis-go/portcullis/session"
 	"golang.org/x/oauth2/clientcredentials"
 )
 
@@ -130,6 +131,9 @@ func TestBearerTokens(t *testing.T) {
 // API) is not an access token.
 func TestBearerRefusesIDTokens(t *testing.T) {
 	e := newBearerEnv(t, true, policy.Providers("dev"))
+	// The API's audience is the client ID (as examples/dashboard's default
+	// is), so an ID token's aud matches: only its shape can refuse it.
+	e.auth.s.BearerTokens.Audience = "app"
 	// A code flow, as the app does, to obtain a real ID token.
 	rec := serve(e.auth.Handler(), "GET", "https://app.example/auth/login/dev", nil)
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -164,6 +168,43 @@ func TestBearerRefusesIDTokens(t *testing.T) {
 	}
 	if resp, _ := e.call("Bearer "+body.IDToken, nil); resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("an ID token as a bearer token: %d, want 401", resp.StatusCode)
+	}
+	e.auth.s.BearerTokens.InsecureAllowIDTokens = true
+	if resp, _ := e.call("Bearer "+body.IDToken, nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("control: the same ID token with InsecureAllowIDTokens: %d", resp.StatusCode)
+	}
+}
+
+// TestBearerRequestShape: two Authorization headers are refused; a
+// request with a bearer token never falls back to the session cookie.
+func TestBearerRequestShape(t *testing.T) {
+	e := newBearerEnv(t, true, policy.Providers("dev"))
+	req, _ := http.NewRequest("GET", e.api.URL+"/api/whoami", nil)
+	req.Header.Add("Authorization", "Bearer "+e.token())
+	req.Header.Add("Authorization", "Bearer "+e.token())
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("two Authorization headers: %d", resp.StatusCode)
+	}
+	cookies := signedIn(t, e.auth, func(s *session.Session) {
+		s.User.Provider, s.User.Issuer = "dev", e.auth.s.providers["dev"].Issuer()
+	})
+	req, _ = http.NewRequest("GET", e.api.URL+"/api/whoami", nil)
+	req.Header.Set("Authorization", "Bearer invalid")
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	resp, err = http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("an invalid bearer token beside a valid cookie: %d, want 401 (never the cookie)", resp.StatusCode)
 	}
 }
 

@@ -16,7 +16,7 @@ import (
 // exactly one of.
 var exportedKinds = []error{
 	ErrUnauthenticated, ErrForbidden, ErrInvalidRequest, ErrLoginFailed,
-	ErrProviderUnavailable, ErrStoreUnavailable, ErrNotFound, ErrInternal,
+	ErrProviderUnavailable, ErrStoreUnavailable, ErrNotFound, ErrInternal, ErrRateLimited,
 }
 
 // checkErrorContract fails t unless each err wraps exactly one exported
