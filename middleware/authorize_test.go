@@ -143,7 +143,7 @@ func TestSignInPolicyUndecidedAndStepUpParams(t *testing.T) {
 		t.Fatalf("undecided sign-in policy: %d, want 503", resp.StatusCode)
 	}
 	a := newTestAuth(t)
-	for _, q := range []string{"max_age=abc", "max_age=0", "max_age=999999", "max_age=1&max_age=2", "acr_values=a%22b", "amr=" + strings.Repeat("x+", 9) + "x"} {
+	for _, q := range []string{"max_age=abc", "max_age=0", "max_age=99999999", "max_age=1&max_age=2", "acr_values=a%22b", "amr=" + strings.Repeat("x+", 9) + "x"} {
 		rec := serve(a.Handler(), "GET", "https://app.example/auth/login/dev?"+q, map[string]string{"Accept": "application/json"})
 		if rec.Code != http.StatusBadRequest {
 			t.Errorf("login with %s: %d, want 400", q, rec.Code)

@@ -220,3 +220,17 @@ func TestBearerConfigRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestBearerChallengeWithoutCredentials: with bearer tokens accepted, an
+// API request without any credential is told both ways to authenticate.
+func TestBearerChallengeWithoutCredentials(t *testing.T) {
+	e := newBearerEnv(t, true, policy.Providers("dev"))
+	resp, body := e.call("", map[string]string{"Accept": "application/json"})
+	ch := strings.Join(resp.Header.Values("WWW-Authenticate"), "; ")
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(ch, "Bearer") || !strings.Contains(ch, "Cookie") {
+		t.Fatalf("no credentials: %d, challenges %q", resp.StatusCode, ch)
+	}
+	if resp, body2 := e.call("Bearer x.y.z", nil); !strings.Contains(body2, `"error":"invalid_token"`) {
+		t.Fatalf("an invalid token's JSON: %d %s (and %s)", resp.StatusCode, body2, body)
+	}
+}

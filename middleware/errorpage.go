@@ -30,6 +30,10 @@ func (a *Auth) serveError(w http.ResponseWriter, r *http.Request, err error) {
 	h.Set("Cache-Control", "no-store")
 	if status == http.StatusUnauthorized && h.Get("WWW-Authenticate") == "" {
 		h.Set("WWW-Authenticate", `Cookie realm="portcullis", form-action="`+login+`"`)
+		if a.s.BearerTokens != nil {
+			// API clients may authenticate with a token too (RFC 6750 §3).
+			h.Add("WWW-Authenticate", `Bearer realm="portcullis"`)
+		}
 	}
 	if !acceptsHTML(r) {
 		code := errorCode(err, status)
@@ -80,9 +84,16 @@ func errorText(err error, status int) (string, string) {
 		if errors.Is(err, ErrLoginFailed) {
 			return "Sign-in failed", "We could not verify the answer from the sign-in provider. Please try again."
 		}
+		var bf *bearerFailure
+		if errors.As(err, &bf) {
+			if reasonOf(err) == "step_up_required" {
+				return "Stronger sign-in needed", "The access token's authentication does not meet this resource's requirement."
+			}
+			return "Invalid access token", "The access token is missing, malformed, expired or not for this API."
+		}
 		return "Please sign in", "You need to sign in to see this page."
 	case http.StatusForbidden:
-		return "Access denied", "This account is not allowed to use this site."
+		return "Access denied", "You are signed in, but this account is not allowed to see this page."
 	case http.StatusBadRequest:
 		return "This sign-in link is not valid", "It may have expired, been used already or been opened in another browser. Please start again."
 	case http.StatusBadGateway:
@@ -101,6 +112,10 @@ func errorText(err error, status int) (string, string) {
 func errorCode(err error, status int) string {
 	switch status {
 	case http.StatusUnauthorized:
+		var bf *bearerFailure
+		if errors.As(err, &bf) && reasonOf(err) != "step_up_required" {
+			return "invalid_token"
+		}
 		if reasonOf(err) == "step_up_required" {
 			return "step_up_required"
 		}

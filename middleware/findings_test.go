@@ -377,3 +377,20 @@ func TestUnknownAuthPathIs404(t *testing.T) {
 		}
 	}
 }
+
+// TestLogoutPageAllowsEndSessionRedirect: the sign-out form's POST
+// redirects to the provider's end_session_endpoint, and browsers apply
+// the page's form-action to that redirect too: the provider's origin is
+// allowed beside 'self', and nothing else is.
+func TestLogoutPageAllowsEndSessionRedirect(t *testing.T) {
+	e := newE2E(t, false)
+	resp, _ := e.do("GET", e.app.URL+"/auth/logout", nil)
+	csp := resp.Header.Get("Content-Security-Policy")
+	op, _ := url.Parse(e.auth.s.Providers[0].Issuer())
+	if !strings.Contains(csp, "form-action 'self' "+op.Scheme+"://"+op.Host+";") || !strings.Contains(csp, "default-src 'none'") {
+		t.Fatalf("logout page CSP %q does not allow the end-session origin", csp)
+	}
+	if resp, _ := e.do("GET", e.app.URL+"/auth/nothing", nil); strings.Contains(resp.Header.Get("Content-Security-Policy"), op.Host) {
+		t.Fatal("other pages allow the provider as a form target")
+	}
+}

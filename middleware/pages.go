@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"strconv"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -18,6 +19,12 @@ var pageFiles embed.FS
 // run no script.
 type pages struct {
 	t map[string]*template.Template
+	// logoutCSP is the sign-out page's policy: its form posts to
+	// /auth/logout, which may redirect to a provider's
+	// end_session_endpoint, and browsers apply form-action to the
+	// redirects of a form submission too (CSP Level 3 §6.3.1), so those
+	// origins are allowed beside 'self'.
+	logoutCSP string
 }
 
 // pageCSP forbids scripts, frames and every external request.
@@ -66,11 +73,24 @@ func (p *pages) render(w http.ResponseWriter, status int, name string, data any)
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", pageCSP)
+	csp := pageCSP
+	if name == "logout" && p.logoutCSP != "" {
+		csp = p.logoutCSP
+	}
+	h.Set("Content-Security-Policy", csp)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
+}
+
+// withFormActions returns pageCSP with form-action allowing origins
+// besides 'self'.
+func withFormActions(origins []string) string {
+	if len(origins) == 0 {
+		return ""
+	}
+	return strings.Replace(pageCSP, "form-action 'self'", "form-action 'self' "+strings.Join(origins, " "), 1)
 }
 
 // initial returns the first letter of s, upper-cased, for a provider's

@@ -22,8 +22,8 @@ import (
 // stricter than no step-up at all, and each route checks its own
 // requirement against the session that comes back.
 
-// maxStepUpAge bounds a step-up's max_age.
-const maxStepUpAge = 24 * time.Hour
+// maxStepUpAge bounds a step-up's max_age: longer than any session.
+const maxStepUpAge = 366 * 24 * time.Hour
 
 // stepUp is the step-up request of a login: the zero value asks for none.
 type stepUp struct {

@@ -29,7 +29,10 @@ var errNoClock = errors.New("policy: StepUp: Request.Now is zero")
 // A StepUpRequired wraps [ErrDenied], so that a caller that does not know
 // it still refuses; callers that do test it with [errors.As] first.
 type StepUpRequired struct {
-	// MaxAge, when positive, is the oldest authentication accepted.
+	// MaxAge, when positive, is the oldest authentication accepted,
+	// with a minute of clock skew: the same leeway the callback allows
+	// when it verifies a step-up's auth_time, so that a session it has
+	// just accepted always passes.
 	MaxAge time.Duration
 	// ACR, when not empty, lists the acceptable authentication context
 	// classes, most preferred first; the user's acr must be one of them.
