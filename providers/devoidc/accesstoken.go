@@ -52,6 +52,10 @@ type accessTokenClaims struct {
 	AuthTime int64    `json:"auth_time,omitempty"`
 	ACR      string   `json:"acr,omitempty"`
 	AMR      []string `json:"amr,omitempty"`
+	// The user's claims released by the grant's scope, as in the ID
+	// token (RFC 9068 §2.2.3.1 allows identity claims): email and
+	// email_verified, groups, so an API's policy can judge the user.
+	userClaims
 }
 
 // newAccessValue draws a new access token: the opaque token itself, or the
@@ -89,6 +93,9 @@ func (s *Server) encodeAccess(value string, at accessToken) (string, error) {
 		c.AuthTime = at.authTime.Unix()
 		c.ACR = at.acr
 		c.AMR = amrFor(at.acr)
+		if u, ok := s.user(at.subject); ok {
+			c.userClaims = claimsFor(u, at.scope)
+		}
 	}
 	return s.keys.signTyped(atJWTType, c)
 }

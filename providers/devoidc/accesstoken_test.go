@@ -42,6 +42,9 @@ func TestJWTAccessToken(t *testing.T) {
 	want := accessTokenClaims{
 		Issuer: o.op.Issuer(), Subject: "ada", Audience: testAudience, Expiry: now + 300, IssuedAt: now,
 		JTI: c.JTI, ClientID: testClientID, Scope: testScope, AuthTime: now, ACR: ACRPassword, AMR: []string{"pwd"},
+		// The user's claims released by the scope, as in the ID token.
+		userClaims: claimsFor(User{Name: "Ada Lovelace", PreferredUsername: "ada", Email: "ada@example.com", EmailVerified: true,
+			Groups: []string{"admins", "engineers"}}, strings.Fields(testScope)),
 	}
 	if len(c.JTI) != 43 || !reflect.DeepEqual(c, want) {
 		t.Errorf("claims = %+v\nwant     %+v", c, want)
