@@ -224,12 +224,12 @@ func TestStepUp(t *testing.T) {
 	})
 }
 
-// TestAPI calls /api/whoami with bearer tokens. devoidc's JWT access
-// tokens carry sub, client_id, scope and the authentication, but no email
-// and no groups: they are valid (not 401) and refused by /admin's policy
-// (403), whether a client got them for itself or for Ada. A token that
-// does not verify gets 401 invalid_token, even with a valid cookie beside
-// it. The API never redirects.
+// TestAPI calls /api/whoami with bearer tokens. A token a client got for
+// itself (client_credentials) has no user claims: valid (not 401) but
+// refused by /admin's policy (403). A token Ada got carries her email and
+// groups (devoidc releases them by scope) and passes. A token that does
+// not verify gets 401 invalid_token, even with a valid cookie beside it.
+// The API never redirects.
 func TestAPI(t *testing.T) {
 	e := start(t, devoidc.Config{}, nil)
 	ctx := t.Context()
