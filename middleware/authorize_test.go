@@ -95,6 +95,7 @@ func TestRequireWithRefusesMisconfiguredPolicy(t *testing.T) {
 		"nil":            nil,
 		"unicode domain": policy.EmailDomains("bücher.example"),
 		"empty any of":   policy.AnyOf(),
+		"scopes alone":   policy.Scopes("admin:write"), // every cookie session would pass
 	} {
 		func() {
 			defer func() {
@@ -341,4 +342,29 @@ func TestStepUpEndToEnd(t *testing.T) {
 			t.Fatalf("API client: %d %s", resp.StatusCode, body)
 		}
 	})
+}
+
+// TestStepUpNeedsAProviderAuthTime: a login whose ID token has no
+// auth_time (a silent single sign-on may sit on a provider session days
+// old) records no authentication time, so a route that needs a recent
+// authentication sends the user through the provider, never admits them
+// on the time of the login.
+func TestStepUpNeedsAProviderAuthTime(t *testing.T) {
+	lt := newLoginTest(t, loginOptions{}) // oidctest sends no auth_time
+	if r := lt.get(lt.start("a").String()); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login: %d", r.StatusCode)
+	}
+	h := lt.auth.RequireWith(policy.StepUp(policy.StepUpRequired{MaxAge: 5 * time.Minute}))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "danger")
+	}))
+	var cookies []*http.Cookie
+	for _, c := range lt.jar.Cookies(lt.appURL) {
+		if sessionCookieName.MatchString(c.Name) {
+			cookies = append(cookies, c)
+		}
+	}
+	rec := serve(h, "GET", lt.app.URL+"/danger", map[string]string{"Sec-Fetch-Mode": "navigate", "Accept": "text/html"}, cookies...)
+	if rec.Code == http.StatusOK || !strings.Contains(rec.Header().Get("Location"), "max_age=300") {
+		t.Fatalf("a session without a provider auth_time: %d, Location %q; want the step-up", rec.Code, rec.Header().Get("Location"))
+	}
 }

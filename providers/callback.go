@@ -100,9 +100,6 @@ func (p *Provider) exchange(ctx context.Context, f Flow, code string) (*Identity
 			return nil, fmt.Errorf("providers: %s: %w", p.name, err)
 		}
 	}
-	if id.AuthTime.IsZero() {
-		id.AuthTime = now
-	}
 	p.defaultExpiry(&id.Tokens)
 	return id, nil
 }

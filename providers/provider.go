@@ -99,8 +99,10 @@ type Identity struct {
 	// one; back-channel logout refers to it.
 	SID string
 	// AuthTime is when the user authenticated at the provider (the ID
-	// token's "auth_time"), or the time of the login when it did not say.
-	// ACR and AMR are the ID token's "acr" and "amr", when present.
+	// token's "auth_time"), and zero when it did not say: a login may be a
+	// silent single sign-on over a provider session days old, so the time
+	// of the login is not the time of the authentication. ACR and AMR are
+	// the ID token's "acr" and "amr", when present.
 	AuthTime time.Time
 	ACR      string
 	AMR      []string

@@ -77,8 +77,10 @@ type Session struct {
 	// refresh never moves it.
 	Expires time.Time
 	// AuthTime is when the user last authenticated at the provider (the ID
-	// token's "auth_time"; the sign-in time when the provider did not
-	// say). A step-up sign-in moves it.
+	// token's "auth_time"), zero when the provider did not say — then a
+	// route that needs a recent authentication (policy.StepUp with
+	// MaxAge) sends the user through the provider with max_age, which
+	// makes auth_time required. A step-up sign-in moves it.
 	AuthTime time.Time
 	// ACR and AMR are how the user authenticated (the ID token's "acr"
 	// and "amr", OpenID Connect Core §2), when the provider said.

@@ -198,7 +198,7 @@ func checkChildren(name string, ps []Policy) Policy {
 	}
 	var problems []string
 	for i, p := range ps {
-		if err := Validate(p); err != nil {
+		if err := validate(p); err != nil {
 			var ce *configError
 			if errors.As(err, &ce) {
 				problems = append(problems, fmt.Sprintf("policy %d: %s", i, ce.detail))

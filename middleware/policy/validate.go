@@ -33,11 +33,29 @@ func misconfigured(format string, args ...any) Policy {
 // policy's Check returns for every request. The middleware calls Validate
 // when it is wired, so a mistake stops the program at startup.
 //
+// A policy that admits every cookie session whatever it holds — Scopes
+// alone, or an AllOf of Scopes only — is a configuration error too: on a
+// route, or as a sign-in policy, it would let every signed-in user in
+// (scopes belong to bearer tokens). Combine Scopes with a policy that
+// judges the user, in AllOf.
+//
 // Validate cannot look inside a Policy written by the user (it returns
 // nil for one), only inside the built-ins. AnyOf and AllOf check their
 // policies when they are built, so Validate of the outermost policy is
 // enough.
 func Validate(p Policy) error {
+	if err := validate(p); err != nil {
+		return err
+	}
+	if passesCookies(p) {
+		return &configError{"a policy of Scopes only admits every cookie session: combine it with one that judges the user, in AllOf"}
+	}
+	return nil
+}
+
+// validate is Validate without the rule on Scopes-only policies, which
+// only the outermost policy is held to (AllOf(Groups, Scopes) is fine).
+func validate(p Policy) error {
 	switch p := p.(type) {
 	case nil:
 		return &configError{"nil Policy"}

@@ -70,7 +70,9 @@ func TestValidate(t *testing.T) {
 		{"Scopes space", Scopes("read write"), "not a scope token"},
 		{"Scopes quote", Scopes(`re"ad`), "not a scope token"},
 		{"Scopes non-ASCII", Scopes("lesen✓"), "not a scope token"},
-		{"Scopes valid", Scopes("read", "https://api.acme.com/x"), ""},
+		{"Scopes alone admits every cookie session", Scopes("read", "https://api.acme.com/x"), "Scopes only admits every cookie session"},
+		{"AllOf of Scopes only", AllOf(Scopes("read"), Scopes("write")), "Scopes only admits every cookie session"},
+		{"Scopes with a user policy", AllOf(Groups("admins"), Scopes("read", "https://api.acme.com/x")), ""},
 
 		{"StepUp nothing", StepUp(StepUpRequired{}), "requires nothing"},
 		{"StepUp negative MaxAge", StepUp(StepUpRequired{MaxAge: -time.Second}), "negative MaxAge"},
@@ -112,7 +114,9 @@ func TestValidate(t *testing.T) {
 			if !errors.Is(err, ErrDenied) {
 				t.Errorf("Validate = %v, does not wrap ErrDenied", err)
 			}
-			if tt.p == nil {
+			if tt.p == nil || strings.Contains(tt.want, "Scopes only") {
+				// A Scopes-only policy is fine inside AllOf; only the
+				// outermost one is refused, by Validate at wiring.
 				return
 			}
 			// A misconfigured policy refuses everyone, with its error.
