@@ -50,6 +50,13 @@ type BearerTokens struct {
 	// introspection endpoint (RFC 7662), which it must have. A revoked
 	// token is then accepted for up to two minutes (the cache).
 	Introspect bool
+	// InsecureAllowNoAudience accepts an introspection answer without
+	// "aud" (RFC 7662 makes it optional; some providers, devoidc among
+	// them, leave it out for opaque tokens). Nothing then says which API
+	// a token is for, and a token the provider issued to another client
+	// or API passes. It MUST NOT be set unless every token the provider
+	// issues is meant for this API.
+	InsecureAllowNoAudience bool
 	// InsecureAllowIDTokens accepts a JWT without client_id, or with a
 	// nonce or at_hash, as an access token. ID tokens are meant for the
 	// application that signed the user in, not for APIs; some providers
@@ -156,7 +163,7 @@ func (a *Auth) bearerSession(ctx context.Context, raw string) (*session.Session,
 		return nil, nil, invalid("bearer_malformed", nil)
 	}
 	p := a.s.providers[bt.Provider]
-	rules := providers.AccessTokenRules{Audience: bt.Audience, InsecureAllowIDTokens: bt.InsecureAllowIDTokens}
+	rules := providers.AccessTokenRules{Audience: bt.Audience, InsecureAllowIDTokens: bt.InsecureAllowIDTokens, InsecureAllowNoAudience: bt.InsecureAllowNoAudience}
 	var tok *providers.AccessToken
 	var err error
 	switch {

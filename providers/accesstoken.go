@@ -45,6 +45,13 @@ type AccessTokenRules struct {
 	// tokens (no client_id: Entra ID's, say, and Keycloak's by default).
 	// Introspect ignores it.
 	InsecureAllowIDTokens bool
+	// InsecureAllowNoAudience makes Introspect accept an answer without
+	// "aud" (RFC 7662 makes it optional): nothing then says which API the
+	// token is for, and a token the provider issued to another client or
+	// API passes. Refused by default. It MUST NOT be set unless every
+	// token the provider issues is meant for this API. VerifyAccessToken
+	// ignores it (a JWT's aud is required).
+	InsecureAllowNoAudience bool
 }
 
 // AccessToken is a verified access token: a JWT access token (RFC 9068)

@@ -74,6 +74,9 @@ type introspectionClaims struct {
 	AuthTime claimTime   `json:"auth_time"`
 	ACR      claimString `json:"acr"`
 	AMR      claimGroups `json:"amr"`
+	// TokenType is RFC 7662's token_type: a refresh token presented as an
+	// access token must not pass.
+	TokenType claimString `json:"token_type"`
 }
 
 // CanIntrospect reports whether the provider has an introspection
@@ -167,6 +170,11 @@ func (a *introspected) accept(rules AccessTokenRules, now time.Time) (*AccessTok
 		return nil, errors.New("expired")
 	case a.hasAud && !slices.Contains(a.token.Audience, rules.Audience):
 		return nil, errors.New("wrong audience")
+	case !a.hasAud && !rules.InsecureAllowNoAudience:
+		// An answer without aud says nothing about which API the token
+		// is for: a token issued for another API or client of the same
+		// provider would pass.
+		return nil, errors.New("no audience in the introspection answer")
 	}
 	t := a.token
 	t.Scopes, t.Audience, t.AMR = slices.Clone(t.Scopes), slices.Clone(t.Audience), slices.Clone(t.AMR)
@@ -238,6 +246,8 @@ func answerOf(active bool, body []byte, issuer string, now time.Time) *introspec
 		return &introspected{refusal: "wrong issuer"}
 	case len(c.Subject) > maxSubjectLen:
 		return &introspected{refusal: "sub longer than 255 bytes"}
+	case c.TokenType != "" && !strings.EqualFold(string(c.TokenType), "Bearer") && !strings.EqualFold(string(c.TokenType), "access_token"):
+		return &introspected{refusal: "not an access token (token_type)"}
 	}
 	a := &introspected{
 		hasAud: c.Audience != nil,
