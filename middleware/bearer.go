@@ -74,14 +74,26 @@ const maxBearerHeader = 16 << 10
 // request presented one at all: a malformed one is presented and invalid.
 func bearerToken(r *http.Request) (token string, presented bool) {
 	vs := r.Header.Values("Authorization")
-	if len(vs) == 0 {
+	for _, v := range vs {
+		scheme := v
+		if i := strings.IndexAny(v, " \t"); i >= 0 {
+			scheme = v[:i]
+		}
+		if strings.EqualFold(scheme, "Bearer") {
+			presented = true
+		}
+	}
+	if !presented {
 		return "", false
+	}
+	// Exactly one Authorization line, "Bearer", one space, a b64token:
+	// anything else that names Bearer is a presented, invalid token,
+	// never a reason to fall back to the cookie.
+	if len(vs) != 1 || len(vs[0]) > maxBearerHeader {
+		return "", true
 	}
 	scheme, rest, _ := strings.Cut(vs[0], " ")
-	if !strings.EqualFold(scheme, "Bearer") {
-		return "", false
-	}
-	if len(vs) != 1 || len(vs[0]) > maxBearerHeader || rest == "" || !b64token(rest) {
+	if !strings.EqualFold(scheme, "Bearer") || rest == "" || !b64token(rest) {
 		return "", true
 	}
 	return rest, true
@@ -210,6 +222,8 @@ func (a *Auth) bearerPolicy(r *http.Request, s *session.Session, tok *providers.
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &su) && !validStepUp(su):
+		return fail(ErrInternal, "step_up_malformed", err)
 	case errors.As(err, &su):
 		var extra []string
 		if su.MaxAge > 0 {

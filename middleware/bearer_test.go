@@ -199,6 +199,26 @@ func TestBearerRequestShape(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("two Authorization headers: %d", resp.StatusCode)
 	}
+	for name, lines := range map[string][]string{
+		"Basic, then Bearer": {"Basic YTpi", "Bearer " + e.token()},
+		"Bearer with a tab":  {"Bearer\t" + e.token()},
+	} {
+		req, _ := http.NewRequest("GET", e.api.URL+"/api/whoami", nil)
+		for _, l := range lines {
+			req.Header.Add("Authorization", l)
+		}
+		for _, c := range signedIn(t, e.auth, func(s *session.Session) { s.User.Issuer = e.auth.s.providers["dev"].Issuer() }) {
+			req.AddCookie(c)
+		}
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s beside a valid cookie: %d, want 401 (a bearer token was presented: never the cookie)", name, resp.StatusCode)
+		}
+	}
 	cookies := signedIn(t, e.auth, func(s *session.Session) {
 		s.User.Provider, s.User.Issuer = "dev", e.auth.s.providers["dev"].Issuer()
 	})
@@ -241,5 +261,20 @@ func TestBearerChallengeWithoutCredentials(t *testing.T) {
 	}
 	if resp, body2 := e.call("Bearer x.y.z", nil); !strings.Contains(body2, `"error":"invalid_token"`) {
 		t.Fatalf("an invalid token's JSON: %d %s (and %s)", resp.StatusCode, body2, body)
+	}
+}
+
+// TestBearerStepUpValuesNeverReachTheChallenge: a policy of the
+// application's that asks for step-up values no login could carry (a
+// quote, say) is a wiring mistake: 500, and the values never reach the
+// WWW-Authenticate header or a URL.
+func TestBearerStepUpValuesNeverReachTheChallenge(t *testing.T) {
+	bad := policy.Func(func(*policy.Request) error {
+		return &policy.StepUpRequired{ACR: []string{`x", error="invalid_request`}}
+	})
+	e := newBearerEnv(t, true, bad)
+	resp, _ := e.call("Bearer "+e.token(), nil)
+	if resp.StatusCode != http.StatusInternalServerError || strings.Contains(resp.Header.Get("WWW-Authenticate"), "invalid_request") {
+		t.Fatalf("a malformed step-up from a policy: %d, WWW-Authenticate %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
 	}
 }

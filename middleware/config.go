@@ -151,7 +151,11 @@ type Config struct {
 	// {PathPrefix}/callback/*. Beyond it, 429 with Retry-After through
 	// the ErrorHandler (ErrRateLimited). Default: a burst of 30, then one
 	// every 2 seconds — no person signing in meets it; memory is fixed
-	// (512 KiB) whatever the number of clients.
+	// (512 KiB) whatever the number of clients. Everyone behind one
+	// address (an office's NAT, a proxy not listed in TrustedProxies)
+	// shares one bucket, and keys that hash alike share one too (always
+	// stricter, never looser): raise Burst for a large office behind a
+	// single address.
 	LoginRateLimit RateLimit
 	// InsecureCookies allows a plain-http BaseURL on a host that is not
 	// loopback, with cookies that lack Secure. Anyone on the network can

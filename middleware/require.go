@@ -165,6 +165,10 @@ func (a *Auth) policyFailure(r *http.Request, provider string, err error) error 
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &su) && !validStepUp(su):
+		// A policy of the application's asked for values no login can
+		// carry: a wiring mistake, not the user's.
+		return fail(ErrInternal, "step_up_malformed", err)
 	case errors.As(err, &su):
 		q := url.Values{}
 		if rt := requestReturnTo(r); rt != "/" {

@@ -99,3 +99,20 @@ func stepUpValues(s string) ([]string, bool) {
 	}
 	return vs, true
 }
+
+// validStepUp reports whether a step-up requirement can be asked for: a
+// max_age the login accepts and acr and amr values it would carry (the
+// values also end up, quoted, in a WWW-Authenticate challenge). The
+// built-in policy.StepUp only makes such requirements; a policy of the
+// application's might not.
+func validStepUp(su *policy.StepUpRequired) bool {
+	if su.MaxAge < 0 || su.MaxAge > maxStepUpAge {
+		return false
+	}
+	for _, list := range [...][]string{su.ACR, su.AMR} {
+		if _, ok := stepUpValues(strings.Join(list, " ")); !ok || len(list) > maxStepUpValues {
+			return false
+		}
+	}
+	return true
+}

@@ -24,6 +24,9 @@
 //	                    default 300
 //	API_AUDIENCE        the "aud" bearer tokens must carry: this API's
 //	                    identifier at the provider; default OIDC_CLIENT_ID
+//	                    (then the app's own ID tokens have that aud too and
+//	                    only their shape keeps them out: prefer an API
+//	                    identifier of its own where the provider has one)
 //
 // A value that cannot be used stops the program with a message naming it.
 // Register BASE_URL/auth/callback/oidc as the redirect URI at the provider.
@@ -115,6 +118,9 @@ func run(ctx context.Context, getenv func(string) string, client *http.Client, l
 		return nil, fmt.Errorf("STEPUP_MAX_AGE: %q is not a number of seconds from 1 to 86400", getenv("STEPUP_MAX_AGE"))
 	}
 	audience := cmp.Or(getenv("API_AUDIENCE"), clientID)
+	if getenv("API_AUDIENCE") == "" {
+		logger.Warn("API_AUDIENCE is not set: bearer tokens must carry the client ID as aud; prefer an API identifier of its own")
+	}
 	if strings.ContainsFunc(audience, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 		return nil, fmt.Errorf("API_AUDIENCE: %q holds a space or a control character", audience)
 	}

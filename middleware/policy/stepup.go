@@ -85,6 +85,10 @@ type stepUp struct{ want *StepUpRequired }
 // with a zero Now with an error that is not a denial (the middleware's
 // clock is missing: the policy cannot decide).
 //
+// maxStepUpAge bounds StepUpRequired.MaxAge: a year, longer than any
+// session, and what the middleware's step-up login accepts.
+const maxStepUpAge = 366 * 24 * time.Hour
+
 // A requirement of nothing (all fields zero), a negative MaxAge, or an ACR
 // or AMR value that cannot travel in an authorization request (empty,
 // longer than 255 bytes, or holding a space, '"', '\' or a byte outside
@@ -94,6 +98,10 @@ func StepUp(required StepUpRequired) Policy {
 	switch {
 	case required.MaxAge < 0:
 		return misconfigured("StepUp: negative MaxAge %v", required.MaxAge)
+	case required.MaxAge > maxStepUpAge:
+		// The login that meets a step-up carries max_age in its URL, and
+		// the middleware refuses one over a year.
+		return misconfigured("StepUp: MaxAge %v is over a year", required.MaxAge)
 	case required.MaxAge == 0 && len(required.ACR) == 0 && len(required.AMR) == 0:
 		return misconfigured("StepUp: requires nothing")
 	}

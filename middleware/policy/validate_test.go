@@ -70,6 +70,7 @@ func TestValidate(t *testing.T) {
 		{"Scopes space", Scopes("read write"), "not a scope token"},
 		{"Scopes quote", Scopes(`re"ad`), "not a scope token"},
 		{"Scopes non-ASCII", Scopes("lesen✓"), "not a scope token"},
+		{"StepUp over a year", StepUp(StepUpRequired{MaxAge: 400 * 24 * time.Hour}), "over a year"},
 		{"Scopes alone admits every cookie session", Scopes("read", "https://api.acme.com/x"), "Scopes only admits every cookie session"},
 		{"AllOf of Scopes only", AllOf(Scopes("read"), Scopes("write")), "Scopes only admits every cookie session"},
 		{"Scopes with a user policy", AllOf(Groups("admins"), Scopes("read", "https://api.acme.com/x")), ""},
