@@ -99,14 +99,12 @@ func (p *Provider) CanIntrospect() bool { return p.introspection != nil }
 //     hardened client;
 //   - "active" false refuses it; an active token is refused when "exp",
 //     when present, is not in the future, when "iss", when present, is
-//     not the provider's issuer, when "aud", when present, does not
-//     contain rules.Audience, or when "sub" is longer than 255 bytes.
+//     not the provider's issuer, when "aud" does not contain
+//     rules.Audience, or when "sub" is longer than 255 bytes.
 //
-// An answer without "aud" is accepted whatever rules.Audience: the
-// provider then only vouches that it issued the token and that it is
-// active, and a token it issued for another of its APIs passes too.
-// [AccessTokenRules.InsecureAllowIDTokens] is ignored: the provider says
-// what the token is.
+// An answer without "aud" is refused unless rules.InsecureAllowNoAudience
+// (nothing else says which API the token is for), and one whose
+// "token_type" is not Bearer (a refresh token, say) is refused.
 //
 // Answers are cached by the SHA-256 of the token: an active one until
 // its "exp" but at most 2 minutes, an inactive or refused one 30 s; at
