@@ -105,6 +105,8 @@ func (p *Provider) CanIntrospect() bool { return p.introspection != nil }
 // An answer without "aud" is refused unless rules.InsecureAllowNoAudience
 // (nothing else says which API the token is for), and one whose
 // "token_type" is not Bearer (a refresh token, say) is refused.
+// [AccessTokenRules.InsecureAllowIDTokens] is ignored: the provider says
+// what the token is.
 //
 // Answers are cached by the SHA-256 of the token: an active one until
 // its "exp" but at most 2 minutes, an inactive or refused one 30 s; at
