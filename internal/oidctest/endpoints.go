@@ -68,35 +68,45 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusFound)
 }
 
+// clientForm reads a strict client request to the token or introspection
+// endpoint: POST, a form body, no repeated parameter, client_secret_basic.
+// It answers the request itself when it is refused.
+func clientForm(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		opkit.WriteError(w, http.StatusMethodNotAllowed, "invalid_request", "POST only")
+		return nil, false
+	}
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
+		opkit.WriteError(w, http.StatusBadRequest, "invalid_request", "form body required")
+		return nil, false
+	}
+	if err := r.ParseForm(); err != nil {
+		opkit.WriteError(w, http.StatusBadRequest, "invalid_request", "malformed body")
+		return nil, false
+	}
+	for k, vs := range r.PostForm {
+		if len(vs) > 1 {
+			opkit.WriteError(w, http.StatusBadRequest, "invalid_request", "repeated parameter "+k)
+			return nil, false
+		}
+	}
+	if !clientAuthenticated(r) {
+		w.Header().Set("WWW-Authenticate", `Basic realm="oidctest"`)
+		opkit.WriteError(w, http.StatusUnauthorized, "invalid_client", "client_secret_basic required")
+		return nil, false
+	}
+	return r.PostForm, true
+}
+
 // serveToken is a strict token endpoint: client_secret_basic, one-time
 // codes bound to redirect_uri and PKCE S256, rotating refresh tokens.
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	if s.TokenResponse != nil && s.TokenResponse(w, r) {
 		return
 	}
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		opkit.WriteError(w, http.StatusMethodNotAllowed, "invalid_request", "POST only")
-		return
-	}
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
-		opkit.WriteError(w, http.StatusBadRequest, "invalid_request", "form body required")
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		opkit.WriteError(w, http.StatusBadRequest, "invalid_request", "malformed body")
-		return
-	}
-	f := r.PostForm
-	for k, vs := range f {
-		if len(vs) > 1 {
-			opkit.WriteError(w, http.StatusBadRequest, "invalid_request", "repeated parameter "+k)
-			return
-		}
-	}
-	if !clientAuthenticated(r) {
-		w.Header().Set("WWW-Authenticate", `Basic realm="oidctest"`)
-		opkit.WriteError(w, http.StatusUnauthorized, "invalid_client", "client_secret_basic required")
+	f, ok := clientForm(w, r)
+	if !ok {
 		return
 	}
 	var g *grant

@@ -2,7 +2,6 @@ package oidctest
 
 import (
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/portcullis-go/portcullis/internal/opkit"
@@ -41,28 +40,7 @@ func (s *Server) serveIntrospect(w http.ResponseWriter, r *http.Request) {
 	if s.IntrospectionResponse != nil && s.IntrospectionResponse(w, r) {
 		return
 	}
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		opkit.WriteError(w, http.StatusMethodNotAllowed, "invalid_request", "POST only")
-		return
-	}
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
-		opkit.WriteError(w, http.StatusBadRequest, "invalid_request", "form body required")
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		opkit.WriteError(w, http.StatusBadRequest, "invalid_request", "malformed body")
-		return
-	}
-	for k, vs := range r.PostForm {
-		if len(vs) > 1 {
-			opkit.WriteError(w, http.StatusBadRequest, "invalid_request", "repeated parameter "+k)
-			return
-		}
-	}
-	if !clientAuthenticated(r) {
-		w.Header().Set("WWW-Authenticate", `Basic realm="oidctest"`)
-		opkit.WriteError(w, http.StatusUnauthorized, "invalid_client", "client_secret_basic required")
+	if _, ok := clientForm(w, r); !ok {
 		return
 	}
 	token := r.PostForm.Get("token")
