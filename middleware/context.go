@@ -184,7 +184,7 @@ func (st *requestState) refresh(ctx context.Context) (*session.Session, error) {
 	}
 	p := a.s.providers[s.User.Provider]
 	now := a.now()
-	tokens, remembered, err := a.refresher.refreshFrom(ctx, p, s)
+	tokens, remembered, err := a.refresher.refresh(ctx, p, s)
 	// An answer from the memo can be tokens that have expired since (a
 	// pinned rotation, remembered for the session's life): refresh those
 	// in turn, with their own refresh token, a bounded number of times.
@@ -196,7 +196,7 @@ func (st *requestState) refresh(ctx context.Context) (*session.Session, error) {
 		if !tokenExpired(&next, now) {
 			break
 		}
-		tokens, remembered, err = a.refresher.refreshFrom(ctx, p, &next)
+		tokens, remembered, err = a.refresher.refresh(ctx, p, &next)
 	}
 	switch {
 	case err == nil:

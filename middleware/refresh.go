@@ -116,16 +116,10 @@ func (rf *refresher) pin(p *providers.Provider, refreshToken string, tokens sess
 }
 
 // refresh returns new tokens for s, calling the provider at most once per
-// refresh token however many requests ask at the same time.
-func (rf *refresher) refresh(ctx context.Context, p *providers.Provider, s *session.Session) (*session.Tokens, error) {
-	tokens, _, err := rf.refreshFrom(ctx, p, s)
-	return tokens, err
-}
-
-// refreshFrom is refresh, and also reports whether the answer came from
-// the memo (an earlier call's, possibly long ago for a pinned rotation)
-// rather than from a call just made.
-func (rf *refresher) refreshFrom(ctx context.Context, p *providers.Provider, s *session.Session) (*session.Tokens, bool, error) {
+// refresh token however many requests ask at the same time, and reports
+// whether the answer came from the memo (an earlier call's, possibly long
+// ago for a pinned rotation) rather than from a call just made.
+func (rf *refresher) refresh(ctx context.Context, p *providers.Provider, s *session.Session) (*session.Tokens, bool, error) {
 	key := newRefreshKey(p, s.Tokens.RefreshToken)
 	if m, ok := rf.memo.Get(key); ok && !m.pending {
 		return m.tokens, true, m.err
