@@ -62,6 +62,22 @@ type Config struct {
 	// (logouts, back-channel logouts, EndSessions), checked on every
 	// request. Default: in memory, which serves a single instance.
 	Revocations RevocationStore
+	// Shared is storage that every instance of the application shares,
+	// such as Redis (redisstore.NewShared): with it, several instances
+	// behind one load balancer act as one — a refresh token is redeemed
+	// once whichever instance its requests reach, a callback and a
+	// back-channel logout token work once, and, unless Revocations is
+	// set, the revocation list is shared, so a logout on one instance ends
+	// the session on all. When it cannot be reached, what needs it fails
+	// closed (503) until it answers again; see [SharedState]. Default nil:
+	// everything is kept in this process, which serves a single instance.
+	Shared SharedState
+	// SharedStaleness is how long an instance trusts its copy of the
+	// shared revocation list before asking Shared whether it changed (one
+	// round trip, then none until it is stale again): a logout on one
+	// instance reaches the others within it. Default one second; at most
+	// a minute. Used only with Shared.
+	SharedStaleness time.Duration
 	// PathPrefix is where Handler is mounted. Default "/auth".
 	PathPrefix string
 	// SessionLifetime is the absolute lifetime of a session from sign-in;
@@ -182,6 +198,10 @@ const (
 	// path.
 	maxRefreshBefore  = 30 * time.Minute
 	maxRefreshTimeout = time.Minute
+	// defaultSharedStaleness and maxSharedStaleness bound SharedStaleness:
+	// how long a logout on one instance may take to reach the others.
+	defaultSharedStaleness = time.Second
+	maxSharedStaleness     = time.Minute
 )
 
 // settings is the validated, defaulted configuration.
@@ -271,6 +291,10 @@ func validate(cfg Config) (*settings, error) {
 	}
 	if s.RefreshTimeout < 0 || s.RefreshTimeout > maxRefreshTimeout {
 		bad("RefreshTimeout", "%v: use 0 (10 seconds) or up to %v", s.RefreshTimeout, maxRefreshTimeout)
+	}
+	s.SharedStaleness = cmp.Or(s.SharedStaleness, defaultSharedStaleness)
+	if s.SharedStaleness < 0 || s.SharedStaleness > maxSharedStaleness {
+		bad("SharedStaleness", "%v: use 0 (one second) or up to %v", s.SharedStaleness, maxSharedStaleness)
 	}
 
 	if bt := s.BearerTokens; bt != nil {
