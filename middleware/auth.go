@@ -76,8 +76,27 @@ func New(cfg Config) (*Auth, error) {
 	a.refresher = newRefresher(s.RefreshTimeout, func() time.Time { return a.now() }, func() {
 		a.log.LogAttrs(context.Background(), levelWarn, "portcullis: refresh memo full: the grace entry closest to its end was evicted", reasonAttr("refresh_memo_evicted"))
 	})
-	a.usedStates = newMemoryUsedStates(func() time.Time { return a.now() })
-	if s.Revocations == nil {
+	if s.Shared != nil {
+		seal, err := newSealer(s.Keys)
+		if err != nil {
+			return nil, err
+		}
+		a.refresher.shared = &sharedRefresh{
+			sh: s.Shared, seal: seal, timeout: s.RefreshTimeout, poll: sharedPollEvery,
+			now: func() time.Time { return a.now() },
+			onUnrecorded: func(error) {
+				a.log.LogAttrs(context.Background(), levelError, "portcullis: a refresh's answer could not be left in the shared store; its lock is kept until it expires", reasonAttr("refresh_shared_unrecorded"))
+			},
+		}
+		a.usedStates = sharedUsedStates{sh: s.Shared}
+	} else {
+		a.usedStates = newMemoryUsedStates(func() time.Time { return a.now() })
+	}
+	switch {
+	case s.Revocations != nil:
+	case s.Shared != nil:
+		s.Revocations = newSharedRevocations(s.Shared, s.SharedStaleness, func() time.Time { return a.now() })
+	default:
 		s.Revocations = newMemoryRevocations(func() time.Time { return a.now() })
 	}
 	if s.ErrorHandler == nil {

@@ -46,15 +46,18 @@ const (
 // "POST " mux pattern, because the catch-all route of Handler would
 // otherwise answer other methods with 400.
 //
-// Not done: encrypted (JWE) logout tokens; a replay set shared between
-// instances (each instance refuses the replays it has seen; another
-// instance accepts them, with the cost described at replaySet).
+// Not done: encrypted (JWE) logout tokens. The replay set is shared
+// between instances when Config.Shared is set; otherwise each instance
+// refuses the replays it has seen, and another accepts them.
 type backchannel struct {
 	a      *Auth
 	replay replaySet
 }
 
 func newBackchannel(a *Auth) *backchannel {
+	if a.s.Shared != nil {
+		return &backchannel{a: a, replay: sharedReplaySet{sh: a.s.Shared}}
+	}
 	return &backchannel{a: a, replay: newMemoryReplaySet(maxReplayEntries, func() time.Time { return a.now() })}
 }
 
@@ -199,4 +202,24 @@ func (s *memoryReplaySet) add(_ context.Context, provider, jti string, expires t
 
 func (s *memoryReplaySet) forget(_ context.Context, provider, jti string) {
 	s.seen.Delete([2]string{provider, jti})
+}
+
+// sharedReplaySet keeps the replay set in Config.Shared, so that a logout
+// token works once whichever instance it reaches. It has no bound of its
+// own: the store refuses when it is full, and add then fails as the
+// memory set's does.
+type sharedReplaySet struct{ sh SharedState }
+
+func (s sharedReplaySet) add(ctx context.Context, provider, jti string, expires time.Time) (bool, error) {
+	fresh, err := s.sh.Claim(ctx, sharedName("jti", provider, jti), []byte{1}, expires)
+	if err != nil {
+		return false, sharedFailure("replay_set_unavailable", err)
+	}
+	return fresh, nil
+}
+
+func (s sharedReplaySet) forget(ctx context.Context, provider, jti string) {
+	// An error leaves the record: the provider's retry is then refused as
+	// a replay, which is the memory set's behaviour when it is full.
+	_ = s.sh.Release(ctx, sharedName("jti", provider, jti), []byte{1})
 }

@@ -79,7 +79,11 @@ func (st *requestState) pinUnsaved(browserRT string, ns *session.Session, reason
 	a := st.a
 	p := a.s.providers[ns.User.Provider]
 	attrs := []slog.Attr{providerAttr(ns.User.Provider), reasonAttr(reason)}
-	if err := a.refresher.pin(p, browserRT, ns.Tokens, ns.Expires); err != nil {
+	switch err := a.refresher.pin(st.r.Context(), p, browserRT, ns.Tokens, ns.Expires); {
+	case errors.Is(err, ErrStoreUnavailable):
+		a.log.LogAttrs(st.r.Context(), levelError, "portcullis: refreshed tokens not saved and remembered by this instance only: the shared store did not answer", attrs...)
+		return
+	case err != nil:
 		a.log.LogAttrs(st.r.Context(), levelError, "portcullis: refreshed tokens neither saved nor remembered: the refresh memo is full of pinned entries", attrs...)
 		return
 	}
@@ -220,18 +224,23 @@ func (st *requestState) refresh(ctx context.Context) (*session.Session, error) {
 		st.end("refresh_denied")
 		return nil, fail(ErrUnauthenticated, "refresh_denied", err)
 	}
-	reason := "refresh_unavailable"
+	reason, kind := "refresh_unavailable", ErrProviderUnavailable
+	var f *failure
 	switch {
 	case errors.Is(err, errBackoff):
 		reason = "refresh_backoff"
 	case errors.Is(err, errMemoFull):
 		reason = "refresh_memo_full"
+	case errors.Is(err, errSharedWait):
+		reason = "refresh_shared_wait"
+	case errors.As(err, &f) && f.kind == ErrStoreUnavailable:
+		reason, kind = f.reason, ErrStoreUnavailable
 	}
 	a.log.LogAttrs(ctx, levelWarn, "portcullis: refresh failed", providerAttr(p.Name()), userAttr(&s.User), reasonAttr(reason))
 	if !tokenExpired(s, now) {
 		return s, nil
 	}
-	return nil, fail(ErrProviderUnavailable, reason, err)
+	return nil, fail(kind, reason, err)
 }
 
 // touch records activity for the idle timeout when it is due: at most

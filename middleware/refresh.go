@@ -68,7 +68,11 @@ type backoffEntry struct {
 // in-process implementation; every instance of a deployment behind one
 // load balancer needs the same answers, which a shared store provides.
 type refresher struct {
-	flight  bounded.Group[refreshKey, *session.Tokens]
+	// shared, when set, coordinates with the other instances (see
+	// refresh_shared.go); the memo, backoff and flight above it stay, as
+	// this instance's first answer.
+	shared *sharedRefresh
+	flight bounded.Group[refreshKey, refreshResult]
 	memo    *bounded.Map[refreshKey, memoEntry]
 	backoff *bounded.Map[refreshKey, backoffEntry]
 	timeout time.Duration
@@ -110,9 +114,18 @@ const maxRefreshChain = 3
 // session did not fit): until the browser gets a new cookie it keeps
 // presenting refreshToken, which must be answered from the memo, never
 // redeemed again. It fails only when the memo is full of pinned entries.
-func (rf *refresher) pin(p *providers.Provider, refreshToken string, tokens session.Tokens, until time.Time) error {
-	_, err := rf.memo.PutPinned(newRefreshKey(p, refreshToken), memoEntry{tokens: &tokens}, until)
-	return err
+//
+// With a shared store the answer is left there too, for the other
+// instances; an error doing so is returned after the local pin is made.
+func (rf *refresher) pin(ctx context.Context, p *providers.Provider, refreshToken string, tokens session.Tokens, until time.Time) error {
+	key := newRefreshKey(p, refreshToken)
+	if _, err := rf.memo.PutPinned(key, memoEntry{tokens: &tokens}, until); err != nil {
+		return err
+	}
+	if rf.shared != nil {
+		return rf.shared.pin(ctx, key, tokens, until)
+	}
+	return nil
 }
 
 // refresh returns new tokens for s, calling the provider at most once per
@@ -127,39 +140,60 @@ func (rf *refresher) refresh(ctx context.Context, p *providers.Provider, s *sess
 	if b, ok := rf.backoff.Get(key); ok && rf.now().Before(b.next) {
 		return nil, false, errBackoff
 	}
-	var fromMemo bool
-	tokens, err, _ := rf.flight.Do(ctx, key, func(ctx context.Context) (*session.Tokens, error) {
+	res, err, _ := rf.flight.Do(ctx, key, func(ctx context.Context) (refreshResult, error) {
 		if m, ok := rf.memo.Get(key); ok && !m.pending {
 			// A call that ended between the lookup above and the
 			// single-flight has already recorded its answer.
-			fromMemo = true
-			return m.tokens, m.err
+			return refreshResult{m.tokens, true}, m.err
 		}
 		return rf.do(ctx, p, s, key)
 	})
-	return tokens, fromMemo, err
+	return res.tokens, res.remembered, err
+}
+
+// refreshResult is what the single-flight shares: the tokens, and whether
+// they are a remembered answer (this memo's or another instance's) rather
+// than the result of a call just made.
+type refreshResult struct {
+	tokens     *session.Tokens
+	remembered bool
 }
 
 // do makes the token-endpoint call and records the outcome; it runs once
 // per key at a time (the single-flight), detached from the request.
-func (rf *refresher) do(ctx context.Context, p *providers.Provider, s *session.Session, key refreshKey) (*session.Tokens, error) {
+func (rf *refresher) do(ctx context.Context, p *providers.Provider, s *session.Session, key refreshKey) (refreshResult, error) {
 	now := rf.now()
 	evicted, err := rf.memo.PutPinned(key, memoEntry{pending: true}, now.Add(rf.timeout+refreshGrace))
 	if err != nil {
-		return nil, errMemoFull
+		return refreshResult{}, errMemoFull
 	}
 	if evicted && rf.onEvict != nil {
 		rf.onEvict()
 	}
-	rf.calls.Add(1)
-	callCtx, cancel := context.WithTimeout(ctx, rf.timeout)
-	defer cancel()
-	tokens, err := p.Refresh(callCtx, s)
+	var tokens *session.Tokens
+	if rf.shared != nil {
+		var remote bool
+		tokens, remote, err = rf.shared.do(ctx, key, func(ctx context.Context) (*session.Tokens, error) {
+			return rf.call(ctx, p, s)
+		})
+		if remote || errors.Is(err, ErrStoreUnavailable) {
+			// Another instance's answer (kept in this memo too, for
+			// the requests still to come here), or no answer at all:
+			// the shared store was unreachable and nothing was called.
+			rf.memo.Delete(key)
+			if remote && (err == nil || errors.Is(err, providers.ErrDenied)) {
+				rf.memo.Put(key, memoEntry{tokens: tokens, err: err}, rf.now().Add(refreshGrace))
+			}
+			return refreshResult{tokens, remote}, err
+		}
+	} else {
+		tokens, err = rf.call(ctx, p, s)
+	}
 	now = rf.now()
 	if err == nil || errors.Is(err, providers.ErrDenied) {
 		rf.backoff.Delete(key)
 		rf.memo.Put(key, memoEntry{tokens: tokens, err: err}, now.Add(refreshGrace))
-		return tokens, err
+		return refreshResult{tokens: tokens}, err
 	}
 	rf.memo.Delete(key)
 	rf.backoff.Update(key, func(b backoffEntry, _ bool) (backoffEntry, time.Time, bool) {
@@ -172,7 +206,15 @@ func (rf *refresher) do(ctx context.Context, p *providers.Provider, s *session.S
 		// Remembered past next, so that the next failure doubles it.
 		return b, b.next.Add(maxBackoff), true
 	})
-	return nil, err
+	return refreshResult{}, err
+}
+
+// call is the token-endpoint call itself, bounded by the timeout.
+func (rf *refresher) call(ctx context.Context, p *providers.Provider, s *session.Session) (*session.Tokens, error) {
+	rf.calls.Add(1)
+	callCtx, cancel := context.WithTimeout(ctx, rf.timeout)
+	defer cancel()
+	return p.Refresh(callCtx, s)
 }
 
 // needsRefresh reports whether s's access token expires within

@@ -2,6 +2,13 @@ package middleware
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"time"
 )
 
@@ -22,9 +29,9 @@ import (
 //
 // Values are opaque bytes. Those that hold tokens are sealed by portcullis
 // (AES-256-GCM with a key derived from [Config.Keys], bound to the key
-// they are stored under) before they reach the store, and keys are
-// derived from secrets with HMAC, never the secrets themselves: a reader
-// of the store learns neither tokens nor which token a key is for. Keys
+// they are stored under) before they reach the store, and keys hold a
+// SHA-256 of the secret they are about (a refresh token, a state), never
+// the secret itself: a reader of the store learns no token. Keys
 // are at most 200 bytes of printable ASCII without spaces; implementations
 // may prefix them.
 //
@@ -60,4 +67,76 @@ type SharedState interface {
 	// persistence) starts again from 0, so last < after tells the caller
 	// to read everything again.
 	Since(ctx context.Context, after int64) (entries [][]byte, last int64, err error)
+}
+
+// sharedName is the key under which a shared entry about secret is kept:
+// the purpose, then hex(SHA-256(purpose, provider, secret)). Plain SHA-256
+// rather than a keyed hash: the secrets are random values of 256 bits or
+// refresh tokens (too long to guess, so the hash reveals nothing), and
+// instances whose key lists differ for a while (a rolling deploy that
+// rotates Keys) still agree on every name.
+func sharedName(purpose, provider, secret string) string {
+	h := sha256.Sum256([]byte(purpose + "\x00" + provider + "\x00" + secret))
+	return purpose + ":" + hex.EncodeToString(h[:])
+}
+
+// errUnsealable: a shared value that no configured key opens (written by
+// an instance with another key, or altered in the store).
+var errUnsealable = errors.New("middleware: shared value does not open with any key")
+
+// sealer seals the shared values that hold tokens: AES-256-GCM with a
+// key per configured key (newest first) derived with HKDF, the entry's
+// name as additional data (a value moved to another name does not open),
+// a random 96-bit nonce and a version byte.
+type sealer struct {
+	aeads []cipher.AEAD
+}
+
+const sealVersion = 1
+
+func newSealer(keys [][]byte) (*sealer, error) {
+	sl := &sealer{}
+	for _, k := range keys {
+		key, err := hkdf.Key(sha256.New, k, nil, "portcullis/shared/aes-256-gcm", 32)
+		if err != nil {
+			return nil, err
+		}
+		block, err := aes.NewCipher(key)
+		if err != nil {
+			return nil, err
+		}
+		aead, err := cipher.NewGCM(block)
+		if err != nil {
+			return nil, err
+		}
+		sl.aeads = append(sl.aeads, aead)
+	}
+	return sl, nil
+}
+
+func (sl *sealer) seal(name string, plain []byte) []byte {
+	aead := sl.aeads[0]
+	out := make([]byte, 1+aead.NonceSize(), 1+aead.NonceSize()+len(plain)+aead.Overhead())
+	out[0] = sealVersion
+	rand.Read(out[1:]) // never returns an error; see crypto/rand.Read
+	return aead.Seal(out, out[1:1+aead.NonceSize()], plain, []byte(name))
+}
+
+func (sl *sealer) open(name string, sealed []byte) ([]byte, error) {
+	for _, aead := range sl.aeads {
+		n := aead.NonceSize()
+		if len(sealed) < 1+n+aead.Overhead() || sealed[0] != sealVersion {
+			return nil, errUnsealable
+		}
+		if plain, err := aead.Open(nil, sealed[1:1+n], sealed[1+n:], []byte(name)); err == nil {
+			return plain, nil
+		}
+	}
+	return nil, errUnsealable
+}
+
+// sharedFailure wraps an error of the shared store: the request that
+// needed it fails closed with ErrStoreUnavailable (503).
+func sharedFailure(reason string, err error) error {
+	return fail(ErrStoreUnavailable, reason, err)
 }

@@ -43,3 +43,12 @@ func newMemoryUsedStates(now func() time.Time) *memoryUsedStates {
 func (u *memoryUsedStates) use(_ context.Context, provider, state string, until time.Time) (bool, error) {
 	return u.m.Add(sha256.Sum256([]byte(provider+"\x00"+state)), struct{}{}, until)
 }
+
+// sharedUsedStates keeps the record in Config.Shared, so that a login's
+// callback works once whichever instance it reaches: a Claim per state,
+// kept as long as the memory record would be.
+type sharedUsedStates struct{ sh SharedState }
+
+func (u sharedUsedStates) use(ctx context.Context, provider, state string, until time.Time) (bool, error) {
+	return u.sh.Claim(ctx, sharedName("state", provider, state), []byte{1}, until)
+}

@@ -1,0 +1,192 @@
+package middleware
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/portcullis-go/portcullis/providers"
+	"github.com/portcullis-go/portcullis/session"
+)
+
+// sharedRefresh makes each refresh token redeemed once across the
+// instances that share Config.Shared, under this instance's memo and
+// single-flight (which make the calls here one per token):
+//
+//   - the answer: an instance that refreshed a token leaves the outcome
+//     under "refresh-memo:"+hex(key) for refreshGrace — the new tokens,
+//     sealed (see sealer), or the refusal —, and a transient failure
+//     until the token endpoint may be called again. Any instance that
+//     meets the token in that time answers from it;
+//   - the lock: before calling the provider an instance claims
+//     "refresh-lock:"+hex(key) with a random value, until RefreshTimeout
+//     and sharedLockMargin from now. Only its holder calls the provider;
+//     the others poll for the answer, or for the lock to come free, until
+//     that time, and then give up (a transient failure, which keeps a
+//     session whose token is still valid). The holder writes the answer
+//     before releasing the lock, and releases only its own lock (compare
+//     and delete), so a lock that expired and was claimed by another
+//     instance is not released by a late holder;
+//   - the store unreachable: nothing is called — a token is never redeemed
+//     without the lock —, and the request fails closed
+//     (ErrStoreUnavailable) unless its token is still valid. When the
+//     holder cannot write the answer (the store failed after the call),
+//     it keeps the lock, which expires on its own: until then no instance
+//     redeems the spent token; the browser gets the new tokens with this
+//     response.
+//
+// key is already SHA-256 of the provider name and the refresh token.
+type sharedRefresh struct {
+	sh      SharedState
+	seal    *sealer
+	timeout time.Duration
+	now     func() time.Time
+	poll    time.Duration
+	// onUnrecorded is told when a refresh's answer could not be written.
+	onUnrecorded func(error)
+}
+
+const (
+	sharedLockMargin  = 5 * time.Second
+	sharedPollEvery   = 20 * time.Millisecond
+	sharedAnswerV     = 1
+	sharedLockValueSz = 16
+)
+
+// errSharedWait: another instance held the refresh lock until it expired,
+// without leaving an answer.
+var errSharedWait = errors.New("middleware: refresh held by another instance past its timeout")
+
+// sharedAnswer is the sealed outcome of a refresh.
+type sharedAnswer struct {
+	V       int             `json:"v"`
+	Tokens  *session.Tokens `json:"t,omitempty"`
+	Denied  bool            `json:"d,omitempty"`
+	RetryAt time.Time       `json:"r,omitzero"`
+}
+
+func refreshNames(key refreshKey) (memo, lock string) {
+	h := hex.EncodeToString(key[:])
+	return "refresh-memo:" + h, "refresh-lock:" + h
+}
+
+// do returns the outcome for key: another instance's answer (remote), or
+// the result of call, made while holding the lock.
+func (sr *sharedRefresh) do(ctx context.Context, key refreshKey, call func(context.Context) (*session.Tokens, error)) (tokens *session.Tokens, remote bool, err error) {
+	memo, lock := refreshNames(key)
+	deadline := sr.now().Add(sr.timeout + sharedLockMargin)
+	ctx, cancel := context.WithTimeout(ctx, sr.timeout+sharedLockMargin)
+	defer cancel()
+	holder := []byte(randomString(sharedLockValueSz))
+	for {
+		tokens, found, err := sr.answer(ctx, memo)
+		if found || err != nil {
+			return tokens, found, err
+		}
+		claimed, err := sr.sh.Claim(ctx, lock, holder, deadline)
+		if err != nil {
+			return nil, false, sharedFailure("refresh_shared_unavailable", err)
+		}
+		if claimed {
+			break
+		}
+		if !sr.now().Before(deadline) {
+			return nil, false, errSharedWait
+		}
+		t := time.NewTimer(sr.poll)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, false, errSharedWait
+		}
+	}
+	// An answer written between the read above and the claim.
+	if tokens, found, err := sr.answer(ctx, memo); found || err != nil {
+		sr.release(ctx, lock, holder)
+		return tokens, found, err
+	}
+	tokens, err = call(ctx)
+	now := sr.now()
+	ans := sharedAnswer{V: sharedAnswerV, Tokens: tokens}
+	until := now.Add(refreshGrace)
+	switch {
+	case err == nil:
+	case errors.Is(err, providers.ErrDenied):
+		ans.Tokens, ans.Denied = nil, true
+	default:
+		// A transient failure: the others wait as this instance does.
+		delay := minBackoff
+		var pe *providers.Error
+		if errors.As(err, &pe) {
+			delay = min(max(delay, pe.RetryAfter), maxBackoff)
+		}
+		ans.Tokens, ans.RetryAt, until = nil, now.Add(delay), now.Add(delay)
+	}
+	plain, merr := json.Marshal(ans)
+	if merr == nil {
+		merr = sr.sh.Set(ctx, memo, sr.seal.seal(memo, plain), until)
+	}
+	if merr != nil {
+		if sr.onUnrecorded != nil {
+			sr.onUnrecorded(merr)
+		}
+		return tokens, false, err // the lock stays until it expires
+	}
+	sr.release(ctx, lock, holder)
+	return tokens, false, err
+}
+
+// answer reads another instance's answer from the memo.
+func (sr *sharedRefresh) answer(ctx context.Context, memo string) (*session.Tokens, bool, error) {
+	sealed, found, err := sr.sh.Get(ctx, memo)
+	if err != nil {
+		return nil, false, sharedFailure("refresh_shared_unavailable", err)
+	}
+	if !found {
+		return nil, false, nil
+	}
+	plain, err := sr.seal.open(memo, sealed)
+	var ans sharedAnswer
+	if err == nil {
+		err = json.Unmarshal(plain, &ans)
+	}
+	if err == nil && ans.V != sharedAnswerV {
+		err = errUnsealable
+	}
+	if err != nil {
+		// Sealed with a key this instance lacks (a key rotation not yet
+		// deployed everywhere) or altered: the token is spent all the
+		// same, so it is not redeemed here.
+		return nil, false, sharedFailure("refresh_shared_unreadable", err)
+	}
+	switch {
+	case ans.Denied:
+		return nil, true, fmt.Errorf("%w (answered by another instance)", providers.ErrDenied)
+	case ans.Tokens == nil:
+		if sr.now().Before(ans.RetryAt) {
+			return nil, true, errBackoff
+		}
+		return nil, false, nil
+	}
+	return ans.Tokens, true, nil
+}
+
+// pin keeps tokens as the answer for key until the given time (see
+// refresher.pin), for every instance.
+func (sr *sharedRefresh) pin(ctx context.Context, key refreshKey, tokens session.Tokens, until time.Time) error {
+	memo, _ := refreshNames(key)
+	plain, err := json.Marshal(sharedAnswer{V: sharedAnswerV, Tokens: &tokens})
+	if err != nil {
+		return err
+	}
+	return sr.sh.Set(ctx, memo, sr.seal.seal(memo, plain), until)
+}
+
+func (sr *sharedRefresh) release(ctx context.Context, lock string, holder []byte) {
+	// An error leaves the lock to expire: the others wait a little longer.
+	_ = sr.sh.Release(ctx, lock, holder)
+}
