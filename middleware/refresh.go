@@ -71,8 +71,8 @@ type refresher struct {
 	// shared, when set, coordinates with the other instances (see
 	// refresh_shared.go); the memo, backoff and flight above it stay, as
 	// this instance's first answer.
-	shared *sharedRefresh
-	flight bounded.Group[refreshKey, refreshResult]
+	shared  *sharedRefresh
+	flight  bounded.Group[refreshKey, refreshResult]
 	memo    *bounded.Map[refreshKey, memoEntry]
 	backoff *bounded.Map[refreshKey, backoffEntry]
 	timeout time.Duration
