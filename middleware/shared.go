@@ -58,14 +58,17 @@ type SharedState interface {
 	Release(ctx context.Context, key string, value []byte) error
 	// Append adds entry to the shared log, kept until expires, and
 	// returns its sequence number: greater than that of every entry
-	// appended before it.
+	// appended before it, and never given out twice, even by a log that
+	// lost its entries (a Redis restarted without persistence must go on
+	// from numbers above the ones it gave out before, for example from
+	// the current time in microseconds).
 	Append(ctx context.Context, entry []byte, expires time.Time) (seq int64, err error)
 	// Since returns, in sequence order, the entries with a sequence
 	// number greater than after that have not expired, and last, the
-	// greatest sequence number the log has given out (0 when none).
-	// A log that lost its entries (a restarted Redis without
-	// persistence) starts again from 0, so last < after tells the caller
-	// to read everything again.
+	// greatest sequence number the log has given out (0 when none): an
+	// entry appended while Since runs is either returned or has a number
+	// above last. A last below after (a log restored from an old copy)
+	// makes the caller read everything again.
 	Since(ctx context.Context, after int64) (entries [][]byte, last int64, err error)
 }
 

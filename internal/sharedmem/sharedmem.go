@@ -57,12 +57,29 @@ func (s *Store) SetDown(down bool) {
 }
 
 // Reset forgets everything, as a restarted Redis without persistence
-// would: the log starts again from sequence 0.
+// would. As the SharedState contract asks, the log's sequence numbers go
+// on above the ones given out before (by a margin, as a store restarting
+// from the clock would), never repeating one.
 func (s *Store) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.kv = make(map[string]item)
-	s.log, s.seq = nil, 0
+	s.log, s.seq = nil, s.seq+1000
+}
+
+// Rewind makes the log's last sequence number go back below the ones it
+// gave out, as a store restored from an old copy would, keeping entries
+// whose numbers are below it.
+func (s *Store) Rewind(to int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	kept := s.log[:0]
+	for _, e := range s.log {
+		if e.seq <= to {
+			kept = append(kept, e)
+		}
+	}
+	s.log, s.seq = kept, to
 }
 
 // Calls returns how many calls were made, failed ones included.
