@@ -82,7 +82,7 @@ func New(cfg Config) (*Auth, error) {
 			return nil, err
 		}
 		a.refresher.shared = &sharedRefresh{
-			sh: s.Shared, seal: seal, timeout: s.RefreshTimeout, poll: sharedPollEvery,
+			sh: s.Shared, seal: seal, timeout: s.RefreshTimeout, margin: sharedLockMargin, poll: sharedPollEvery,
 			now: func() time.Time { return a.now() },
 			onUnrecorded: func(error) {
 				a.log.LogAttrs(context.Background(), levelError, "portcullis: a refresh's answer could not be left in the shared store; its lock is kept until it expires", reasonAttr("refresh_shared_unrecorded"))

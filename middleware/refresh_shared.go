@@ -43,8 +43,11 @@ type sharedRefresh struct {
 	sh      SharedState
 	seal    *sealer
 	timeout time.Duration
-	now     func() time.Time
-	poll    time.Duration
+	// margin is added to timeout for the lock's life and the waiters'
+	// patience (sharedLockMargin).
+	margin time.Duration
+	now    func() time.Time
+	poll   time.Duration
 	// onUnrecorded is told when a refresh's answer could not be written.
 	onUnrecorded func(error)
 }
@@ -77,17 +80,23 @@ func refreshNames(key refreshKey) (memo, lock string) {
 // the result of call, made while holding the lock.
 func (sr *sharedRefresh) do(ctx context.Context, key refreshKey, call func(context.Context) (*session.Tokens, error)) (tokens *session.Tokens, remote bool, err error) {
 	memo, lock := refreshNames(key)
-	deadline := sr.now().Add(sr.timeout + sharedLockMargin)
-	ctx, cancel := context.WithTimeout(ctx, sr.timeout+sharedLockMargin)
+	deadline := sr.now().Add(sr.timeout + sr.margin)
+	ctx, cancel := context.WithTimeout(ctx, sr.timeout+sr.margin)
 	defer cancel()
 	holder := []byte(randomString(sharedLockValueSz))
 	for {
 		tokens, found, err := sr.answer(ctx, memo)
 		if found || err != nil {
+			if ctx.Err() != nil {
+				return nil, false, errSharedWait // this wait's own deadline
+			}
 			return tokens, found, err
 		}
 		claimed, err := sr.sh.Claim(ctx, lock, holder, deadline)
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil, false, errSharedWait
+			}
 			return nil, false, sharedFailure("refresh_shared_unavailable", err)
 		}
 		if claimed {
