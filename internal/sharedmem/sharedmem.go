@@ -114,6 +114,26 @@ func (s *Store) enter(ctx context.Context) error {
 	return nil
 }
 
+// ErrKey is returned for a key SharedState does not allow, so that the
+// middleware's tests catch a key a Redis store would refuse.
+var ErrKey = errors.New("sharedmem: key is not 1 to 200 bytes of printable ASCII without spaces")
+
+// enterKey is enter for a method that takes a key, which it checks.
+func (s *Store) enterKey(ctx context.Context, key string) error {
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	if len(key) == 0 || len(key) > 200 {
+		return ErrKey
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] < 0x21 || key[i] > 0x7e {
+			return ErrKey
+		}
+	}
+	return nil
+}
+
 func (s *Store) live(key string) (item, bool) {
 	it, ok := s.kv[key]
 	if ok && !s.now().Before(it.expires) {
@@ -126,7 +146,7 @@ func (s *Store) live(key string) (item, bool) {
 func (s *Store) Claim(ctx context.Context, key string, value []byte, expires time.Time) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterKey(ctx, key); err != nil {
 		return false, err
 	}
 	if _, ok := s.live(key); ok {
@@ -141,7 +161,7 @@ func (s *Store) Claim(ctx context.Context, key string, value []byte, expires tim
 func (s *Store) Set(ctx context.Context, key string, value []byte, expires time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterKey(ctx, key); err != nil {
 		return err
 	}
 	if s.now().Before(expires) {
@@ -155,7 +175,7 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, expires time.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterKey(ctx, key); err != nil {
 		return nil, false, err
 	}
 	it, ok := s.live(key)
@@ -165,7 +185,7 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, bool, error) {
 func (s *Store) Release(ctx context.Context, key string, value []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterKey(ctx, key); err != nil {
 		return err
 	}
 	if it, ok := s.live(key); ok && bytes.Equal(it.value, value) {
