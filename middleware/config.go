@@ -171,7 +171,9 @@ type Config struct {
 	// address (an office's NAT, a proxy not listed in TrustedProxies)
 	// shares one bucket, and keys that hash alike share one too (always
 	// stricter, never looser): raise Burst for a large office behind a
-	// single address.
+	// single address. Each instance counts on its own, also with Shared:
+	// behind a load balancer of n instances a client gets up to n times
+	// the burst.
 	LoginRateLimit RateLimit
 	// InsecureCookies allows a plain-http BaseURL on a host that is not
 	// loopback, with cookies that lack Secure. Anyone on the network can
