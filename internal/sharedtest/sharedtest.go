@@ -338,6 +338,12 @@ func testCopies(t *testing.T, s State) {
 		got[0] = 'Y'
 	}
 	wantValue(t, s, "k", []byte("value"))
+	c := []byte("claimed")
+	if !claim(t, s, "c", c, hour()) {
+		t.Fatal("Claim of a free key lost")
+	}
+	c[0] = 'X'
+	wantValue(t, s, "c", []byte("claimed"))
 	e := []byte("entry")
 	if _, err := s.Append(t.Context(), e, hour()); err != nil {
 		t.Fatal(err)
