@@ -1,5 +1,7 @@
 // Package redisstore keeps portcullis sessions in Redis: a
-// [session.Store] whose browser cookie holds only a signed session id.
+// [session.Store] whose browser cookie holds only a signed session id,
+// and [Shared], the storage through which several instances of an
+// application coordinate refreshes, logins and logouts.
 //
 // # The flow
 //
@@ -45,6 +47,66 @@
 // bytes may also serve the middleware's flow cookies without ever signing
 // the same thing.
 //
+// # Several instances: shared coordination
+//
+// Instances behind one load balancer must also agree on what happens
+// between requests: a refresh token is redeemed once, a login's callback
+// and a back-channel logout token work once, and a logout on one instance
+// ends the session on all. [NewShared] returns a [Shared], the
+// middleware's SharedState on Redis; pass it with the store:
+//
+//	client := redis.NewClient(&redis.Options{Addr: "redis:6379"})
+//	store, err := redisstore.New(redisstore.Config{Client: client, Keys: keys})
+//	…
+//	shared, err := redisstore.NewShared(ctx, redisstore.SharedConfig{Client: client})
+//	…
+//	auth, err := middleware.New(middleware.Config{Sessions: store, Shared: shared, …})
+//
+// The two may share the client and the Prefix: Shared's keys are
+// Prefix+"k:"+name for the values (refresh locks and sealed answers, used
+// states, logout-token ids: names the middleware derives with SHA-256,
+// never a token), each with a TTL, and Prefix+"{log}seq",
+// Prefix+"{log}entries" and Prefix+"{log}expiries" for the revocation
+// log. Shared is usable without the Redis session store, beside the
+// cookie store.
+//
+// Redis must not evict: with maxmemory set and a policy other than
+// noeviction it would drop, silently, a refresh lock (and a refresh token
+// would be redeemed twice), a used state (and a login replayed) or a
+// revocation (and a copied cookie accepted again). Every key Shared
+// writes has a TTL, so the volatile-* policies are as bad as the
+// allkeys-* ones. [NewShared] therefore asks each server for its
+// maxmemory-policy (CONFIG GET) and refuses anything but noeviction,
+// naming the fix: maxmemory-policy noeviction. It contacts Redis to do so,
+// and fails when Redis cannot be reached. Managed services that rename
+// or forbid CONFIG make the check impossible: set the policy to
+// noeviction in the service's settings, then
+// [SharedConfig.InsecureSkipEvictionCheck]. With noeviction, a Redis out
+// of memory refuses writes, and portcullis answers 503 rather than
+// forget. The log itself is bounded: an Append is refused (503 for the
+// logout) while [SharedConfig.MaxLogEntries] entries are live, entries
+// are at most 4 KiB, expired ones are trimmed by every call, and Since
+// reads in pages so that no script holds Redis for long.
+//
+// Cluster and Sentinel clients work. A value is one key and one command;
+// the log's keys share the {log} hash tag, so its scripts run on Cluster,
+// and the whole log lives on one shard. Replication is asynchronous: a
+// failover, like a restart without persistence, can lose the last writes.
+// A lost lock or used state can then be taken again once; the log goes
+// on above every sequence number it gave out before (they follow the
+// server's clock in microseconds), and each instance keeps the
+// revocations it has already read. Run Redis with persistence (appendonly
+// yes) where that matters.
+//
+// When Redis fails, every Shared method returns an error, never a
+// claim or a value, and portcullis fails closed with 503
+// (middleware.ErrStoreUnavailable): callbacks, logouts, refreshes of
+// expired access tokens, and every request once an instance's copy of the
+// revocation list is older than SharedStaleness. Nothing needs a restart:
+// everything works again when Redis answers. Values expire by Redis's
+// clock (the TTL is computed from each instance's clock when written);
+// log entries by the clock of the instance that reads them.
+//
 // # When Redis fails
 //
 // Load, Save, Clear, Sessions and EndSessions return an error that is not
@@ -67,5 +129,7 @@
 // middleware), does not revoke tokens at the provider, does not encrypt
 // the record (protect Redis itself: TLS, ACLs, no public port; the record
 // holds refresh tokens) and needs Redis 7.0 or later (EXPIRE NX/GT,
-// GETDEL).
+// GETDEL, ZRANGE BYSCORE). [Shared] checks the eviction policy once, in
+// NewShared, not when it is changed later, and does not retry a failed
+// call: the middleware decides what a failure means.
 package redisstore

@@ -1,10 +1,12 @@
 package redisstore_test
 
 import (
+	"context"
 	"log"
 	"net/http"
 	"time"
 
+	"github.com/portcullis-go/portcullis/middleware"
 	"github.com/portcullis-go/portcullis/session/redisstore"
 	"github.com/redis/go-redis/v9"
 )
@@ -41,4 +43,45 @@ func ExampleStore_EndSessions() {
 		return
 	}
 	log.Printf("ended %d sessions", n)
+}
+
+// ExampleNewShared lets several instances of an application act as one:
+// sessions and the shared coordination on one Redis, whose
+// maxmemory-policy must be noeviction (NewShared checks).
+func ExampleNewShared() {
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	key := []byte("replace with 32 random bytes....")
+	store, err := redisstore.New(redisstore.Config{Client: client, Keys: [][]byte{key}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	shared, err := redisstore.NewShared(ctx, redisstore.SharedConfig{Client: client})
+	if err != nil {
+		log.Fatal(err) // unreachable, or an evicting maxmemory-policy
+	}
+	cfg := middleware.Config{
+		Sessions: store,
+		Shared:   shared,
+		// BaseURL, Providers, Keys: the same on every instance.
+	}
+	_ = cfg
+}
+
+// ExampleSharedConfig is a Redis Cluster on a managed service that does
+// not allow CONFIG GET: its maxmemory-policy was set to noeviction in the
+// service's settings, so the check is skipped.
+func ExampleSharedConfig() {
+	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"clustercfg.example.cache.amazonaws.com:6379"}})
+	shared, err := redisstore.NewShared(context.Background(), redisstore.SharedConfig{
+		Client: client,
+		Prefix: "billing:", // one application of several on this Redis
+		// The parameter group sets maxmemory-policy noeviction.
+		InsecureSkipEvictionCheck: true,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = middleware.Config{Shared: shared}
 }

@@ -53,6 +53,9 @@ type SharedConfig struct {
 // Values live under Prefix+"k:"+key with a Redis TTL; the log is a
 // counter and two sorted sets in one hash slot, changed only by Lua
 // scripts, so a reader never sees a sequence number without its entry.
+// Shared neither seals nor reads the values: the middleware seals those
+// that hold tokens before they arrive. See the package documentation,
+// "Several instances: shared coordination", for the Redis it needs.
 type Shared struct {
 	rdb     redis.UniversalClient
 	prefix  string
