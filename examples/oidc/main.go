@@ -10,6 +10,12 @@
 //	SESSION_KEYS        comma separated, base64, 32 random bytes each, newest
 //	                    first (openssl rand -base64 32); default: a random key
 //	                    per run, which signs everyone out on restart
+//	REDIS_URL           e.g. redis://127.0.0.1:6379/0: sessions and everything
+//	                    instances must agree on (refresh, logouts, used
+//	                    callbacks) live in Redis, so several instances with
+//	                    the same SESSION_KEYS and REDIS_URL behind one
+//	                    BASE_URL act as one. Default: none (one instance;
+//	                    sessions in cookies)
 //
 // Register BASE_URL/auth/callback/oidc as the redirect URI at the provider.
 // / is public; /private requires signing in.
@@ -19,6 +25,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"html/template"
 	"log"
@@ -28,39 +35,54 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/portcullis-go/portcullis/middleware"
 	"github.com/portcullis-go/portcullis/providers"
+	"github.com/portcullis-go/portcullis/session/redisstore"
 )
 
 func main() {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	baseURL := env("BASE_URL", "http://127.0.0.1:8080")
-	addr := env("LISTEN_ADDR", "127.0.0.1:8080")
-	keys, err := sessionKeys(os.Getenv("SESSION_KEYS"), logger)
+	h, err := run(context.Background(), os.Getenv, logger)
 	if err != nil {
 		log.Fatal(err)
 	}
+	baseURL := env(os.Getenv, "BASE_URL", "http://127.0.0.1:8080")
+	logger.Info("listening", "url", baseURL, "redirect_uri", baseURL+"/auth/callback/oidc")
+	log.Fatal(http.ListenAndServe(env(os.Getenv, "LISTEN_ADDR", "127.0.0.1:8080"), h))
+}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+// run builds the application from the environment.
+func run(ctx context.Context, getenv func(string) string, logger *slog.Logger) (http.Handler, error) {
+	baseURL := env(getenv, "BASE_URL", "http://127.0.0.1:8080")
+	keys, err := sessionKeys(getenv("SESSION_KEYS"), logger)
+	if err != nil {
+		return nil, err
+	}
+	cfg := middleware.Config{BaseURL: baseURL, Keys: keys, Logger: logger}
+	if u := getenv("REDIS_URL"); u != "" {
+		if cfg.Sessions, cfg.Shared, err = useRedis(ctx, u, keys, strings.HasPrefix(baseURL, "http://")); err != nil {
+			return nil, err
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	provider, err := providers.OIDC(ctx, providers.OIDCConfig{
 		Name:         "oidc",
-		Issuer:       os.Getenv("OIDC_ISSUER"),
-		ClientID:     os.Getenv("OIDC_CLIENT_ID"),
-		ClientSecret: os.Getenv("OIDC_CLIENT_SECRET"),
-		Scopes:       strings.Fields(os.Getenv("OIDC_SCOPES")),
+		Issuer:       getenv("OIDC_ISSUER"),
+		ClientID:     getenv("OIDC_CLIENT_ID"),
+		ClientSecret: getenv("OIDC_CLIENT_SECRET"),
+		Scopes:       strings.Fields(getenv("OIDC_SCOPES")),
 	})
 	if err != nil {
-		log.Fatal(err)
+		return nil, err
 	}
-	auth, err := middleware.New(middleware.Config{
-		BaseURL:   baseURL,
-		Providers: []*providers.Provider{provider},
-		Keys:      keys,
-		Logger:    logger,
-	})
+	cfg.Providers = []*providers.Provider{provider}
+	auth, err := middleware.New(cfg)
 	if err != nil {
-		log.Fatal(err)
+		return nil, err
 	}
 
 	mux := http.NewServeMux()
@@ -72,12 +94,33 @@ func main() {
 		s, _ := middleware.SessionFrom(r.Context())
 		page.Execute(w, s)
 	})))
-	logger.Info("listening", "url", baseURL, "redirect_uri", baseURL+"/auth/callback/oidc")
-	log.Fatal(http.ListenAndServe(addr, mux))
+	return mux, nil
 }
 
-func env(name, def string) string {
-	if v := os.Getenv(name); v != "" {
+// useRedis connects to REDIS_URL and returns the session store and the
+// shared state on it. insecure: BASE_URL is plain http (loopback only), so
+// the session cookie cannot be Secure.
+func useRedis(ctx context.Context, rawURL string, keys [][]byte, insecure bool) (*redisstore.Store, *redisstore.Shared, error) {
+	opts, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	client := redis.NewClient(opts)
+	store, err := redisstore.New(redisstore.Config{Client: client, Keys: keys, InsecureCookies: insecure})
+	if err != nil {
+		return nil, nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	shared, err := redisstore.NewShared(ctx, redisstore.SharedConfig{Client: client})
+	if err != nil {
+		return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	return store, shared, nil
+}
+
+func env(getenv func(string) string, name, def string) string {
+	if v := getenv(name); v != "" {
 		return v
 	}
 	return def
@@ -98,6 +141,9 @@ func sessionKeys(v string, logger *slog.Logger) ([][]byte, error) {
 			return nil, fmt.Errorf("SESSION_KEYS: %v", err)
 		}
 		keys = append(keys, k)
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("SESSION_KEYS: no key")
 	}
 	return keys, nil
 }
