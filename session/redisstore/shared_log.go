@@ -25,7 +25,8 @@ import (
 // failover before replication) or was restored from an old copy goes on
 // above every number it gave out before, without remembering them, as
 // long as the server's clock has not gone back and the log gave out
-// fewer than a million numbers a second. Since reports last 0 (no
+// fewer than a million numbers a second (Lua's doubles hold these
+// numbers exactly until the year 2255). Since reports last 0 (no
 // counter) or the restored counter until the next Append: below the
 // caller's after, so that it reads everything again.
 // The counter has no TTL and the sets empty as entries expire.
@@ -39,8 +40,9 @@ const (
 	sincePage = 1024
 )
 
-// trimLua removes up to ARGV[n] entries whose expiry is at or before the
-// time now (both strings): bounded work, whatever the size of the log.
+// trimLua defines trim(now, n), which removes up to n entries whose
+// expiry is at or before now (both decimal strings, as the scripts get
+// them): bounded work, whatever the size of the log.
 const trimLua = `
 local function trim(now, n)
 	local old = redis.call('ZRANGE', KEYS[3], '-inf', now, 'BYSCORE', 'LIMIT', 0, n)
