@@ -148,7 +148,7 @@ func (a *Auth) clientIP(r *http.Request) netip.Addr { return clientIP(r, a.s.Tru
 
 // serveRateLimited answers a sign-in request over the rate limit.
 func (a *Auth) serveRateLimited(w http.ResponseWriter, r *http.Request, retryAfter time.Duration) {
-	a.log.LogAttrs(r.Context(), levelWarn, "portcullis: sign-in rate limited", reasonAttr("rate_limited"))
+	a.emit(r.Context(), Event{Kind: EventRateLimited, Provider: r.PathValue("provider"), Reason: "rate_limited", Status: http.StatusTooManyRequests})
 	w.Header().Set("Retry-After", retryAfterValue(retryAfter))
 	a.fail(w, r, fail(ErrRateLimited, "rate_limited", nil))
 }

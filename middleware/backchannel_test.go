@@ -322,7 +322,7 @@ func TestBackchannelLogoutScope(t *testing.T) {
 			t.Errorf("after sub logout, session %s: %d, want %d", name, code, want)
 		}
 	}
-	if logs := bt.logs.String(); strings.Count(logs, "kind=backchannel") != 2 {
+	if logs := bt.logs.String(); strings.Count(logs, "event=logout provider=a logout=backchannel") != 2 {
 		t.Errorf("want two back-channel logout events:\n%s", logs)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"path"
 	"regexp"
 	"strings"
 	"sync"
@@ -46,6 +47,8 @@ type loginTest struct {
 	jar    *cookiejar.Jar
 	client *http.Client
 	logs   *logBuffer
+	events *eventRecorder   // every event of auth
+	mark   int              // the events before the last request (get)
 	evil   *httptest.Server // "evil.example"; nil unless a case starts one
 	evilN  int              // requests evil received
 	extra  []string         // further values a response must not reveal
@@ -55,7 +58,7 @@ type loginTest struct {
 
 func newLoginTest(t *testing.T, o loginOptions) *loginTest {
 	t.Helper()
-	lt := &loginTest{t: t, ops: map[string]*oidctest.Server{}, logs: &logBuffer{}}
+	lt := &loginTest{t: t, ops: map[string]*oidctest.Server{}, logs: &logBuffer{}, events: &eventRecorder{}}
 	names := []string{"a"}
 	if o.two {
 		names = append(names, "b")
@@ -102,7 +105,8 @@ func newLoginTest(t *testing.T, o loginOptions) *loginTest {
 			lt.mu.Unlock()
 			lt.auth.serveError(w, r, err)
 		},
-		Logger: lt.logs.logger(),
+		Logger:   lt.logs.logger(),
+		Observer: lt.events,
 	})
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -157,6 +161,7 @@ func (lt *loginTest) get(u string) *response {
 	}
 	req.Header.Set("Accept", "text/html,application/xhtml+xml")
 	req.Header.Set("Sec-Fetch-Mode", "navigate")
+	lt.mark = lt.events.len()
 	resp, err := lt.client.Do(req)
 	if err != nil {
 		lt.t.Fatalf("GET %s: %v", u, err)
@@ -304,8 +309,18 @@ func (lt *loginTest) checkRejected(r *response, want int, sent []*http.Cookie, k
 			t.Errorf("body reflects %q", s)
 		}
 	}
-	if !strings.Contains(lt.logs.String(), "login failed") {
-		t.Errorf("no \"login failed\" log line:\n%s", lt.logs.String())
+	// One event, for the reason the ErrorHandler was given, logged with
+	// the stable attribute names.
+	if err := lt.lastErr(); err != nil {
+		name := path.Base(r.Request.URL.Path)
+		if lt.ops[name] == nil {
+			name = ""
+		}
+		want := loginFailure(name, err)
+		checkEvents(t, lt.events.since(lt.mark), want)
+		if !logHas(lt.logs.String(), eventAttrs(want)...) {
+			t.Errorf("no log record %v:\n%s", eventAttrs(want), lt.logs.String())
+		}
 	}
 }
 
@@ -375,6 +390,11 @@ func (lt *loginTest) checkAccepted(r *response, sent []*http.Cookie) {
 			r.StatusCode, r.Header.Get("Location"), r.body, lt.logs.String())
 	}
 	lt.checkCallbackHeaders(r)
+	s, err := lt.auth.Session(lt.requestWithJar())
+	if err != nil {
+		t.Fatalf("no session after the callback: %v", err)
+	}
+	checkEvents(t, lt.events.since(lt.mark), Event{Kind: EventLogin, Provider: "a", User: UserRef(&s.User), Status: http.StatusSeeOther})
 	sessions := 0
 	for _, c := range r.Cookies() {
 		if sessionCookieName.MatchString(c.Name) && c.Value != "" && c.MaxAge >= 0 {

@@ -323,7 +323,7 @@ func TestEndToEnd(t *testing.T) {
 			// 8. The logs tell the story without a token, code, state,
 			// cookie or claim (LK-01).
 			logs := e.logs.String()
-			for _, want := range []string{"login started", "login succeeded", "cross-origin logout refused", "msg=\"portcullis: logout\"", "user=u_"} {
+			for _, want := range []string{"event=login_started", "event=login ", "event=csrf_failed reason=cross_origin logout=local status=403", "event=logout provider=dev logout=local user=u_"} {
 				if !strings.Contains(logs, want) {
 					t.Errorf("logs lack %q:\n%s", want, logs)
 				}

@@ -116,19 +116,20 @@ func (rf *refresher) pin(p *providers.Provider, refreshToken string, tokens sess
 }
 
 // refresh returns new tokens for s, calling the provider at most once per
-// refresh token however many requests ask at the same time, and reports
+// refresh token however many requests ask at the same time. It reports
 // whether the answer came from the memo (an earlier call's, possibly long
-// ago for a pinned rotation) rather than from a call just made.
-func (rf *refresher) refresh(ctx context.Context, p *providers.Provider, s *session.Session) (*session.Tokens, bool, error) {
+// ago for a pinned rotation) rather than from a call just made, and
+// whether it came from a call another request started (shared).
+func (rf *refresher) refresh(ctx context.Context, p *providers.Provider, s *session.Session) (tokens *session.Tokens, remembered, shared bool, err error) {
 	key := newRefreshKey(p, s.Tokens.RefreshToken)
 	if m, ok := rf.memo.Get(key); ok && !m.pending {
-		return m.tokens, true, m.err
+		return m.tokens, true, false, m.err
 	}
 	if b, ok := rf.backoff.Get(key); ok && rf.now().Before(b.next) {
-		return nil, false, errBackoff
+		return nil, false, false, errBackoff
 	}
 	var fromMemo bool
-	tokens, err, _ := rf.flight.Do(ctx, key, func(ctx context.Context) (*session.Tokens, error) {
+	tokens, err, shared = rf.flight.Do(ctx, key, func(ctx context.Context) (*session.Tokens, error) {
 		if m, ok := rf.memo.Get(key); ok && !m.pending {
 			// A call that ended between the lookup above and the
 			// single-flight has already recorded its answer.
@@ -137,7 +138,7 @@ func (rf *refresher) refresh(ctx context.Context, p *providers.Provider, s *sess
 		}
 		return rf.do(ctx, p, s, key)
 	})
-	return tokens, fromMemo, err
+	return tokens, fromMemo, shared, err
 }
 
 // do makes the token-endpoint call and records the outcome; it runs once
