@@ -33,6 +33,7 @@ type loginOptions struct {
 	userInfo       bool              // OIDCConfig.UserInfo
 	extraAudiences []string          // OIDCConfig.ExtraAudiences
 	timeout        time.Duration     // the provider HTTP client's Timeout
+	config         func(*Config)     // edits the Auth's Config
 }
 
 // loginTest is an application using Auth with one or two providers ("a",
@@ -65,7 +66,7 @@ func newLoginTest(t *testing.T, o loginOptions) *loginTest {
 	}
 	var ps []*providers.Provider
 	for _, name := range names {
-		op := oidctest.New(t, o.op...)
+		op := scanOIDCTest(t, oidctest.New(t, o.op...))
 		lt.ops[name] = op
 		client := op.Client()
 		client.Timeout = o.timeout
@@ -93,7 +94,7 @@ func newLoginTest(t *testing.T, o loginOptions) *loginTest {
 	lt.appURL, _ = url.Parse(lt.app.URL)
 	key := make([]byte, 32)
 	rand.Read(key)
-	auth, err := New(Config{
+	cfg := Config{
 		BaseURL:   lt.app.URL,
 		Providers: ps,
 		Keys:      [][]byte{key},
@@ -107,7 +108,11 @@ func newLoginTest(t *testing.T, o loginOptions) *loginTest {
 		},
 		Logger:   lt.logs.logger(),
 		Observer: lt.events,
-	})
+	}
+	if o.config != nil {
+		o.config(&cfg)
+	}
+	auth, err := newAuth(t, cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -125,11 +130,11 @@ func newLoginTest(t *testing.T, o loginOptions) *loginTest {
 	handler = mux
 
 	lt.jar, _ = cookiejar.New(nil)
-	lt.client = &http.Client{
+	lt.client = tapClient(t, auth, &http.Client{
 		Jar:           lt.jar,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		Timeout:       30 * time.Second,
-	}
+	})
 	return lt
 }
 
