@@ -34,8 +34,9 @@ type Event struct {
 	// (such as "state_mismatch", "code_exchange_refused",
 	// "refresh_denied", "session_store"), and "" for successes.
 	Reason string
-	// Logout is how sessions ended, for EventLogout, and what was
-	// refused, for EventCSRFFailed and EventLogoutRefused: "local" (POST
+	// Logout is the kind of logout: how sessions ended (EventLogout),
+	// which logout was refused (EventCSRFFailed, EventLogoutRefused) or
+	// met a store failure (EventStoreError): "local" (POST
 	// {PathPrefix}/logout), "everywhere" ([Auth.EndSessions]) or
 	// "backchannel" (OpenID Connect Back-Channel Logout).
 	Logout string

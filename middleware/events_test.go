@@ -471,7 +471,7 @@ func TestEventStoreError(t *testing.T) {
 	}
 	checkObserved(t, lt, mark,
 		Event{Kind: EventStoreError, Reason: "session_store", Status: http.StatusServiceUnavailable},
-		Event{Kind: EventStoreError, Reason: "session_store", Status: http.StatusServiceUnavailable})
+		Event{Kind: EventStoreError, Reason: "session_store", Logout: "local", Status: http.StatusServiceUnavailable})
 }
 
 // TestEventBearerRefused: an invalid bearer token emits bearer_refused; a

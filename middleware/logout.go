@@ -54,14 +54,14 @@ func (a *Auth) serveLogout(w http.ResponseWriter, r *http.Request) {
 		// Whether the session is still valid, and so whether it needs
 		// revoking, cannot be told: the browser's cookies are gone, but do
 		// not report a completed logout a copy of them might outlive.
-		a.emit(r.Context(), Event{Kind: EventStoreError, Reason: reasonOf(err), Status: Status(err)})
+		a.emit(r.Context(), Event{Kind: EventStoreError, Reason: reasonOf(err), Logout: "local", Status: Status(err)})
 		a.fail(w, r, err)
 		return
 	}
 	if clearErr != nil {
 		// A server-side store that could not delete the record: the
 		// revocation list below still ends the session.
-		a.emit(r.Context(), Event{Kind: EventStoreError, Reason: "session_store"})
+		a.emit(r.Context(), Event{Kind: EventStoreError, Reason: "session_store", Logout: "local"})
 	}
 	if s == nil {
 		w.Header().Set("Location", returnTo)
