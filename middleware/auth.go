@@ -85,7 +85,9 @@ func New(cfg Config) (*Auth, error) {
 			sh: s.Shared, seal: seal, timeout: s.RefreshTimeout, margin: sharedLockMargin, poll: sharedPollEvery,
 			now: func() time.Time { return a.now() },
 			onUnrecorded: func(error) {
-				a.log.LogAttrs(context.Background(), levelError, "portcullis: a refresh's answer could not be left in the shared store; its lock is kept until it expires", reasonAttr("refresh_shared_unrecorded"))
+				// The request that refreshed goes on with the new tokens;
+				// the lock, kept, expires on its own.
+				a.emit(context.Background(), Event{Kind: EventStoreError, Reason: "refresh_shared_unrecorded"})
 			},
 		}
 		a.usedStates = sharedUsedStates{sh: s.Shared}
@@ -167,7 +169,7 @@ func (a *Auth) clientIP(r *http.Request) netip.Addr { return clientIP(r, a.s.Tru
 
 // serveRateLimited answers a sign-in request over the rate limit.
 func (a *Auth) serveRateLimited(w http.ResponseWriter, r *http.Request, retryAfter time.Duration) {
-	a.log.LogAttrs(r.Context(), levelWarn, "portcullis: sign-in rate limited", reasonAttr("rate_limited"))
+	a.emit(r.Context(), Event{Kind: EventRateLimited, Provider: r.PathValue("provider"), Reason: "rate_limited", Status: http.StatusTooManyRequests})
 	w.Header().Set("Retry-After", retryAfterValue(retryAfter))
 	a.fail(w, r, fail(ErrRateLimited, "rate_limited", nil))
 }

@@ -106,7 +106,7 @@ func TestRequireWithRefusesMisconfiguredPolicy(t *testing.T) {
 			a.RequireWith(p)
 		}()
 	}
-	if _, err := New(Config{BaseURL: "https://app.example", Providers: a.s.Providers, Keys: [][]byte{testKey},
+	if _, err := newAuth(t, Config{BaseURL: "https://app.example", Providers: a.s.Providers, Keys: [][]byte{testKey},
 		SignInPolicy: policy.Emails("not an address")}); err == nil || !strings.Contains(err.Error(), "Config.SignInPolicy") {
 		t.Fatalf("New with a misconfigured SignInPolicy: %v", err)
 	}
@@ -157,7 +157,7 @@ func TestSignInPolicyUndecidedAndStepUpParams(t *testing.T) {
 // clients are not affected.
 func TestLoginRateLimited(t *testing.T) {
 	a := newTestAuth(t)
-	a2, err := New(Config{BaseURL: "https://app.example", Providers: a.s.Providers, Keys: [][]byte{testKey},
+	a2, err := newAuth(t, Config{BaseURL: "https://app.example", Providers: a.s.Providers, Keys: [][]byte{testKey},
 		LoginRateLimit: RateLimit{Burst: 3, Every: 10 * time.Second}})
 	if err != nil {
 		t.Fatal(err)
@@ -189,7 +189,7 @@ func TestLoginRateLimited(t *testing.T) {
 		t.Fatalf("after the refill interval: %d", r.StatusCode)
 	}
 	// Off turns it off.
-	off, err := New(Config{BaseURL: "https://app.example", Providers: a.s.Providers, Keys: [][]byte{testKey}, LoginRateLimit: RateLimit{Off: true}})
+	off, err := newAuth(t, Config{BaseURL: "https://app.example", Providers: a.s.Providers, Keys: [][]byte{testKey}, LoginRateLimit: RateLimit{Off: true}})
 	if err != nil {
 		t.Fatal(err)
 	}

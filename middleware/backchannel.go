@@ -3,7 +3,6 @@ package middleware
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"mime"
 	"net/http"
 	"time"
@@ -70,14 +69,13 @@ func (b *backchannel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	name := r.PathValue("provider")
 	if err := b.logout(w, r, name); err != nil {
-		attrs := []slog.Attr{reasonAttr(reasonOf(err))}
-		if b.a.s.providers[name] != nil {
-			attrs = append(attrs, providerAttr(name))
-		}
-		b.a.log.LogAttrs(r.Context(), levelWarn, "portcullis: back-channel logout refused", attrs...)
 		status := http.StatusBadRequest
 		if reasonOf(err) == "body_too_large" {
 			status = http.StatusRequestEntityTooLarge
+		}
+		if !errors.Is(err, ErrStoreUnavailable) {
+			// (A store failure was reported where it happened.)
+			b.a.emit(r.Context(), Event{Kind: EventLogoutRefused, Provider: name, Reason: reasonOf(err), Logout: "backchannel", Status: status})
 		}
 		writeBackchannelError(w, status)
 		return
@@ -138,8 +136,7 @@ func (b *backchannel) logout(w http.ResponseWriter, r *http.Request, name string
 	switch {
 	case err != nil:
 		// See replaySet: the sessions are ended all the same.
-		a.log.LogAttrs(ctx, levelError, "portcullis: back-channel logout token not remembered; a replay would be accepted",
-			providerAttr(name), reasonAttr(reasonOf(err)))
+		a.emit(ctx, Event{Kind: EventStoreError, Provider: name, Reason: reasonOf(err), Logout: "backchannel"})
 	case !fresh:
 		return fail(ErrInvalidRequest, "replayed_jti", nil)
 	}

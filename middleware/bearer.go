@@ -149,7 +149,11 @@ func (a *Auth) serveBearer(w http.ResponseWriter, r *http.Request, raw string, n
 		if errors.As(err, &bf) {
 			w.Header().Set("WWW-Authenticate", bf.challenge)
 		}
-		a.log.LogAttrs(r.Context(), levelWarn, "portcullis: bearer token refused", reasonAttr(reasonOf(err)))
+		e := Event{Kind: failureKind(err, EventBearerRefused), Provider: a.s.BearerTokens.Provider, Reason: reasonOf(err), Status: Status(err)}
+		if s != nil {
+			e.User = UserRef(&s.User)
+		}
+		a.emit(r.Context(), e)
 		a.fail(w, r, err)
 		return
 	}

@@ -21,11 +21,12 @@ import (
 // tokens for audience "api://dash" when jwt is set, opaque ones (checked
 // by introspection) otherwise.
 type bearerEnv struct {
-	t    *testing.T
-	op   *httptest.Server
-	auth *Auth
-	api  *httptest.Server
-	logs *logBuffer
+	t      *testing.T
+	op     *httptest.Server
+	auth   *Auth
+	api    *httptest.Server
+	logs   *logBuffer
+	events *eventRecorder
 }
 
 func newBearerEnv(t *testing.T, jwt bool, p policy.Policy) *bearerEnv {
@@ -36,6 +37,7 @@ func newBearerEnv(t *testing.T, jwt bool, p policy.Policy) *bearerEnv {
 		Issuer:    opTS.URL,
 		Clients:   []devoidc.Client{{ID: "app", Secret: "s", RedirectURIs: []string{"https://app.example/auth/callback/dev"}}},
 		AutoLogin: "ada",
+		Logger:    scanLogger(t),
 	}
 	if jwt {
 		cfg.AccessTokenAudience = "api://dash"
@@ -44,15 +46,15 @@ func newBearerEnv(t *testing.T, jwt bool, p policy.Policy) *bearerEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opTS.Config.Handler = op
+	opTS.Config.Handler = tapProvider(t, op)
 	prov, err := providers.OIDC(context.Background(), providers.OIDCConfig{Name: "dev", Issuer: opTS.URL, ClientID: "app", ClientSecret: "s"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &bearerEnv{t: t, op: opTS, logs: &logBuffer{}}
-	e.auth, err = New(Config{BaseURL: "https://app.example", Providers: []*providers.Provider{prov}, Keys: [][]byte{testKey},
+	e := &bearerEnv{t: t, op: opTS, logs: &logBuffer{}, events: &eventRecorder{}}
+	e.auth, err = newAuth(t, Config{BaseURL: "https://app.example", Providers: []*providers.Provider{prov}, Keys: [][]byte{testKey},
 		// devoidc's introspection answers for opaque tokens carry no aud.
-		BearerTokens: &BearerTokens{Provider: "dev", Audience: "api://dash", Introspect: !jwt, InsecureAllowNoAudience: !jwt}, Logger: e.logs.logger()})
+		BearerTokens: &BearerTokens{Provider: "dev", Audience: "api://dash", Introspect: !jwt, InsecureAllowNoAudience: !jwt}, Logger: e.logs.logger(), Observer: e.events})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +246,7 @@ func TestBearerConfigRefused(t *testing.T) {
 		"unknown provider": {Provider: "nope", Audience: "a"},
 		"no audience":      {Provider: "dev"},
 	} {
-		if _, err := New(Config{BaseURL: "https://app.example", Providers: []*providers.Provider{p}, Keys: [][]byte{testKey}, BearerTokens: bt}); err == nil || !strings.Contains(err.Error(), "Config.BearerTokens") {
+		if _, err := newAuth(t, Config{BaseURL: "https://app.example", Providers: []*providers.Provider{p}, Keys: [][]byte{testKey}, BearerTokens: bt}); err == nil || !strings.Contains(err.Error(), "Config.BearerTokens") {
 			t.Errorf("%s: %v", name, err)
 		}
 	}

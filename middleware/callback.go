@@ -3,7 +3,6 @@ package middleware
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
@@ -36,12 +35,11 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		a.log.LogAttrs(r.Context(), levelWarn, "portcullis: login failed", loginFailureAttrs(p, err)...)
+		a.emit(r.Context(), loginFailure(name, err))
 		a.fail(w, r, err)
 		return
 	}
-	a.log.LogAttrs(r.Context(), levelInfo, "portcullis: login succeeded",
-		providerAttr(name), userAttr(&s.User))
+	a.emit(r.Context(), Event{Kind: EventLogin, Provider: name, User: UserRef(&s.User), Status: http.StatusSeeOther})
 	// The return path was validated when the flow started and is
 	// validated again here, at the sink.
 	returnTo := "/"
@@ -52,21 +50,19 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusSeeOther)
 }
 
-// loginFailureAttrs are the logged attributes of a failed login: the
-// provider's name only when it is a configured provider (the path segment
-// is the requester's choice), the reason, and the provider's error code
-// when it is one of the registered OAuth codes — never its description.
-func loginFailureAttrs(p *providers.Provider, err error) []slog.Attr {
-	attrs := make([]slog.Attr, 0, 3)
-	if p != nil {
-		attrs = append(attrs, providerAttr(p.Name()))
-	}
-	attrs = append(attrs, reasonAttr(reasonOf(err)))
+// loginFailure is the event of a refused callback: login_failed, or
+// state_invalid, policy_denied or store_error (failureKind), with the
+// reason and the provider's error code when it is one of the registered
+// OAuth codes — never its description. The provider's name is kept only
+// when it is configured (emit): the path segment is the requester's
+// choice.
+func loginFailure(provider string, err error) Event {
+	e := Event{Kind: failureKind(err, EventLoginFailed), Provider: provider, Reason: reasonOf(err), Status: Status(err)}
 	var pe *providers.Error
 	if errors.As(err, &pe) && registeredOAuthCodes[pe.Code] {
-		attrs = append(attrs, slog.String("error", pe.Code))
+		e.Error = pe.Code
 	}
-	return attrs
+	return e
 }
 
 // registeredOAuthCodes are the error codes of RFC 6749 §4.1.2.1 and §5.2,

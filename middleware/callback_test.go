@@ -9,6 +9,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"path"
 	"regexp"
 	"strings"
 	"sync"
@@ -32,6 +33,7 @@ type loginOptions struct {
 	userInfo       bool              // OIDCConfig.UserInfo
 	extraAudiences []string          // OIDCConfig.ExtraAudiences
 	timeout        time.Duration     // the provider HTTP client's Timeout
+	config         func(*Config)     // edits the Auth's Config
 }
 
 // loginTest is an application using Auth with one or two providers ("a",
@@ -46,6 +48,8 @@ type loginTest struct {
 	jar    *cookiejar.Jar
 	client *http.Client
 	logs   *logBuffer
+	events *eventRecorder   // every event of auth
+	mark   int              // the events before the last request (get)
 	evil   *httptest.Server // "evil.example"; nil unless a case starts one
 	evilN  int              // requests evil received
 	extra  []string         // further values a response must not reveal
@@ -55,14 +59,14 @@ type loginTest struct {
 
 func newLoginTest(t *testing.T, o loginOptions) *loginTest {
 	t.Helper()
-	lt := &loginTest{t: t, ops: map[string]*oidctest.Server{}, logs: &logBuffer{}}
+	lt := &loginTest{t: t, ops: map[string]*oidctest.Server{}, logs: &logBuffer{}, events: &eventRecorder{}}
 	names := []string{"a"}
 	if o.two {
 		names = append(names, "b")
 	}
 	var ps []*providers.Provider
 	for _, name := range names {
-		op := oidctest.New(t, o.op...)
+		op := scanOIDCTest(t, oidctest.New(t, o.op...))
 		lt.ops[name] = op
 		client := op.Client()
 		client.Timeout = o.timeout
@@ -90,7 +94,7 @@ func newLoginTest(t *testing.T, o loginOptions) *loginTest {
 	lt.appURL, _ = url.Parse(lt.app.URL)
 	key := make([]byte, 32)
 	rand.Read(key)
-	auth, err := New(Config{
+	cfg := Config{
 		BaseURL:   lt.app.URL,
 		Providers: ps,
 		Keys:      [][]byte{key},
@@ -102,8 +106,13 @@ func newLoginTest(t *testing.T, o loginOptions) *loginTest {
 			lt.mu.Unlock()
 			lt.auth.serveError(w, r, err)
 		},
-		Logger: lt.logs.logger(),
-	})
+		Logger:   lt.logs.logger(),
+		Observer: lt.events,
+	}
+	if o.config != nil {
+		o.config(&cfg)
+	}
+	auth, err := newAuth(t, cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -121,11 +130,11 @@ func newLoginTest(t *testing.T, o loginOptions) *loginTest {
 	handler = mux
 
 	lt.jar, _ = cookiejar.New(nil)
-	lt.client = &http.Client{
+	lt.client = tapClient(t, auth, &http.Client{
 		Jar:           lt.jar,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		Timeout:       30 * time.Second,
-	}
+	})
 	return lt
 }
 
@@ -157,6 +166,7 @@ func (lt *loginTest) get(u string) *response {
 	}
 	req.Header.Set("Accept", "text/html,application/xhtml+xml")
 	req.Header.Set("Sec-Fetch-Mode", "navigate")
+	lt.mark = lt.events.len()
 	resp, err := lt.client.Do(req)
 	if err != nil {
 		lt.t.Fatalf("GET %s: %v", u, err)
@@ -304,8 +314,18 @@ func (lt *loginTest) checkRejected(r *response, want int, sent []*http.Cookie, k
 			t.Errorf("body reflects %q", s)
 		}
 	}
-	if !strings.Contains(lt.logs.String(), "login failed") {
-		t.Errorf("no \"login failed\" log line:\n%s", lt.logs.String())
+	// One event, for the reason the ErrorHandler was given, logged with
+	// the stable attribute names.
+	if err := lt.lastErr(); err != nil {
+		name := path.Base(r.Request.URL.Path)
+		if lt.ops[name] == nil {
+			name = ""
+		}
+		want := loginFailure(name, err)
+		checkEvents(t, lt.events.since(lt.mark), want)
+		if !logHas(lt.logs.String(), eventAttrs(want)...) {
+			t.Errorf("no log record %v:\n%s", eventAttrs(want), lt.logs.String())
+		}
 	}
 }
 
@@ -375,6 +395,11 @@ func (lt *loginTest) checkAccepted(r *response, sent []*http.Cookie) {
 			r.StatusCode, r.Header.Get("Location"), r.body, lt.logs.String())
 	}
 	lt.checkCallbackHeaders(r)
+	s, err := lt.auth.Session(lt.requestWithJar())
+	if err != nil {
+		t.Fatalf("no session after the callback: %v", err)
+	}
+	checkEvents(t, lt.events.since(lt.mark), Event{Kind: EventLogin, Provider: "a", User: UserRef(&s.User), Status: http.StatusSeeOther})
 	sessions := 0
 	for _, c := range r.Cookies() {
 		if sessionCookieName.MatchString(c.Name) && c.Value != "" && c.MaxAge >= 0 {

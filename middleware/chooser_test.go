@@ -193,7 +193,7 @@ func TestChooserCustomTemplate(t *testing.T) {
 		{name: "one provider still redirects", tmpl: custom, providers: ps[1:2], status: http.StatusFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			a, err := New(Config{BaseURL: "https://app.example", Providers: tc.providers, Keys: [][]byte{testKey}, ChooserTemplate: tc.tmpl})
+			a, err := newAuth(t, Config{BaseURL: "https://app.example", Providers: tc.providers, Keys: [][]byte{testKey}, ChooserTemplate: tc.tmpl})
 			if err != nil {
 				t.Fatal(err)
 			}

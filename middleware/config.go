@@ -138,10 +138,18 @@ type Config struct {
 	// (Provider and Subject). It does not run when the list could not
 	// record the end. It is a notification: it cannot stop the logout.
 	OnLogout func(ctx context.Context, ended session.Revocation)
-	// Logger receives structured events (login ok and failed with a reason,
-	// logout). Tokens, codes, cookies and claims are never logged. Default:
-	// events are discarded.
+	// Logger receives a record of every [Event] (sign-ins, refusals with
+	// their reason, refreshes, logouts, store failures), with the stable
+	// attribute names listed in the package documentation, and a few
+	// diagnostic records (a refresh memo entry evicted, the InsecureCookies
+	// warning). Tokens, codes, state, cookies and claims are never logged.
+	// Levels: Debug for shared refreshes, Info for successes, Warn for
+	// refusals, Error for store failures. Default: records are discarded.
 	Logger *slog.Logger
+	// Observer is told about every [Event] after it is logged: use it for
+	// metrics, alerts or an audit trail. It runs on the request path and
+	// must be fast; see [Observer]. Default: none.
+	Observer Observer
 	// SignInPolicy refuses the sign-in itself to the users it does not
 	// admit (package policy): they get 403 and no session, so outsiders
 	// never hold one. It judges the identity the provider has just

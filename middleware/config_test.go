@@ -50,7 +50,7 @@ func TestNewRefusesBadSetup(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c := good
 			tc.edit(&c)
-			a, err := New(c)
+			a, err := newAuth(t, c)
 			if err == nil {
 				t.Fatalf("New accepted the configuration (%v)", a)
 			}
@@ -72,7 +72,7 @@ func TestNewRefusesBadSetup(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c := good
 			edit(&c)
-			if _, err := New(c); err != nil {
+			if _, err := newAuth(t, c); err != nil {
 				t.Fatalf("New refused: %v", err)
 			}
 		})
@@ -91,7 +91,7 @@ func insecureStore(t *testing.T) session.Store {
 // TestNewReportsEveryProblemAtOnce: New names each field it refuses, and
 // all of them in one error.
 func TestNewReportsEveryProblemAtOnce(t *testing.T) {
-	_, err := New(Config{
+	_, err := newAuth(t, Config{
 		BaseURL:        "ftp://app.example",
 		Keys:           [][]byte{[]byte("short")},
 		PathPrefix:     "auth/",
@@ -118,7 +118,7 @@ func TestChooserTemplateIsCopied(t *testing.T) {
 	p := devProvider(t, "dev", "https://app.example")
 	p2 := devProvider(t, "two", "https://app.example")
 	tpl := template.Must(template.New("c").Parse(`original`))
-	a, err := New(Config{BaseURL: "https://app.example", Providers: []*providers.Provider{p, p2}, Keys: [][]byte{testKey}, ChooserTemplate: tpl})
+	a, err := newAuth(t, Config{BaseURL: "https://app.example", Providers: []*providers.Provider{p, p2}, Keys: [][]byte{testKey}, ChooserTemplate: tpl})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func TestInsecureCookiesIsLoud(t *testing.T) {
 	p := devProvider(t, "dev", "http://intranet.example")
 	for base, loud := range map[string]bool{"http://intranet.example": true, "http://127.0.0.1:8080": false, "https://app.example": false} {
 		var logs logBuffer
-		_, err := New(Config{BaseURL: base, Providers: []*providers.Provider{p}, Keys: [][]byte{testKey}, InsecureCookies: true, Logger: logs.logger()})
+		_, err := newAuth(t, Config{BaseURL: base, Providers: []*providers.Provider{p}, Keys: [][]byte{testKey}, InsecureCookies: true, Logger: logs.logger()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,7 +147,7 @@ func TestInsecureCookiesIsLoud(t *testing.T) {
 func TestConfigIsCopied(t *testing.T) {
 	p := devProvider(t, "dev", "https://app.example")
 	ps := []*providers.Provider{p}
-	a, err := New(Config{BaseURL: "https://app.example", Providers: ps, Keys: [][]byte{testKey}})
+	a, err := newAuth(t, Config{BaseURL: "https://app.example", Providers: ps, Keys: [][]byte{testKey}})
 	if err != nil {
 		t.Fatal(err)
 	}

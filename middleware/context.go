@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -78,27 +77,29 @@ func (st *requestState) pinUnsaved(browserRT string, ns *session.Session, reason
 	}
 	a := st.a
 	p := a.s.providers[ns.User.Provider]
-	attrs := []slog.Attr{providerAttr(ns.User.Provider), reasonAttr(reason)}
 	switch err := a.refresher.pin(st.r.Context(), p, browserRT, ns.Tokens, ns.Expires); {
 	case errors.Is(err, ErrStoreUnavailable):
-		a.log.LogAttrs(st.r.Context(), levelError, "portcullis: refreshed tokens not saved and remembered by this instance only: the shared store did not answer", attrs...)
+		// Remembered by this instance only: the shared store did not answer.
+		a.emit(st.r.Context(), Event{Kind: EventStoreError, Provider: ns.User.Provider, Reason: "refresh_shared_unavailable", User: UserRef(&ns.User)})
 		return
 	case err != nil:
-		a.log.LogAttrs(st.r.Context(), levelError, "portcullis: refreshed tokens neither saved nor remembered: the refresh memo is full of pinned entries", attrs...)
+		// Neither saved nor remembered: the memo is full of pinned entries.
+		a.emit(st.r.Context(), Event{Kind: EventStoreError, Provider: ns.User.Provider, Reason: "refresh_memo_full", User: UserRef(&ns.User)})
 		return
 	}
-	a.log.LogAttrs(st.r.Context(), levelWarn, "portcullis: refreshed tokens not saved; the browser's refresh token is answered from the memo", attrs...)
+	a.log.LogAttrs(st.r.Context(), levelWarn, "portcullis: refreshed tokens not saved; the browser's refresh token is answered from the memo",
+		providerAttr(ns.User.Provider), reasonAttr(reason))
 }
 
-// end ends the session: the browser's cookies are cleared at commit.
-func (st *requestState) end(reason string) {
+// end ends the session, reporting an event of the given kind and reason:
+// the browser's cookies are cleared at commit.
+func (st *requestState) end(kind EventKind, reason string) {
 	st.mu.Lock()
 	s := st.s
 	st.s, st.ended, st.dirty = nil, true, false
 	st.mu.Unlock()
 	if s != nil {
-		st.a.log.LogAttrs(st.r.Context(), levelWarn, "portcullis: session ended",
-			providerAttr(s.User.Provider), userAttr(&s.User), reasonAttr(reason))
+		st.a.emit(st.r.Context(), Event{Kind: kind, Provider: s.User.Provider, Reason: reason, User: UserRef(&s.User)})
 	}
 }
 
@@ -116,12 +117,11 @@ func (st *requestState) commit(w http.ResponseWriter) {
 	switch {
 	case ended:
 		if err := st.a.s.Sessions.Clear(w, st.r); err != nil {
-			st.a.log.LogAttrs(st.r.Context(), levelError, "portcullis: session clear failed", reasonAttr("session_store"))
+			st.a.emit(st.r.Context(), Event{Kind: EventStoreError, Reason: "session_store"})
 		}
 	case dirty:
 		if err := st.a.s.Sessions.Save(w, st.r, s); err != nil {
-			st.a.log.LogAttrs(st.r.Context(), levelError, "portcullis: session could not be saved",
-				providerAttr(s.User.Provider), reasonAttr("session_save"))
+			st.a.emit(st.r.Context(), Event{Kind: EventStoreError, Provider: s.User.Provider, Reason: "session_save", User: UserRef(&s.User)})
 			st.pinUnsaved(browserRT, s, "session_save")
 			return
 		}
@@ -188,7 +188,7 @@ func (st *requestState) refresh(ctx context.Context) (*session.Session, error) {
 	}
 	p := a.s.providers[s.User.Provider]
 	now := a.now()
-	tokens, remembered, err := a.refresher.refresh(ctx, p, s)
+	tokens, remembered, shared, err := a.refresher.refresh(ctx, p, s)
 	// An answer from the memo can be tokens that have expired since (a
 	// pinned rotation, remembered for the session's life): refresh those
 	// in turn, with their own refresh token, a bounded number of times.
@@ -200,7 +200,7 @@ func (st *requestState) refresh(ctx context.Context) (*session.Session, error) {
 		if !tokenExpired(&next, now) {
 			break
 		}
-		tokens, remembered, err = a.refresher.refresh(ctx, p, &next)
+		tokens, remembered, shared, err = a.refresher.refresh(ctx, p, &next)
 	}
 	switch {
 	case err == nil:
@@ -209,19 +209,24 @@ func (st *requestState) refresh(ctx context.Context) (*session.Session, error) {
 		ns.LastSeen = now
 		if a.s.OnRefresh != nil {
 			if err := a.s.OnRefresh(ctx, &ns); err != nil {
-				st.end("on_refresh_refused")
+				st.end(EventRefreshFailed, "on_refresh_refused")
 				return nil, fail(ErrUnauthenticated, "on_refresh_refused", err)
 			}
 		}
 		if remembered && tokenExpired(&ns, now) {
 			// Never hand on a token known to have expired.
+			a.emit(ctx, Event{Kind: EventRefreshFailed, Provider: p.Name(), Reason: "refresh_chain", User: UserRef(&s.User)})
 			return nil, fail(ErrProviderUnavailable, "refresh_chain", nil)
 		}
 		st.replace(&ns)
-		a.log.LogAttrs(ctx, levelInfo, "portcullis: refresh succeeded", providerAttr(p.Name()), userAttr(&s.User))
+		kind := EventRefresh
+		if remembered || shared {
+			kind = EventRefreshCoalesced
+		}
+		a.emit(ctx, Event{Kind: kind, Provider: p.Name(), User: UserRef(&s.User)})
 		return &ns, nil
 	case errors.Is(err, providers.ErrDenied):
-		st.end("refresh_denied")
+		st.end(EventRefreshFailed, "refresh_denied")
 		return nil, fail(ErrUnauthenticated, "refresh_denied", err)
 	}
 	reason, kind := "refresh_unavailable", ErrProviderUnavailable
@@ -236,7 +241,11 @@ func (st *requestState) refresh(ctx context.Context) (*session.Session, error) {
 	case errors.As(err, &f) && f.kind == ErrStoreUnavailable:
 		reason, kind = f.reason, ErrStoreUnavailable
 	}
-	a.log.LogAttrs(ctx, levelWarn, "portcullis: refresh failed", providerAttr(p.Name()), userAttr(&s.User), reasonAttr(reason))
+	ev := EventRefreshFailed
+	if kind == ErrStoreUnavailable {
+		ev = EventStoreError
+	}
+	a.emit(ctx, Event{Kind: ev, Provider: p.Name(), Reason: reason, User: UserRef(&s.User)})
 	if !tokenExpired(s, now) {
 		return s, nil
 	}

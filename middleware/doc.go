@@ -93,6 +93,34 @@
 // handler shows a designed HTML page (JSON for API clients) with a generic
 // message: no token, code, claim or internal error text reaches the client.
 //
+// # Events
+//
+// Every security-relevant thing that happens is an [Event], logged on
+// Config.Logger and handed to Config.Observer (for metrics, alerts, an
+// audit trail; see examples/metrics for Prometheus) through one function.
+// A request emits one event for what decided it. The log records carry
+// these attributes, whose names and values are stable (empty ones are left
+// out):
+//
+//	event     the kind: login_started, login, login_failed, state_invalid,
+//	          csrf_failed, rate_limited, policy_denied, refresh,
+//	          refresh_coalesced, refresh_failed, session_ended, logout,
+//	          logout_refused, bearer_refused, store_error
+//	provider  the configured provider's name (never one a request chose)
+//	reason    a fixed code: state_mismatch, code_exchange_refused,
+//	          refresh_denied, session_store, …
+//	logout    local, everywhere (EndSessions) or backchannel
+//	error     the provider's OAuth error code, when it is a registered one
+//	user      the pseudonymous reference u_… ([UserRef]), not a claim
+//	status    the HTTP status portcullis answers with, when the event decides it
+//
+// Levels: Debug for refresh_coalesced, Info for the other successes, Warn
+// for refusals, Error for store_error. No token, code, state, cookie,
+// claim or provider text is ever part of an event (the package's tests scan
+// everything they log for every secret they handle). A few diagnostic
+// records that are not events (a refresh memo entry evicted, a consent
+// restart, token revocation at the provider) use the same attribute names.
+//
 // # What this package does not do
 //
 // It does not trust X-Forwarded-* or Host headers: URLs come from

@@ -62,6 +62,7 @@ func newE2EOP(t *testing.T, tls bool, opEdit func(*devoidc.Config), edits ...fun
 		}},
 		AutoLogin:  "ada",
 		HTTPClient: appTS.Client(), // trusts the test certificate
+		Logger:     scanLogger(t),
 	}
 	if opEdit != nil {
 		opEdit(&opCfg)
@@ -70,7 +71,7 @@ func newE2EOP(t *testing.T, tls bool, opEdit func(*devoidc.Config), edits ...fun
 	if err != nil {
 		t.Fatal(err)
 	}
-	opTS.Config.Handler = op
+	opTS.Config.Handler = tapProvider(t, op)
 	p, err := providers.OIDC(context.Background(), providers.OIDCConfig{
 		Name: "dev", Issuer: opTS.URL, ClientID: "app", ClientSecret: "app-secret",
 		HTTPClient: opTS.Client(),
@@ -89,7 +90,7 @@ func newE2EOP(t *testing.T, tls bool, opEdit func(*devoidc.Config), edits ...fun
 	for _, edit := range edits {
 		edit(&cfg)
 	}
-	auth, err := New(cfg)
+	auth, err := newAuth(t, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +109,7 @@ func newE2EOP(t *testing.T, tls bool, opEdit func(*devoidc.Config), edits ...fun
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "home") })
 	appTS.Config.Handler = mux
 	jar, _ := cookiejar.New(nil)
-	client := appTS.Client()
+	client := tapClient(t, auth, appTS.Client())
 	client.Jar = jar
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	e.app, e.op, e.auth, e.client = appTS, op, auth, client
@@ -323,7 +324,7 @@ func TestEndToEnd(t *testing.T) {
 			// 8. The logs tell the story without a token, code, state,
 			// cookie or claim (LK-01).
 			logs := e.logs.String()
-			for _, want := range []string{"login started", "login succeeded", "cross-origin logout refused", "msg=\"portcullis: logout\"", "user=u_"} {
+			for _, want := range []string{"event=login_started", "event=login ", "event=csrf_failed reason=cross_origin logout=local status=403", "event=logout provider=dev logout=local user=u_"} {
 				if !strings.Contains(logs, want) {
 					t.Errorf("logs lack %q:\n%s", want, logs)
 				}

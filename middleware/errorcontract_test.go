@@ -68,7 +68,7 @@ func TestEveryHandlerErrorWrapsAnExportedError(t *testing.T) {
 		if edit != nil {
 			edit(&cfg)
 		}
-		a, err := New(cfg)
+		a, err := newAuth(t, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -84,3 +84,46 @@ func ExampleConfig_insecureDevelopment() {
 	// middleware: Config.BaseURL: "http://app.example.com" is plain http on a non-loopback host; use https (InsecureCookies exists for exceptional setups and MUST NOT be used in production)
 	// middleware: Config.Providers: none configured
 }
+
+// printObserver prints each event's kind, provider, reason and status.
+type printObserver struct{}
+
+func (printObserver) Observe(_ context.Context, e middleware.Event) {
+	fmt.Printf("%s provider=%s reason=%q status=%d\n", e.Kind, e.Provider, e.Reason, e.Status)
+}
+
+func ExampleObserver() {
+	opServer := httptest.NewServer(nil)
+	defer opServer.Close()
+	op, err := devoidc.New(devoidc.Config{
+		Issuer:  opServer.URL,
+		Clients: []devoidc.Client{{ID: "app", Secret: "app-secret", RedirectURIs: []string{"https://app.example.com/auth/callback/corp"}}},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	opServer.Config.Handler = op
+	corp, err := providers.OIDC(context.Background(), providers.OIDCConfig{
+		Name: "corp", Issuer: opServer.URL, ClientID: "app", ClientSecret: "app-secret",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	auth, err := middleware.New(middleware.Config{
+		BaseURL:   "https://app.example.com",
+		Providers: []*providers.Provider{corp},
+		Keys:      [][]byte{[]byte("use 32 random bytes, not this!!!")},
+		Observer:  printObserver{}, // count events in metrics instead: see examples/metrics
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// A sign-in starts; a callback nobody started is refused.
+	for _, target := range []string{"/auth/login", "/auth/callback/corp?state=forged&code=x"} {
+		auth.Handler().ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "https://app.example.com"+target, nil))
+	}
+	// Output:
+	// login_started provider=corp reason="" status=302
+	// state_invalid provider=corp reason="state_mismatch" status=400
+}

@@ -216,7 +216,7 @@ func TestConcurrentCallbacksRedeemCodeOnce(t *testing.T) {
 // their refresh tokens never reach the new issuer.
 func TestSessionBoundToIssuer(t *testing.T) {
 	lt, cookies, _ := refreshFixture(t, loginOptions{})
-	other := oidctest.New(t)
+	other := scanOIDCTest(t, oidctest.New(t))
 	p, err := providers.OIDC(context.Background(), providers.OIDCConfig{
 		Name: "a", Issuer: other.URL, ClientID: oidctest.ClientID, ClientSecret: oidctest.ClientSecret,
 	})
@@ -224,7 +224,7 @@ func TestSessionBoundToIssuer(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := Config{BaseURL: lt.app.URL, Providers: []*providers.Provider{p}, Keys: lt.auth.s.Keys}
-	moved, err := New(cfg)
+	moved, err := newAuth(t, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

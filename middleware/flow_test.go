@@ -45,7 +45,7 @@ func values(set map[string]*http.Cookie) []*http.Cookie {
 }
 
 func TestFlowStateIsFreshAndNeverFromRequest(t *testing.T) {
-	a, err := New(Config{BaseURL: "https://app.example", Providers: newTestAuth(t).s.Providers, Keys: [][]byte{testKey},
+	a, err := newAuth(t, Config{BaseURL: "https://app.example", Providers: newTestAuth(t).s.Providers, Keys: [][]byte{testKey},
 		LoginRateLimit: RateLimit{Off: true}}) // 200 logins from one client
 	if err != nil {
 		t.Fatal(err)

@@ -30,7 +30,7 @@ func TestAbsoluteLifetimeEdges(t *testing.T) {
 
 func TestIdleTimeoutEdges(t *testing.T) {
 	p := devProvider(t, "dev", "https://app.example")
-	a, err := New(Config{BaseURL: "https://app.example", Providers: []*providers.Provider{p}, Keys: [][]byte{testKey}, IdleTimeout: time.Hour})
+	a, err := newAuth(t, Config{BaseURL: "https://app.example", Providers: []*providers.Provider{p}, Keys: [][]byte{testKey}, IdleTimeout: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func TestIdleTimeoutEdges(t *testing.T) {
 func TestIdleTimeoutConfig(t *testing.T) {
 	p := devProvider(t, "dev", "https://app.example")
 	for _, d := range []time.Duration{-time.Second, time.Minute, 4*time.Minute - 1} {
-		if _, err := New(Config{BaseURL: "https://app.example", Providers: []*providers.Provider{p}, Keys: [][]byte{testKey}, IdleTimeout: d}); err == nil {
+		if _, err := newAuth(t, Config{BaseURL: "https://app.example", Providers: []*providers.Provider{p}, Keys: [][]byte{testKey}, IdleTimeout: d}); err == nil {
 			t.Errorf("IdleTimeout %v accepted", d)
 		}
 	}

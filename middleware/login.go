@@ -51,7 +51,7 @@ func (a *Auth) startFlow(w http.ResponseWriter, r *http.Request, p *providers.Pr
 		return
 	}
 	target := p.AuthCodeURL(a.providerFlow(f))
-	a.log.LogAttrs(r.Context(), levelInfo, "portcullis: login started", providerAttr(p.Name()))
+	a.emit(r.Context(), Event{Kind: EventLoginStarted, Provider: p.Name(), Status: http.StatusFound})
 	http.Redirect(w, r, target, http.StatusFound)
 }
 

@@ -42,23 +42,26 @@ func (a *Auth) serveLogoutPage(w http.ResponseWriter, r *http.Request) {
 // Otherwise it redirects to return_to.
 func (a *Auth) serveLogout(w http.ResponseWriter, r *http.Request) {
 	if err := a.cop.Check(r); err != nil {
-		a.log.LogAttrs(r.Context(), levelWarn, "portcullis: cross-origin logout refused", reasonAttr("cross_origin"))
+		a.emit(r.Context(), Event{Kind: EventCSRFFailed, Reason: "cross_origin", Logout: "local", Status: http.StatusForbidden})
 		a.fail(w, r, fail(ErrForbidden, "cross_origin", nil))
 		return
 	}
 	returnTo := a.returnToParam(r)
 	s, err := a.Session(r)
-	if err := a.s.Sessions.Clear(w, r); err != nil {
-		a.log.LogAttrs(r.Context(), levelError, "portcullis: session clear failed", reasonAttr("session_store"))
-	}
+	clearErr := a.s.Sessions.Clear(w, r)
 	a.flows.clearAll(w, r)
 	if errors.Is(err, ErrStoreUnavailable) {
 		// Whether the session is still valid, and so whether it needs
 		// revoking, cannot be told: the browser's cookies are gone, but do
 		// not report a completed logout a copy of them might outlive.
-		a.log.LogAttrs(r.Context(), levelError, "portcullis: logout during a store failure", reasonAttr(reasonOf(err)))
+		a.emit(r.Context(), Event{Kind: EventStoreError, Reason: reasonOf(err), Logout: "local", Status: Status(err)})
 		a.fail(w, r, err)
 		return
+	}
+	if clearErr != nil {
+		// A server-side store that could not delete the record: the
+		// revocation list below still ends the session.
+		a.emit(r.Context(), Event{Kind: EventStoreError, Reason: "session_store", Logout: "local"})
 	}
 	if s == nil {
 		w.Header().Set("Location", returnTo)
@@ -128,7 +131,7 @@ func (a *Auth) serveLogoutCallback(w http.ResponseWriter, r *http.Request) {
 	f, err := a.logouts.take(w, r, q.Get("state"), a.now())
 	a.logouts.clearAll(w, r)
 	if err != nil || len(q["state"]) != 1 {
-		a.log.LogAttrs(r.Context(), levelWarn, "portcullis: logout return without a matching state", reasonAttr("state_mismatch"))
+		a.emit(r.Context(), Event{Kind: EventStateInvalid, Reason: "logout_state_mismatch", Status: http.StatusOK})
 		a.pages.render(w, http.StatusOK, "signedout", nil)
 		return
 	}
@@ -140,23 +143,24 @@ func (a *Auth) serveLogoutCallback(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusSeeOther)
 }
 
-// ended records on the revocation list that sessions ended, logs it and
-// tells Config.OnLogout. kind is "local", "backchannel" or "end_sessions";
-// rev has one of the shapes of session.Revocation (sessionRevocation,
-// endedRevocation). A failure to record is logged and returned, wrapping
-// ErrStoreUnavailable (reason "revocation_store"); the hook runs either
-// way.
+// ended records on the revocation list that sessions ended, reports the
+// logout event and tells Config.OnLogout. kind is "local", "backchannel"
+// or "everywhere" (Event.Logout); rev has one of the shapes of
+// session.Revocation (sessionRevocation, endedRevocation). A failure to
+// record is reported (store_error, reason "revocation_store") and
+// returned, wrapping ErrStoreUnavailable; nothing ended then, and
+// OnLogout is not told.
 func (a *Auth) ended(ctx context.Context, kind string, rev session.Revocation) error {
 	if err := a.s.Revocations.Add(ctx, rev); err != nil {
-		// Nothing ended: OnLogout is not told.
-		a.log.LogAttrs(ctx, levelError, "portcullis: revocation not recorded", providerAttr(rev.Provider), reasonAttr("revocation_store"))
-		return fail(ErrStoreUnavailable, "revocation_store", err)
+		err := fail(ErrStoreUnavailable, "revocation_store", err)
+		a.emit(ctx, Event{Kind: EventStoreError, Provider: rev.Provider, Reason: "revocation_store", Logout: kind, Status: logoutStatus(kind, err)})
+		return err
 	}
-	attrs := []slog.Attr{slog.String("kind", kind), providerAttr(rev.Provider)}
+	e := Event{Kind: EventLogout, Provider: rev.Provider, Logout: kind, Status: logoutStatus(kind, nil)}
 	if rev.Subject != "" {
-		attrs = append(attrs, userAttr(&session.User{Provider: rev.Provider, Subject: rev.Subject}))
+		e.User = UserRef(&session.User{Provider: rev.Provider, Subject: rev.Subject})
 	}
-	a.log.LogAttrs(ctx, levelInfo, "portcullis: logout", attrs...)
+	a.emit(ctx, e)
 	if a.s.OnLogout != nil {
 		a.s.OnLogout(ctx, rev)
 	}
@@ -182,10 +186,28 @@ func (a *Auth) EndSessions(ctx context.Context, provider, subject string) error 
 		return errors.New("middleware: EndSessions: empty subject")
 	}
 	rev := endedRevocation(provider, subject, "", a.now(), a.s.SessionLifetime)
-	if err := a.ended(ctx, "end_sessions", rev); err != nil {
+	if err := a.ended(ctx, "everywhere", rev); err != nil {
 		return fmt.Errorf("middleware: EndSessions: %w", err)
 	}
 	return nil
+}
+
+// logoutStatus is the status of the request whose logout of the given
+// kind ended sessions (err nil) or failed to: a local logout redirects
+// (or answers through the ErrorHandler), the back-channel endpoint answers
+// 200 (or 400), EndSessions has no request.
+func logoutStatus(kind string, err error) int {
+	switch {
+	case kind == "everywhere":
+		return 0
+	case err != nil && kind == "local":
+		return Status(err)
+	case err != nil:
+		return http.StatusBadRequest
+	case kind == "local":
+		return http.StatusSeeOther
+	}
+	return http.StatusOK
 }
 
 // displayName is how a page names the signed-in user.

@@ -87,7 +87,7 @@ func TestLogoutWhenProviderDown(t *testing.T) {
 		t.Fatalf("copied cookie after logout: %d", rec.Code)
 	}
 	lt.auth.background.Wait()
-	if !strings.Contains(lt.logs.String(), "kind=local") {
+	if !strings.Contains(lt.logs.String(), "event=logout provider=a logout=local") {
 		t.Fatalf("logs: %s", lt.logs)
 	}
 }
@@ -163,7 +163,7 @@ func TestLogoutRevocationNotRecorded(t *testing.T) {
 	if rec := call(h, cookies, nil); rec.Code != http.StatusOK {
 		t.Fatalf("the copied cookie (nothing recorded): %d", rec.Code)
 	}
-	if !strings.Contains(lt.logs.String(), "revocation not recorded") {
+	if !strings.Contains(lt.logs.String(), "event=store_error provider=a reason=revocation_store logout=local status=503") {
 		t.Errorf("not logged:\n%s", lt.logs)
 	}
 	if err := lt.auth.EndSessions(context.Background(), "a", "ada"); !errors.Is(err, ErrStoreUnavailable) {

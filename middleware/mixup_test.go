@@ -51,6 +51,7 @@ func newTwoProviders(t *testing.T, s setup) *twoProviders {
 	h := &twoProviders{t: t, app: app, google: fakegoogle.New(s.google), github: fakegithub.New(s.github)}
 	t.Cleanup(h.google.Close)
 	t.Cleanup(h.github.Close)
+	scanFakes(t, h.google, h.github)
 	gc := s.googleCfg
 	gc.ClientID, gc.ClientSecret, gc.Issuer, gc.HTTPClient = fakegoogle.ClientID, fakegoogle.ClientSecret, h.google.URL, h.google.Client()
 	google, err := providers.Google(context.Background(), gc)
@@ -63,7 +64,7 @@ func newTwoProviders(t *testing.T, s setup) *twoProviders {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.auth, err = New(Config{
+	h.auth, err = newAuth(t, Config{
 		BaseURL:   app.URL,
 		Providers: []*providers.Provider{google, github},
 		Keys:      [][]byte{testKey},
@@ -86,7 +87,7 @@ func newTwoProviders(t *testing.T, s setup) *twoProviders {
 	})))
 	app.Config.Handler = mux
 	jar, _ := cookiejar.New(nil)
-	h.client = &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	h.client = tapClient(t, h.auth, &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }})
 	t.Cleanup(h.checkCodesStayHome)
 	return h
 }

@@ -83,7 +83,7 @@ func startRealApp(t *testing.T, idp realIdP, edit func(*Config)) *realApp {
 	if edit != nil {
 		edit(&cfg)
 	}
-	if app.auth, err = New(cfg); err != nil {
+	if app.auth, err = newAuth(t, cfg); err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
@@ -107,8 +107,8 @@ func startRealApp(t *testing.T, idp realIdP, edit func(*Config)) *realApp {
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	jar, _ := cookiejar.New(nil)
-	app.client = &http.Client{Jar: jar, Timeout: 10 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	app.client = tapClient(t, app.auth, &http.Client{Jar: jar, Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }})
 	return app
 }
 

@@ -129,26 +129,27 @@ func (rf *refresher) pin(ctx context.Context, p *providers.Provider, refreshToke
 }
 
 // refresh returns new tokens for s, calling the provider at most once per
-// refresh token however many requests ask at the same time, and reports
+// refresh token however many requests ask at the same time. It reports
 // whether the answer came from the memo (an earlier call's, possibly long
-// ago for a pinned rotation) rather than from a call just made.
-func (rf *refresher) refresh(ctx context.Context, p *providers.Provider, s *session.Session) (*session.Tokens, bool, error) {
+// ago for a pinned rotation) rather than from a call just made, and
+// whether it came from a call another request started (shared).
+func (rf *refresher) refresh(ctx context.Context, p *providers.Provider, s *session.Session) (tokens *session.Tokens, remembered, shared bool, err error) {
 	key := newRefreshKey(p, s.Tokens.RefreshToken)
 	if m, ok := rf.memo.Get(key); ok && !m.pending {
-		return m.tokens, true, m.err
+		return m.tokens, true, false, m.err
 	}
 	if b, ok := rf.backoff.Get(key); ok && rf.now().Before(b.next) {
-		return nil, false, errBackoff
+		return nil, false, false, errBackoff
 	}
-	res, err, _ := rf.flight.Do(ctx, key, func(ctx context.Context) (refreshResult, error) {
+	res, err, shared := rf.flight.Do(ctx, key, func(ctx context.Context) (refreshResult, error) {
 		if m, ok := rf.memo.Get(key); ok && !m.pending {
 			// A call that ended between the lookup above and the
 			// single-flight has already recorded its answer.
-			return refreshResult{m.tokens, true}, m.err
+			return refreshResult{tokens: m.tokens, remembered: true}, m.err
 		}
 		return rf.do(ctx, p, s, key)
 	})
-	return res.tokens, res.remembered, err
+	return res.tokens, res.remembered, shared || res.remote, err
 }
 
 // refreshResult is what the single-flight shares: the tokens, and whether
@@ -157,6 +158,7 @@ func (rf *refresher) refresh(ctx context.Context, p *providers.Provider, s *sess
 type refreshResult struct {
 	tokens     *session.Tokens
 	remembered bool
+	remote     bool // another instance's answer
 }
 
 // do makes the token-endpoint call and records the outcome; it runs once
@@ -184,7 +186,7 @@ func (rf *refresher) do(ctx context.Context, p *providers.Provider, s *session.S
 			if remote && (err == nil || errors.Is(err, providers.ErrDenied)) {
 				rf.memo.Put(key, memoEntry{tokens: tokens, err: err}, rf.now().Add(refreshGrace))
 			}
-			return refreshResult{tokens, remote}, err
+			return refreshResult{tokens: tokens, remembered: remote, remote: remote}, err
 		}
 	} else {
 		tokens, err = rf.call(ctx, p, s)

@@ -118,7 +118,7 @@ func (a *Auth) require(next http.Handler, p policy.Policy) http.Handler {
 		}
 		s, err := a.Session(r)
 		if err != nil {
-			a.refuse(w, r, err)
+			a.refuse(w, r, nil, err)
 			return
 		}
 		st := newRequestState(a, r, s)
@@ -127,7 +127,7 @@ func (a *Auth) require(next http.Handler, p policy.Policy) http.Handler {
 			s, err = st.refresh(r.Context())
 		}
 		if err == nil && a.s.RequireToken && s.Tokens.RefreshToken == "" && tokenExpired(s, now) {
-			st.end("token_expired")
+			st.end(EventSessionEnded, "token_expired")
 			err = fail(ErrUnauthenticated, "token_expired", nil)
 		}
 		if err == nil && p != nil {
@@ -135,7 +135,7 @@ func (a *Auth) require(next http.Handler, p policy.Policy) http.Handler {
 		}
 		if err != nil {
 			st.commit(w)
-			a.refuse(w, r, err)
+			a.refuse(w, r, s, err)
 			return
 		}
 		st.touch(now)
@@ -187,13 +187,17 @@ func (a *Auth) policyFailure(r *http.Request, provider string, err error) error 
 	return fail(ErrStoreUnavailable, "policy_error", err)
 }
 
-// refuse answers a request Require does not let through.
-func (a *Auth) refuse(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, ErrStoreUnavailable) {
-		a.log.LogAttrs(r.Context(), levelError, "portcullis: store failed", reasonAttr(reasonOf(err)))
-	}
-	if errors.Is(err, ErrForbidden) {
-		a.log.LogAttrs(r.Context(), levelWarn, "portcullis: access denied", reasonAttr(reasonOf(err)))
+// refuse answers a request Require does not let through; s is the
+// session it was refused for, when there is one. A policy's refusal and a
+// store failure are events; the other refusals are not (no session, or
+// one that ended: the refresh or the end reported it).
+func (a *Auth) refuse(w http.ResponseWriter, r *http.Request, s *session.Session, err error) {
+	if kind := failureKind(err, ""); kind != "" {
+		e := Event{Kind: kind, Reason: reasonOf(err), Status: Status(err)}
+		if s != nil {
+			e.Provider, e.User = s.User.Provider, UserRef(&s.User)
+		}
+		a.emit(r.Context(), e)
 	}
 	var lr *loginRequired
 	if errors.As(err, &lr) {

@@ -63,7 +63,9 @@ func benchSession(tb testing.TB) *session.Session {
 	return s
 }
 
-// benchAuth returns an Auth with one provider (served by devoidc).
+// benchAuth returns an Auth with one provider (served by devoidc). It
+// calls New, not newAuth: the leak scan's taps would be part of what the
+// benchmarks measure.
 func benchAuth(tb testing.TB) *Auth {
 	tb.Helper()
 	ts := httptest.NewServer(nil)

@@ -130,7 +130,7 @@ func TestRequireRefusesSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := New(Config{BaseURL: "https://app.example", Providers: a.s.Providers, Keys: [][]byte{testKey}, Sessions: long})
+	b, err := newAuth(t, Config{BaseURL: "https://app.example", Providers: a.s.Providers, Keys: [][]byte{testKey}, Sessions: long})
 	if err != nil {
 		t.Fatal(err)
 	}

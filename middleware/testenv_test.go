@@ -25,11 +25,12 @@ func devProvider(t testing.TB, name, baseURL string) *providers.Provider {
 		Issuer:    ts.URL,
 		Clients:   []devoidc.Client{{ID: "app", Secret: "s", RedirectURIs: []string{baseURL + "/auth/callback/" + name}}},
 		AutoLogin: "ada",
+		Logger:    scanLogger(t),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.Config.Handler = op
+	ts.Config.Handler = tapProvider(t, op)
 	p, err := providers.OIDC(context.Background(), providers.OIDCConfig{Name: name, Issuer: ts.URL, ClientID: "app", ClientSecret: "s"})
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +67,7 @@ func newTestAuth(t testing.TB, ps ...*providers.Provider) *Auth {
 	if len(ps) == 0 {
 		ps = []*providers.Provider{devProvider(t, "dev", "https://app.example")}
 	}
-	a, err := New(Config{BaseURL: "https://app.example", Providers: ps, Keys: [][]byte{testKey}})
+	a, err := newAuth(t, Config{BaseURL: "https://app.example", Providers: ps, Keys: [][]byte{testKey}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,5 +85,7 @@ func serve(h http.Handler, method, target string, hdr map[string]string, cookies
 	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
+	recordRequest(nil, "a test using serve", req)
+	recordResponse(nil, "a test using serve", rec.Header(), rec.Body.Bytes())
 	return rec
 }
