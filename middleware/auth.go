@@ -56,7 +56,8 @@ func New(cfg Config) (*Auth, error) {
 	}
 	var endSession []string
 	for _, p := range s.Providers {
-		if u, err := url.Parse(p.EndSessionURL("", "", "")); err == nil && u.Host != "" {
+		end, _ := p.EndSessionURL(knownOnly(), "", "", "")
+		if u, err := url.Parse(end); err == nil && u.Host != "" {
 			if o := u.Scheme + "://" + u.Host; !slices.Contains(endSession, o) {
 				endSession = append(endSession, o)
 			}

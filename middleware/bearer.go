@@ -189,6 +189,14 @@ func (a *Auth) bearerSession(ctx context.Context, raw string) (*session.Session,
 	switch {
 	case errors.Is(err, providers.ErrUnavailable):
 		return nil, nil, fail(ErrProviderUnavailable, "bearer_provider_unavailable", err)
+	case errors.Is(err, errors.ErrUnsupported):
+		// BearerTokens.Introspect with a provider that, as its discovery
+		// document says, has no introspection endpoint: the check New
+		// makes when the document is known at startup, made here because
+		// it was not. Fail closed, loudly.
+		a.log.LogAttrs(ctx, levelError, "portcullis: Config.BearerTokens.Introspect is set but the provider has no introspection_endpoint: opaque tokens are refused",
+			providerAttr(p.Name()), reasonAttr("introspection_unsupported"))
+		return nil, nil, fail(ErrInternal, "introspection_unsupported", err)
 	case err != nil:
 		return nil, nil, invalid("bearer_invalid", err)
 	case tok.Subject == "":

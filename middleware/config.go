@@ -306,8 +306,12 @@ func validate(cfg Config) (*settings, error) {
 			bad("BearerTokens", "Provider %q is not one of Providers", bt.Provider)
 		case p.Issuer() == "":
 			bad("BearerTokens", "Provider %q is not an OpenID Connect provider: its tokens cannot be verified", bt.Provider)
-		case bt.Introspect && !p.CanIntrospect():
-			bad("BearerTokens", "Introspect is set but provider %q has no introspection_endpoint", bt.Provider)
+		case bt.Introspect:
+			// A provider not discovered yet is checked at first use
+			// (bearerSession), which fails closed.
+			if ok, err := p.CanIntrospect(knownOnly()); err == nil && !ok {
+				bad("BearerTokens", "Introspect is set but provider %q has no introspection_endpoint", bt.Provider)
+			}
 		}
 		if bt.Audience == "" {
 			bad("BearerTokens", "Audience is required (the \"aud\" tokens for this API carry; there is no \"any audience\")")

@@ -46,11 +46,15 @@ func (a *Auth) startFlow(w http.ResponseWriter, r *http.Request, p *providers.Pr
 	f := newFlow(p.Name(), p.Issuer(), returnTo, a.now())
 	f.Prompt = prompt
 	f.MaxAge, f.ACR, f.AMR = su.maxAge, su.acr, su.amr
+	target, err := p.AuthCodeURL(r.Context(), a.providerFlow(f))
+	if err != nil {
+		a.fail(w, r, fail(ErrProviderUnavailable, "provider_down", err))
+		return
+	}
 	if err := a.flows.set(w, r, f); err != nil {
 		a.fail(w, r, fail(ErrInternal, "flow_cookie", err))
 		return
 	}
-	target := p.AuthCodeURL(a.providerFlow(f))
 	a.log.LogAttrs(r.Context(), levelInfo, "portcullis: login started", providerAttr(p.Name()))
 	http.Redirect(w, r, target, http.StatusFound)
 }

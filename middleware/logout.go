@@ -76,7 +76,13 @@ func (a *Auth) serveLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	state := randomString(32)
-	end := p.EndSessionURL(s.Tokens.IDToken, a.s.base.String()+a.s.PathPrefix+"/logout/callback", state)
+	end, err := p.EndSessionURL(ctx, s.Tokens.IDToken, a.s.base.String()+a.s.PathPrefix+"/logout/callback", state)
+	if err != nil {
+		// The provider is down (its discovery document cannot be
+		// fetched): the local logout is complete, the provider's session
+		// is left as it is.
+		a.log.LogAttrs(ctx, levelWarn, "portcullis: logout at provider skipped: provider unavailable", providerAttr(p.Name()), reasonAttr("provider_down"))
+	}
 	if end == "" {
 		w.Header().Set("Location", returnTo)
 		w.WriteHeader(http.StatusSeeOther)
@@ -95,12 +101,15 @@ func (a *Auth) serveLogout(w http.ResponseWriter, r *http.Request) {
 
 // revokeTokens revokes the session's refresh token, or its access token
 // when it has none, at the provider, in the background with a timeout.
+// Whether the provider has a revocation endpoint may be known only once
+// its discovery document is (a provider that was down when the
+// application started): the background work then finds out.
 func (a *Auth) revokeTokens(ctx context.Context, p *providers.Provider, s *session.Session) {
 	token, hint := s.Tokens.RefreshToken, "refresh_token"
 	if token == "" {
 		token, hint = s.Tokens.AccessToken, "access_token"
 	}
-	if !p.CanRevoke() || token == "" {
+	if ok, err := p.CanRevoke(knownOnly()); token == "" || err == nil && !ok {
 		return
 	}
 	a.background.Add(1)
@@ -108,7 +117,11 @@ func (a *Auth) revokeTokens(ctx context.Context, p *providers.Provider, s *sessi
 		defer a.background.Done()
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
 		defer cancel()
-		if err := p.Revoke(ctx, token, hint); err != nil {
+		err := p.Revoke(ctx, token, hint)
+		switch {
+		case errors.Is(err, errors.ErrUnsupported):
+			return // no revocation endpoint after all
+		case err != nil:
 			a.log.LogAttrs(ctx, levelWarn, "portcullis: token revocation failed", providerAttr(p.Name()), reasonAttr("revocation_failed"))
 			return
 		}

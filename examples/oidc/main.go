@@ -49,6 +49,9 @@ func main() {
 		ClientID:     os.Getenv("OIDC_CLIENT_ID"),
 		ClientSecret: os.Getenv("OIDC_CLIENT_SECRET"),
 		Scopes:       strings.Fields(os.Getenv("OIDC_SCOPES")),
+		// A provider that is down at startup does not stop the app:
+		// sign-ins wait for it, and the logger says why.
+		Logger: logger,
 	})
 	if err != nil {
 		log.Fatal(err)
