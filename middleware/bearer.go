@@ -47,8 +47,11 @@ type BearerTokens struct {
 	// resource). Required: there is no "any audience".
 	Audience string
 	// Introspect checks tokens that are not JWTs at the provider's
-	// introspection endpoint (RFC 7662), which it must have. A revoked
-	// token is then accepted for up to two minutes (the cache).
+	// introspection endpoint (RFC 7662), which it must have: New refuses
+	// a provider whose discovery document shows none, and when the
+	// document is not known at startup (the provider was down), opaque
+	// tokens are refused with 500 and an error logged once it shows none.
+	// A revoked token is then accepted for up to two minutes (the cache).
 	Introspect bool
 	// InsecureAllowNoAudience accepts an introspection answer without
 	// "aud" (RFC 7662 makes it optional; some providers, devoidc among

@@ -36,6 +36,11 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
+		if isDiscoveryFailure(err) {
+			// Restarted while the provider is down (unavailable.go).
+			returnTo, su := flowRetry(f)
+			err = a.providerDown(w, p, returnTo, su, err)
+		}
 		a.log.LogAttrs(r.Context(), levelWarn, "portcullis: login failed", loginFailureAttrs(p, err)...)
 		a.fail(w, r, err)
 		return

@@ -33,7 +33,11 @@ type Config struct {
 	// Providers are the sign-in providers, in the order the sign-in page
 	// shows them. One provider: /auth/login redirects straight to it.
 	// Several: /auth/login shows a page with a button for each. Names must
-	// be unique. Required.
+	// be unique. Required. A provider that was down when it was made (see
+	// providers.OIDC) is fine: New needs nothing from it, and a sign-in
+	// with it answers 503, with Retry-After, until it is reachable; the
+	// checks of BearerTokens that need its discovery document run at
+	// first use then, failing closed.
 	Providers []*providers.Provider
 	// ChooserTemplate replaces the built-in sign-in page that GET
 	// /auth/login shows when there are several providers. It is executed

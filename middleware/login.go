@@ -48,7 +48,10 @@ func (a *Auth) startFlow(w http.ResponseWriter, r *http.Request, p *providers.Pr
 	f.MaxAge, f.ACR, f.AMR = su.maxAge, su.acr, su.amr
 	target, err := p.AuthCodeURL(r.Context(), a.providerFlow(f))
 	if err != nil {
-		a.fail(w, r, fail(ErrProviderUnavailable, "provider_down", err))
+		// The provider's endpoints are not known: it was down when the
+		// application started and still is (unavailable.go).
+		a.log.LogAttrs(r.Context(), levelWarn, "portcullis: sign-in unavailable: the provider is down", providerAttr(p.Name()), reasonAttr("provider_down"))
+		a.fail(w, r, a.providerDown(w, p, returnTo, su, err))
 		return
 	}
 	if err := a.flows.set(w, r, f); err != nil {

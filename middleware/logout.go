@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"slices"
 	"time"
 
 	"github.com/portcullis-go/portcullis/providers"
@@ -21,10 +23,43 @@ func (a *Auth) serveLogoutPage(w http.ResponseWriter, r *http.Request) {
 		action += "?return_to=" + queryEscape(rt)
 	}
 	d := logoutData{Action: action}
+	var provider string
 	if s, err := a.Session(r); err == nil {
 		d.User = displayName(&s.User)
+		provider = s.User.Provider
 	}
-	a.pages.render(w, http.StatusOK, "logout", d)
+	a.pages.renderCSP(w, http.StatusOK, "logout", d, a.logoutCSP(r.Context(), provider))
+}
+
+// logoutCSP is the sign-out page's Content-Security-Policy. Its form posts
+// to /auth/logout, which may redirect to a provider's end_session_endpoint,
+// and browsers apply form-action to the redirects of a form submission too
+// (CSP Level 3 §6.3.1), so the end_session origins are allowed beside
+// 'self': those of every provider whose metadata is known, and that of
+// the signed-in user's provider (named provider; "" when nobody is signed
+// in), whose endpoint the form leads to, waited for as long as ctx allows
+// when it is not known yet. It is computed per request, not in New: a
+// provider that was down when the application started learns its
+// endpoint later (unavailable.go).
+func (a *Auth) logoutCSP(ctx context.Context, provider string) string {
+	var origins []string
+	known := knownOnly()
+	for _, p := range a.s.Providers {
+		wait := known
+		if p.Name() == provider {
+			wait = ctx
+		}
+		end, err := p.EndSessionURL(wait, "", "", "")
+		if err != nil {
+			continue // down: the sign-out will not send the browser there
+		}
+		if u, err := url.Parse(end); err == nil && u.Host != "" {
+			if o := u.Scheme + "://" + u.Host; !slices.Contains(origins, o) {
+				origins = append(origins, o)
+			}
+		}
+	}
+	return withFormActions(origins)
 }
 
 // serveLogout signs out. Only same-origin requests are accepted
