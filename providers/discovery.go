@@ -285,7 +285,7 @@ func fetchDocument(ctx context.Context, client *http.Client, issuer string) (*do
 		return nil, fmt.Errorf("%w: %s is not a JSON discovery document", errUnusableDocument, u)
 	}
 	if doc.Issuer != issuer {
-		return nil, fmt.Errorf("%w: its issuer %q is not the configured Issuer %q (they must be equal, byte for byte)", errUnusableDocument, doc.Issuer, issuer)
+		return nil, fmt.Errorf("%w: its issuer %.256q is not the configured Issuer %q (they must be equal, byte for byte)", errUnusableDocument, doc.Issuer, issuer)
 	}
 	return &doc, nil
 }

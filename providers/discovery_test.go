@@ -553,14 +553,23 @@ func TestFetchDocument(t *testing.T) {
 // but wrong is a configuration error at construction, whatever the
 // backoff would do later.
 func TestOIDCRefusesWrongDocumentAtConstruction(t *testing.T) {
+	long := "https://" + strings.Repeat("x", 100<<10)
 	for name, edit := range map[string]func(d map[string]any){
 		"no signing algorithm in common": func(d map[string]any) { d["id_token_signing_alg_values_supported"] = []string{"ES256"} },
 		"issuer not a string":            func(d map[string]any) { d["issuer"] = 42 },
+		"issuer of 100 KiB":              func(d map[string]any) { d["issuer"] = long },
+		"token endpoint of 100 KiB":      func(d map[string]any) { d["token_endpoint"] = "http" + long[5:] },
+		"algorithms of 100 KiB":          func(d map[string]any) { d["id_token_signing_alg_values_supported"] = []string{long} },
 	} {
 		t.Run(name, func(t *testing.T) {
 			ts := discoveryServer(t, edit)
-			if p, err := OIDC(context.Background(), OIDCConfig{Name: "corp", Issuer: ts.URL, ClientID: "app"}); err == nil || p != nil {
+			p, err := OIDC(context.Background(), OIDCConfig{Name: "corp", Issuer: ts.URL, ClientID: "app"})
+			if err == nil || p != nil {
 				t.Fatalf("OIDC accepted the discovery document: %v", err)
+			}
+			// The error (and so a log line) quotes a bounded part of it.
+			if len(err.Error()) > 1<<10 {
+				t.Errorf("error of %d bytes", len(err.Error()))
 			}
 		})
 	}

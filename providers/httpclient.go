@@ -90,14 +90,15 @@ func checkEndpoint(what, raw string) error {
 }
 
 // endpointError is checkEndpoint without the package prefix, for the
-// endpoints of a discovery document.
+// endpoints of a discovery document. It quotes at most 256 bytes of raw:
+// a document may hold anything.
 func endpointError(what, raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("%s %q: %w", what, raw, err)
+		return fmt.Errorf("%s %.256q is not a URL", what, raw)
 	}
 	if u.Host == "" || u.User != nil || u.Fragment != "" {
-		return fmt.Errorf("%s %q must be an absolute URL without user info or fragment", what, raw)
+		return fmt.Errorf("%s %.256q must be an absolute URL without user info or fragment", what, raw)
 	}
 	switch u.Scheme {
 	case "https":
@@ -107,7 +108,7 @@ func endpointError(what, raw string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%s %q must use https (plain http only on loopback hosts)", what, raw)
+	return fmt.Errorf("%s %.256q must use https (plain http only on loopback hosts)", what, raw)
 }
 
 // IsLoopback reports whether host (without port) names the local machine:

@@ -229,7 +229,7 @@ func oidcMetadata(doc *document, v idTokenVerifier, userInfo bool, client *http.
 	case len(doc.ResponseTypes) > 0 && !slices.Contains(doc.ResponseTypes, "code"):
 		return nil, unusable(errors.New("the provider does not support response_type=code"))
 	case len(doc.SigningAlgs) > 0 && !slices.ContainsFunc(v.algs, func(a string) bool { return slices.Contains(doc.SigningAlgs, a) }):
-		return nil, unusable(fmt.Errorf("the provider signs ID tokens with %s, none of the pinned SigningAlgs %s",
+		return nil, unusable(fmt.Errorf("the provider signs ID tokens with %.256s, none of the pinned SigningAlgs %s",
 			strings.Join(doc.SigningAlgs, ", "), strings.Join(v.algs, ", ")))
 	}
 	// The keys are parsed one by one, so a key of a type go-jose does not
