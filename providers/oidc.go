@@ -25,7 +25,9 @@ type OIDCConfig struct {
 	// DisplayName is shown on the sign-in button. Default: Name.
 	DisplayName string
 	// Issuer is the provider's issuer URL, exactly as its discovery document
-	// states it (https; plain http only on loopback hosts). Required.
+	// states it (https; plain http only on loopback hosts). Required. Its
+	// discovery document is fetched by [OIDC], or on first use when the
+	// provider cannot be reached then.
 	Issuer string
 	// ClientID and ClientSecret are the application's credentials at the
 	// provider. ClientID is required; the secret is sent with HTTP Basic
