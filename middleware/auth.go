@@ -5,8 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -54,15 +52,6 @@ func New(cfg Config) (*Auth, error) {
 	if err != nil {
 		return nil, err
 	}
-	var endSession []string
-	for _, p := range s.Providers {
-		if u, err := url.Parse(p.EndSessionURL("", "", "")); err == nil && u.Host != "" {
-			if o := u.Scheme + "://" + u.Host; !slices.Contains(endSession, o) {
-				endSession = append(endSession, o)
-			}
-		}
-	}
-	pg.logoutCSP = withFormActions(endSession)
 	a := &Auth{
 		s:       s,
 		flows:   flows,

@@ -47,8 +47,11 @@ type BearerTokens struct {
 	// resource). Required: there is no "any audience".
 	Audience string
 	// Introspect checks tokens that are not JWTs at the provider's
-	// introspection endpoint (RFC 7662), which it must have. A revoked
-	// token is then accepted for up to two minutes (the cache).
+	// introspection endpoint (RFC 7662), which it must have: New refuses
+	// a provider whose discovery document shows none, and when the
+	// document is not known at startup (the provider was down), opaque
+	// tokens are refused with 500 and an error logged once it shows none.
+	// A revoked token is then accepted for up to two minutes (the cache).
 	Introspect bool
 	// InsecureAllowNoAudience accepts an introspection answer without
 	// "aud" (RFC 7662 makes it optional; some providers, devoidc among
@@ -193,6 +196,14 @@ func (a *Auth) bearerSession(ctx context.Context, raw string) (*session.Session,
 	switch {
 	case errors.Is(err, providers.ErrUnavailable):
 		return nil, nil, fail(ErrProviderUnavailable, "bearer_provider_unavailable", err)
+	case errors.Is(err, errors.ErrUnsupported):
+		// BearerTokens.Introspect with a provider that, as its discovery
+		// document says, has no introspection endpoint: the check New
+		// makes when the document is known at startup, made here because
+		// it was not. Fail closed, loudly.
+		a.log.LogAttrs(ctx, levelError, "portcullis: Config.BearerTokens.Introspect is set but the provider has no introspection_endpoint: opaque tokens are refused",
+			providerAttr(p.Name()), reasonAttr("introspection_unsupported"))
+		return nil, nil, fail(ErrInternal, "introspection_unsupported", err)
 	case err != nil:
 		return nil, nil, invalid("bearer_invalid", err)
 	case tok.Subject == "":

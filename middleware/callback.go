@@ -35,6 +35,11 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
+		if isDiscoveryFailure(err) {
+			// Restarted while the provider is down (unavailable.go).
+			returnTo, su := flowRetry(f)
+			err = a.providerDown(w, p, returnTo, su, err)
+		}
 		a.emit(r.Context(), loginFailure(name, err))
 		a.fail(w, r, err)
 		return

@@ -33,7 +33,11 @@ type Config struct {
 	// Providers are the sign-in providers, in the order the sign-in page
 	// shows them. One provider: /auth/login redirects straight to it.
 	// Several: /auth/login shows a page with a button for each. Names must
-	// be unique. Required.
+	// be unique. Required. A provider that was down when it was made (see
+	// providers.OIDC) is fine: New needs nothing from it, and a sign-in
+	// with it answers 503, with Retry-After, until it is reachable; the
+	// checks of BearerTokens that need its discovery document run at
+	// first use then, failing closed.
 	Providers []*providers.Provider
 	// ChooserTemplate replaces the built-in sign-in page that GET
 	// /auth/login shows when there are several providers. It is executed
@@ -316,8 +320,12 @@ func validate(cfg Config) (*settings, error) {
 			bad("BearerTokens", "Provider %q is not one of Providers", bt.Provider)
 		case p.Issuer() == "":
 			bad("BearerTokens", "Provider %q is not an OpenID Connect provider: its tokens cannot be verified", bt.Provider)
-		case bt.Introspect && !p.CanIntrospect():
-			bad("BearerTokens", "Introspect is set but provider %q has no introspection_endpoint", bt.Provider)
+		case bt.Introspect:
+			// A provider not discovered yet is checked at first use
+			// (bearerSession), which fails closed.
+			if ok, err := p.CanIntrospect(knownOnly()); err == nil && !ok {
+				bad("BearerTokens", "Introspect is set but provider %q has no introspection_endpoint", bt.Provider)
+			}
 		}
 		if bt.Audience == "" {
 			bad("BearerTokens", "Audience is required (the \"aud\" tokens for this API carry; there is no \"any audience\")")

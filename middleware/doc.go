@@ -75,6 +75,19 @@
 // protected request checks the revocation list ([RevocationStore]), the
 // absolute lifetime (SessionLifetime) and the idle timeout (IdleTimeout).
 //
+// # Providers that are down
+//
+// An application starts, and serves everything but sign-ins with a
+// provider, while that provider is down: providers.OIDC returns a
+// provider it cannot reach and fetches its discovery document on first
+// use, with a backoff (see the providers package), and New reads nothing
+// it would have to wait for. A sign-in with it gets 503 with Retry-After:
+// by default a page saying that "<display name> is unavailable", with a
+// link that starts the same sign-in again (JSON for API clients). The
+// sign-in page, the other providers and the routes behind Require work;
+// signed-in users keep their sessions, since a refresh that cannot reach
+// the provider is transient (their token while it is valid, 502 after).
+//
 // # Return paths
 //
 // return_to is accepted only as a same-origin relative path, checked when

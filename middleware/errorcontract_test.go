@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"errors"
 	"html/template"
 	"net/http"
@@ -62,9 +63,17 @@ func TestEveryHandlerErrorWrapsAnExportedError(t *testing.T) {
 	}
 	p := devProvider(t, "dev", "https://app.example")
 	p2 := devProvider(t, "other", "https://app.example")
+	downTS := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	defer downTS.Close()
+	p3, err := providers.OIDC(context.Background(), providers.OIDCConfig{Name: "down", Issuer: downTS.URL, ClientID: "app"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	broken := template.Must(template.New("c").Parse(`{{.Nope.Field}}`))
 	mk := func(edit func(*Config)) *Auth {
-		cfg := Config{BaseURL: "https://app.example", Providers: []*providers.Provider{p, p2}, Keys: [][]byte{testKey}, ErrorHandler: record}
+		cfg := Config{BaseURL: "https://app.example", Providers: []*providers.Provider{p, p2, p3}, Keys: [][]byte{testKey}, ErrorHandler: record}
 		if edit != nil {
 			edit(&cfg)
 		}
@@ -94,6 +103,7 @@ func TestEveryHandlerErrorWrapsAnExportedError(t *testing.T) {
 		{"userinfo without a session", plain.Handler(), "GET", "/auth/userinfo", api, 401},
 		{"login with an unknown provider", plain.Handler(), "GET", "/auth/login/nope", api, 400},
 		{"chooser template fails", chooser.Handler(), "GET", "/auth/login", api, 500},
+		{"login with a provider that is down", plain.Handler(), "GET", "/auth/login/down", api, 503},
 		{"callback without state", plain.Handler(), "GET", "/auth/callback/dev?code=x", api, 400},
 		{"callback of an unknown provider", plain.Handler(), "GET", "/auth/callback/nope?state=x", api, 400},
 		{"cross-site logout", plain.Handler(), "POST", "/auth/logout", map[string]string{"Sec-Fetch-Site": "cross-site"}, 403},

@@ -54,6 +54,9 @@ func (a *Auth) serveError(w http.ResponseWriter, r *http.Request, err error) {
 		if errors.Is(err, ErrUnauthenticated) {
 			d.RetryLabel = "Sign in"
 		}
+		if down := (*providerDown)(nil); errors.As(err, &down) {
+			d.RetryURL = down.retry // the same sign-in, return path kept
+		}
 	}
 	a.pages.render(w, status, "error", d)
 }
@@ -67,6 +70,10 @@ func loginIf(status int, login string) string {
 
 // errorText returns the page's heading and message for err.
 func errorText(err error, status int) (string, string) {
+	var down *providerDown
+	if errors.As(err, &down) {
+		return down.name + " is unavailable", "Signing in with " + down.name + " is not possible right now. Try again in a moment."
+	}
 	var pe *providers.Error
 	if errors.As(err, &pe) && pe.Status == 0 {
 		switch pe.Code {
@@ -110,6 +117,9 @@ func errorText(err error, status int) (string, string) {
 
 // errorCode is the machine-readable "error" member of JSON error bodies.
 func errorCode(err error, status int) string {
+	if down := (*providerDown)(nil); errors.As(err, &down) {
+		return "provider_unavailable"
+	}
 	switch status {
 	case http.StatusUnauthorized:
 		var bf *bearerFailure

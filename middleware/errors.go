@@ -27,7 +27,11 @@ var (
 	// refused, ID token invalid). 401.
 	ErrLoginFailed = errors.New("middleware: login failed")
 	// ErrProviderUnavailable: the provider could not be reached, answered
-	// with a server error or asked to retry later. 502.
+	// with a server error or asked to retry later. 502; but 503, with
+	// Retry-After, for a sign-in with a provider that is down — one whose
+	// OpenID discovery document could not be fetched since the
+	// application started (see providers.OIDC): the default page names
+	// the provider and links to the same sign-in, to try again.
 	ErrProviderUnavailable = errors.New("middleware: provider unavailable")
 	// ErrStoreUnavailable: a store portcullis depends on failed or is full
 	// (the session store, the revocation list, the record of used
@@ -48,7 +52,10 @@ var (
 // Status returns the HTTP status for an error given to the ErrorHandler:
 // the one each exported error documents, and 500 for anything else.
 func Status(err error) int {
+	var down *providerDown
 	switch {
+	case errors.As(err, &down):
+		return http.StatusServiceUnavailable
 	case errors.Is(err, ErrUnauthenticated), errors.Is(err, ErrLoginFailed):
 		return http.StatusUnauthorized
 	case errors.Is(err, ErrForbidden):

@@ -46,11 +46,19 @@ func (a *Auth) startFlow(w http.ResponseWriter, r *http.Request, p *providers.Pr
 	f := newFlow(p.Name(), p.Issuer(), returnTo, a.now())
 	f.Prompt = prompt
 	f.MaxAge, f.ACR, f.AMR = su.maxAge, su.acr, su.amr
+	target, err := p.AuthCodeURL(r.Context(), a.providerFlow(f))
+	if err != nil {
+		// The provider's endpoints are not known: it was down when the
+		// application started and still is (unavailable.go).
+		err = a.providerDown(w, p, returnTo, su, err)
+		a.emit(r.Context(), loginFailure(p.Name(), err))
+		a.fail(w, r, err)
+		return
+	}
 	if err := a.flows.set(w, r, f); err != nil {
 		a.fail(w, r, fail(ErrInternal, "flow_cookie", err))
 		return
 	}
-	target := p.AuthCodeURL(a.providerFlow(f))
 	a.emit(r.Context(), Event{Kind: EventLoginStarted, Provider: p.Name(), Status: http.StatusFound})
 	http.Redirect(w, r, target, http.StatusFound)
 }

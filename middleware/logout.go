@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"slices"
 	"time"
 
 	"github.com/portcullis-go/portcullis/providers"
@@ -21,10 +23,43 @@ func (a *Auth) serveLogoutPage(w http.ResponseWriter, r *http.Request) {
 		action += "?return_to=" + queryEscape(rt)
 	}
 	d := logoutData{Action: action}
+	var provider string
 	if s, err := a.Session(r); err == nil {
 		d.User = displayName(&s.User)
+		provider = s.User.Provider
 	}
-	a.pages.render(w, http.StatusOK, "logout", d)
+	a.pages.renderCSP(w, http.StatusOK, "logout", d, a.logoutCSP(r.Context(), provider))
+}
+
+// logoutCSP is the sign-out page's Content-Security-Policy. Its form posts
+// to /auth/logout, which may redirect to a provider's end_session_endpoint,
+// and browsers apply form-action to the redirects of a form submission too
+// (CSP Level 3 §6.3.1), so the end_session origins are allowed beside
+// 'self': those of every provider whose metadata is known, and that of
+// the signed-in user's provider (named provider; "" when nobody is signed
+// in), whose endpoint the form leads to, waited for as long as ctx allows
+// when it is not known yet. It is computed per request, not in New: a
+// provider that was down when the application started learns its
+// endpoint later (unavailable.go).
+func (a *Auth) logoutCSP(ctx context.Context, provider string) string {
+	var origins []string
+	known := knownOnly()
+	for _, p := range a.s.Providers {
+		wait := known
+		if p.Name() == provider {
+			wait = ctx
+		}
+		end, err := p.EndSessionURL(wait, "", "", "")
+		if err != nil {
+			continue // down: the sign-out will not send the browser there
+		}
+		if u, err := url.Parse(end); err == nil && u.Host != "" {
+			if o := u.Scheme + "://" + u.Host; !slices.Contains(origins, o) {
+				origins = append(origins, o)
+			}
+		}
+	}
+	return withFormActions(origins)
 }
 
 // serveLogout signs out. Only same-origin requests are accepted
@@ -79,7 +114,13 @@ func (a *Auth) serveLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	state := randomString(32)
-	end := p.EndSessionURL(s.Tokens.IDToken, a.s.base.String()+a.s.PathPrefix+"/logout/callback", state)
+	end, err := p.EndSessionURL(ctx, s.Tokens.IDToken, a.s.base.String()+a.s.PathPrefix+"/logout/callback", state)
+	if err != nil {
+		// The provider is down (its discovery document cannot be
+		// fetched): the local logout is complete, the provider's session
+		// is left as it is.
+		a.log.LogAttrs(ctx, levelWarn, "portcullis: logout at provider skipped: provider unavailable", providerAttr(p.Name()), reasonAttr("provider_down"))
+	}
 	if end == "" {
 		w.Header().Set("Location", returnTo)
 		w.WriteHeader(http.StatusSeeOther)
@@ -98,12 +139,15 @@ func (a *Auth) serveLogout(w http.ResponseWriter, r *http.Request) {
 
 // revokeTokens revokes the session's refresh token, or its access token
 // when it has none, at the provider, in the background with a timeout.
+// Whether the provider has a revocation endpoint may be known only once
+// its discovery document is (a provider that was down when the
+// application started): the background work then finds out.
 func (a *Auth) revokeTokens(ctx context.Context, p *providers.Provider, s *session.Session) {
 	token, hint := s.Tokens.RefreshToken, "refresh_token"
 	if token == "" {
 		token, hint = s.Tokens.AccessToken, "access_token"
 	}
-	if !p.CanRevoke() || token == "" {
+	if ok, err := p.CanRevoke(knownOnly()); token == "" || err == nil && !ok {
 		return
 	}
 	a.background.Add(1)
@@ -111,7 +155,11 @@ func (a *Auth) revokeTokens(ctx context.Context, p *providers.Provider, s *sessi
 		defer a.background.Done()
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
 		defer cancel()
-		if err := p.Revoke(ctx, token, hint); err != nil {
+		err := p.Revoke(ctx, token, hint)
+		switch {
+		case errors.Is(err, errors.ErrUnsupported):
+			return // no revocation endpoint after all
+		case err != nil:
 			a.log.LogAttrs(ctx, levelWarn, "portcullis: token revocation failed", providerAttr(p.Name()), reasonAttr("revocation_failed"))
 			return
 		}

@@ -19,12 +19,6 @@ var pageFiles embed.FS
 // run no script.
 type pages struct {
 	t map[string]*template.Template
-	// logoutCSP is the sign-out page's policy: its form posts to
-	// /auth/logout, which may redirect to a provider's
-	// end_session_endpoint, and browsers apply form-action to the
-	// redirects of a form submission too (CSP Level 3 §6.3.1), so those
-	// origins are allowed beside 'self'.
-	logoutCSP string
 }
 
 // pageCSP forbids scripts, frames and every external request.
@@ -63,9 +57,15 @@ type logoutData struct {
 
 var titles = map[string]string{"chooser": "Sign in", "error": "Sign-in problem", "logout": "Sign out", "signedout": "Signed out"}
 
-// render writes page name with status. Rendering happens into a buffer
-// first, so a template error never leaves half a page.
+// render writes page name with status and pageCSP.
 func (p *pages) render(w http.ResponseWriter, status int, name string, data any) {
+	p.renderCSP(w, status, name, data, pageCSP)
+}
+
+// renderCSP writes page name with status and the Content-Security-Policy
+// csp. Rendering happens into a buffer first, so a template error never
+// leaves half a page.
+func (p *pages) renderCSP(w http.ResponseWriter, status int, name string, data any, csp string) {
 	var buf bytes.Buffer
 	if err := p.t[name].ExecuteTemplate(&buf, "layout", pageData{Title: titles[name], Data: data}); err != nil {
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
@@ -73,10 +73,6 @@ func (p *pages) render(w http.ResponseWriter, status int, name string, data any)
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	csp := pageCSP
-	if name == "logout" && p.logoutCSP != "" {
-		csp = p.logoutCSP
-	}
 	h.Set("Content-Security-Policy", csp)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
@@ -88,7 +84,7 @@ func (p *pages) render(w http.ResponseWriter, status int, name string, data any)
 // besides 'self'.
 func withFormActions(origins []string) string {
 	if len(origins) == 0 {
-		return ""
+		return pageCSP
 	}
 	return strings.Replace(pageCSP, "form-action 'self'", "form-action 'self' "+strings.Join(origins, " "), 1)
 }

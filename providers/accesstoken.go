@@ -118,23 +118,29 @@ func (t *AccessToken) Claims(v any) error {
 // Keys are fetched on first use and cached by the rules of the ID
 // tokens' keys (Cache-Control max-age, stale keys for one more max age
 // when a fetch fails), except that a token signed with an unknown key
-// causes at most one fetch per 30 s, whoever sends such tokens. Refusals wrap [ErrInvalidToken] and name the
-// failed check, never a value from the token; keys that cannot be fetched
-// wrap [ErrUnavailable]. A provider without an issuer (plain OAuth 2.0)
-// and an empty Audience return an error wrapping neither.
+// causes at most one fetch per 30 s, whoever sends such tokens. Refusals
+// wrap [ErrInvalidToken] and name the failed check, never a value from
+// the token; keys that cannot be fetched wrap [ErrUnavailable], as does a
+// discovery document that cannot be fetched (see [OIDC]). A provider
+// without an issuer (plain OAuth 2.0) returns an error wrapping
+// [errors.ErrUnsupported], an empty Audience one wrapping none of these.
 //
 // It does not check scopes (the application decides what each needs), a
 // maximum age, or revocation: a JWT access token stays valid until "exp"
 // — use [Provider.Introspect] to learn of revocation. Encrypted (JWE)
 // access tokens are not supported.
 func (p *Provider) VerifyAccessToken(ctx context.Context, raw string, rules AccessTokenRules) (*AccessToken, error) {
-	if p.issuer == "" || p.accessKeys == nil {
-		return nil, fmt.Errorf("providers: %s: not an OpenID Connect provider: no JWT access tokens", p.name)
+	if p.issuer == "" {
+		return nil, fmt.Errorf("providers: %s: not an OpenID Connect provider: no JWT access tokens: %w", p.name, errors.ErrUnsupported)
 	}
 	if rules.Audience == "" {
 		return nil, fmt.Errorf("providers: %s: AccessTokenRules.Audience is required", p.name)
 	}
-	t, err := p.verifyAccessToken(ctx, raw, rules)
+	m, err := p.metadata(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("providers: %s: access token: %w", p.name, err)
+	}
+	t, err := p.verifyAccessToken(ctx, m.accessKeys, raw, rules)
 	switch {
 	case err == nil:
 		t.Groups = p.tokenGroups(t)
@@ -172,7 +178,7 @@ type atClaims struct {
 
 // verifyAccessToken runs the checks; its errors say which failed (those
 // of the key set keep their types for keysUnavailable).
-func (p *Provider) verifyAccessToken(ctx context.Context, raw string, rules AccessTokenRules) (*AccessToken, error) {
+func (p *Provider) verifyAccessToken(ctx context.Context, keys *jwksCache, raw string, rules AccessTokenRules) (*AccessToken, error) {
 	if len(raw) > maxAccessTokenSize {
 		return nil, errors.New("too large")
 	}
@@ -187,7 +193,7 @@ func (p *Provider) verifyAccessToken(ctx context.Context, raw string, rules Acce
 	if err != nil {
 		return nil, err
 	}
-	jws, err := jose.ParseSignedCompact(raw, p.accessKeys.algs)
+	jws, err := jose.ParseSignedCompact(raw, keys.algs)
 	var unexpected *jose.ErrUnexpectedSignatureAlgorithm
 	switch {
 	case errors.As(err, &unexpected):
@@ -195,7 +201,7 @@ func (p *Provider) verifyAccessToken(ctx context.Context, raw string, rules Acce
 	case err != nil, len(jws.Signatures) != 1:
 		return nil, errors.New("malformed")
 	}
-	payload, err := p.accessKeys.VerifySignature(ctx, raw)
+	payload, err := keys.VerifySignature(ctx, raw)
 	switch {
 	case err == nil:
 	case keysUnavailable(err):

@@ -35,16 +35,23 @@ const maxCodeLen = 4 << 10
 // the first two checks and of the code wrap [ErrInvalidResponse]; a login
 // whose identity the configuration refuses wraps [ErrNotAllowed], and one
 // that must ask for consent once more wraps [ErrConsentRequired]. No
-// network call happens unless the response passed every check.
+// network call happens unless the response passed every check, but for
+// the discovery document of an OpenID Connect provider not fetched yet
+// (see [OIDC]): Callback needs it after the first check, and fails with an
+// error wrapping [ErrUnavailable] when it cannot have it.
 func (p *Provider) Callback(ctx context.Context, f Flow, query url.Values) (*Identity, error) {
 	if f.Issuer != p.issuer {
 		return nil, &responseError{"provider_mismatch", "the flow belongs to another issuer"}
+	}
+	m, err := p.metadata(ctx)
+	if err != nil {
+		return nil, err
 	}
 	if vs, ok := query["iss"]; ok {
 		if p.issuer == "" || len(vs) != 1 || vs[0] != p.issuer {
 			return nil, &responseError{"issuer_mismatch", "iss is not the provider's issuer"}
 		}
-	} else if p.issParamRequired {
+	} else if m.issParamRequired {
 		return nil, &responseError{"issuer_missing", "iss missing, and the provider advertises it (RFC 9207)"}
 	}
 	code := query.Get("code")
@@ -62,7 +69,7 @@ func (p *Provider) Callback(ctx context.Context, f Flow, query url.Values) (*Ide
 		// authenticated.
 		return nil, fmt.Errorf("providers: %s: %w: step-up needs an OpenID Connect provider", p.name, ErrNotAllowed)
 	}
-	return p.exchange(ctx, f, code)
+	return p.exchange(ctx, m, f, code)
 }
 
 // responseError is an authorization response that failed a check. Reason
@@ -76,12 +83,11 @@ func (e *responseError) Reason() string { return e.reason }
 
 // exchange redeems an authorization code at the token endpoint and
 // verifies the result.
-func (p *Provider) exchange(ctx context.Context, f Flow, code string) (*Identity, error) {
+func (p *Provider) exchange(ctx context.Context, m *metadata, f Flow, code string) (*Identity, error) {
 	if code == "" {
 		return nil, errors.New("providers: empty authorization code")
 	}
-	c := p.oauth
-	c.RedirectURL = f.RedirectURL
+	c := p.config(m, f.RedirectURL)
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, p.client)
 	tok, err := c.Exchange(ctx, code, oauth2.VerifierOption(f.Verifier))
 	if err != nil {
@@ -90,7 +96,7 @@ func (p *Provider) exchange(ctx context.Context, f Flow, code string) (*Identity
 	if err := checkTokenResponse(tok); err != nil {
 		return nil, fmt.Errorf("providers: %s: %w", p.name, err)
 	}
-	id, err := p.identify(ctx, tok, f)
+	id, err := p.identify(ctx, m, tok, f)
 	if err != nil {
 		return nil, fmt.Errorf("providers: %s: %w", p.name, err)
 	}

@@ -149,7 +149,7 @@ func oidcLogin(t *testing.T, p *Provider, op *oidctest.Server) (*Identity, Flow,
 		Verifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"}
 	client := op.Client()
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := client.Get(p.AuthCodeURL(f))
+	resp, err := client.Get(authCodeURL(t, p, f))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,40 @@
 //     audiences and "azp", "at_hash" when present, and the UserInfo "sub"
 //     when UserInfo is used (§5.3.2).
 //
+// # Providers that are down
+//
+// An OpenID Connect provider ([OIDC], [Google]) knows its endpoints and
+// keys from its discovery document. The constructor fetches it once,
+// within its context; when the provider cannot be reached (no answer, a
+// timeout, HTTP 408, 425, 429 or 5xx) the constructor still returns the
+// provider, and the document is fetched when a method first needs it.
+// Only a configuration that is wrong fails the constructor: a bad option,
+// or a document that is reached but wrong (another HTTP status, no JSON,
+// another issuer, endpoints that are not https, no pinned signing
+// algorithm among those it lists). So an application starts while its
+// provider is down.
+//
+// Every method that needs the document — [Provider.AuthCodeURL],
+// [Provider.Callback], [Provider.Refresh], [Provider.EndSessionURL],
+// [Provider.CanRevoke], [Provider.Revoke], [Provider.CanIntrospect],
+// [Provider.Introspect], [Provider.VerifyAccessToken],
+// [Provider.VerifyLogoutToken] — then fetches it, one fetch at a time per
+// provider (concurrent callers wait for it, as long as their context
+// allows), each bounded by 10 s, with a backoff after each failure that
+// doubles from 1 s to 1 min. Until it succeeds they fail with an error
+// wrapping [ErrUnavailable] whose RetryAfter method says how long the
+// backoff has left; during the backoff, and with a context that is
+// already done, they fail at once and fetch nothing. A document that is
+// wrong when first reached keeps the provider unavailable the same way,
+// logged at error level (OIDCConfig.Logger) once per attempt, since an
+// operator may fix the provider while the application runs. A refresh
+// that cannot reach the provider is unavailable, never denied: a provider
+// that is down signs nobody out. Nothing runs in the background: there
+// is no goroutine to stop. Once fetched, the document is kept; the keys
+// are refreshed on their own schedule. Plain OAuth 2.0 providers
+// ([GitHub], [OAuth2]) have their endpoints from their configuration and
+// are never unavailable this way.
+//
 // # Errors
 //
 // One vocabulary: [ErrDenied] (the provider refused — the session ends at

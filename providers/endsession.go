@@ -18,13 +18,23 @@ import (
 //
 // postLogoutRedirectURL must be registered at the provider; state must be
 // fresh and checked when the browser comes back (RP-Initiated Logout §3).
-func (p *Provider) EndSessionURL(idTokenHint, postLogoutRedirectURL, state string) string {
-	if p.endSessionURL == "" {
-		return ""
-	}
-	u, err := url.Parse(p.endSessionURL)
+//
+// The endpoint comes from the discovery document: when that is not known
+// yet (see [OIDC]), EndSessionURL fetches it, waiting as long as ctx
+// allows, and fails with an error wrapping [ErrUnavailable] if it cannot.
+// With a ctx that is already done it answers from what is known and
+// starts nothing.
+func (p *Provider) EndSessionURL(ctx context.Context, idTokenHint, postLogoutRedirectURL, state string) (string, error) {
+	m, err := p.metadata(ctx)
 	if err != nil {
-		return ""
+		return "", err
+	}
+	if m.endSessionURL == "" {
+		return "", nil
+	}
+	u, err := url.Parse(m.endSessionURL)
+	if err != nil {
+		return "", fmt.Errorf("providers: %s: end_session_endpoint: %w", p.name, err)
 	}
 	q := u.Query()
 	if idTokenHint != "" {
@@ -34,26 +44,43 @@ func (p *Provider) EndSessionURL(idTokenHint, postLogoutRedirectURL, state strin
 	q.Set("post_logout_redirect_uri", postLogoutRedirectURL)
 	q.Set("state", state)
 	u.RawQuery = q.Encode()
-	return u.String()
+	return u.String(), nil
 }
 
-// CanRevoke reports whether the provider has a revocation endpoint.
-func (p *Provider) CanRevoke() bool { return p.revocationURL != "" }
+// CanRevoke reports whether the provider has a revocation endpoint (RFC
+// 7009). For an OpenID Connect provider that is known from its discovery
+// document: when that is not known yet, CanRevoke fetches it as
+// [Provider.EndSessionURL] does, and fails with an error wrapping
+// [ErrUnavailable] if it cannot; with a ctx that is already done it
+// answers from what is known and starts nothing.
+func (p *Provider) CanRevoke(ctx context.Context) (bool, error) {
+	m, err := p.metadata(ctx)
+	if err != nil {
+		return false, err
+	}
+	return m.revocationURL != "", nil
+}
 
 // Revoke asks the provider to revoke token (RFC 7009 §2.1), authenticating
 // as the client with HTTP Basic. hint is "refresh_token" or
 // "access_token". A provider without a revocation endpoint returns an
-// error; so does any answer but 200 (RFC 7009 §2.2: 200 also for unknown
+// error wrapping [errors.ErrUnsupported], one whose discovery document
+// cannot be fetched (see [OIDC]) an error wrapping [ErrUnavailable]; any
+// answer but 200 is an error too (RFC 7009 §2.2: 200 also for unknown
 // tokens).
 func (p *Provider) Revoke(ctx context.Context, token, hint string) error {
-	if p.revocationURL == "" {
-		return errors.New("providers: " + p.name + " has no revocation endpoint")
+	m, err := p.metadata(ctx)
+	if err != nil {
+		return fmt.Errorf("providers: %s: revoke: %w", p.name, err)
+	}
+	if m.revocationURL == "" {
+		return fmt.Errorf("providers: %s has no revocation endpoint: %w", p.name, errors.ErrUnsupported)
 	}
 	form := url.Values{"token": {token}}
 	if hint != "" {
 		form.Set("token_type_hint", hint)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.revocationURL, strings.NewReader(form.Encode()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.revocationURL, strings.NewReader(form.Encode()))
 	if err != nil {
 		return fmt.Errorf("providers: %s: revoke: %w", p.name, err)
 	}

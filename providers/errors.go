@@ -33,7 +33,14 @@ var (
 	// a timeout, HTTP 408, 425, 429 or 5xx, an HTTP 4xx without an OAuth
 	// error code (a proxy's or firewall's page), an unparseable answer, or
 	// temporarily_unavailable / server_error. A later attempt may succeed;
-	// [Error.RetryAfter] says when, if the provider did.
+	// [Error.RetryAfter] says when, if the provider did. It is also what
+	// every method that needs an OpenID Connect provider's discovery
+	// document returns while that cannot be fetched (see [OIDC]); that
+	// error has a method RetryAfter() time.Duration, the time until the
+	// next attempt may start (0 when the caller's context ended first):
+	//
+	//	var ra interface{ RetryAfter() time.Duration }
+	//	if errors.As(err, &ra) { w.Header().Set("Retry-After", …) }
 	ErrUnavailable = errors.New("providers: unavailable")
 	// ErrInvalidResponse: an authorization response that must not be used:
 	// an "iss" parameter that is not the flow's issuer (RFC 9207), a

@@ -42,12 +42,16 @@ func ExampleOIDC() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	u, _ := url.Parse(corp.AuthCodeURL(providers.Flow{
+	authURL, err := corp.AuthCodeURL(context.Background(), providers.Flow{
 		RedirectURL: "https://app.example.com/auth/callback/corp",
 		State:       "state-from-crypto-rand",
 		Nonce:       "nonce-from-crypto-rand",
 		Verifier:    "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
-	}))
+	})
+	if err != nil {
+		log.Fatal(err) // the provider is down (ErrUnavailable): try again later
+	}
+	u, _ := url.Parse(authURL)
 	q := u.Query()
 	fmt.Println(corp.Name(), corp.DisplayName())
 	fmt.Println(q.Get("response_type"), q.Get("scope"))
@@ -82,12 +86,16 @@ func ExampleGoogle() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	u, _ := url.Parse(google.AuthCodeURL(providers.Flow{
+	authURL, err := google.AuthCodeURL(context.Background(), providers.Flow{
 		RedirectURL: "https://app.example.com/auth/callback/google",
 		State:       "state-from-crypto-rand",
 		Nonce:       "nonce-from-crypto-rand",
 		Verifier:    "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
-	}))
+	})
+	if err != nil {
+		log.Fatal(err) // the provider is down (ErrUnavailable): try again later
+	}
+	u, _ := url.Parse(authURL)
 	q := u.Query()
 	fmt.Println(google.Name(), google.DisplayName(), google.Brand())
 	fmt.Println(q.Get("scope"), q.Get("access_type"), q.Get("hd"), q.Get("code_challenge_method"))
@@ -106,11 +114,15 @@ func ExampleGitHub() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	u, _ := url.Parse(github.AuthCodeURL(providers.Flow{
+	authURL, err := github.AuthCodeURL(context.Background(), providers.Flow{
 		RedirectURL: "https://app.example.com/auth/callback/github",
 		State:       "state-from-crypto-rand",
 		Verifier:    "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
-	}))
+	})
+	if err != nil {
+		log.Fatal(err) // never: GitHub's endpoints are configured
+	}
+	u, _ := url.Parse(authURL)
 	q := u.Query()
 	fmt.Println(github.Name(), github.DisplayName(), github.Brand(), github.Issuer() == "")
 	fmt.Println(u.Host + u.Path)
@@ -159,11 +171,15 @@ func ExampleOAuth2() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	u, _ := url.Parse(gitlab.AuthCodeURL(providers.Flow{
+	authURL, err := gitlab.AuthCodeURL(context.Background(), providers.Flow{
 		RedirectURL: "https://app.example.com/auth/callback/gitlab",
 		State:       "state-from-crypto-rand",
 		Verifier:    "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
-	}))
+	})
+	if err != nil {
+		log.Fatal(err) // never: the endpoints are configured
+	}
+	u, _ := url.Parse(authURL)
 	fmt.Println(gitlab.Name(), gitlab.DisplayName(), gitlab.Brand() == "")
 	fmt.Println(u.Query().Get("scope"), u.Query().Get("code_challenge"))
 	// Output:

@@ -84,12 +84,12 @@ func TestGitHubEndpoints(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			u := p.AuthCodeURL(Flow{RedirectURL: githubRedirect, State: "st", Nonce: "must-not-be-sent", Verifier: oauth2.GenerateVerifier()})
+			u := authCodeURL(t, p, Flow{RedirectURL: githubRedirect, State: "st", Nonce: "must-not-be-sent", Verifier: oauth2.GenerateVerifier()})
 			if !strings.HasPrefix(u, tc.authorize) || strings.Contains(u, "nonce") || strings.Contains(u, "secret") ||
 				!strings.Contains(u, "code_challenge_method=S256") || !strings.Contains(u, "scope="+strings.ReplaceAll(strings.ReplaceAll(tc.scope, ":", "%3A"), " ", "+")) {
 				t.Errorf("authorization URL %s", u)
 			}
-			if p.Issuer() != "" || p.issParamRequired {
+			if p.Issuer() != "" || known(t, p).issParamRequired {
 				t.Error("GitHub has no issuer")
 			}
 		})

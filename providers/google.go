@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -56,6 +57,9 @@ type GoogleConfig struct {
 	// to refuse redirects and cap response sizes; its Timeout defaults to
 	// 10 s. Default: a client based on http.DefaultTransport.
 	HTTPClient *http.Client
+	// Logger receives the discovery events, as [OIDCConfig.Logger] does.
+	// Default: events are discarded.
+	Logger *slog.Logger
 }
 
 // Google returns a provider for Google's OpenID Connect service, built by
@@ -71,7 +75,10 @@ type GoogleConfig struct {
 // its authorization responses ("iss", RFC 9207), which the middleware
 // checks.
 //
-// Google makes network requests (discovery); ctx bounds them.
+// Google makes network requests (discovery); ctx bounds the first attempt.
+// When Google cannot be reached, Google returns the provider all the same
+// and sign-ins with it are unavailable until discovery succeeds, as for
+// any [OIDC] provider; a configuration that is wrong is refused.
 func Google(ctx context.Context, cfg GoogleConfig) (*Provider, error) {
 	name := cmp.Or(cfg.Name, "google")
 	var domains []string
@@ -89,6 +96,7 @@ func Google(ctx context.Context, cfg GoogleConfig) (*Provider, error) {
 		ClientSecret: cfg.ClientSecret,
 		Scopes:       cfg.Scopes,
 		HTTPClient:   cfg.HTTPClient,
+		Logger:       cfg.Logger,
 	})
 	if err != nil {
 		return nil, err
@@ -102,8 +110,8 @@ func Google(ctx context.Context, cfg GoogleConfig) (*Provider, error) {
 	}
 	verified := p.identify
 	offline := cfg.Offline
-	p.identify = func(ctx context.Context, tok *oauth2.Token, f Flow) (*Identity, error) {
-		id, err := verified(ctx, tok, f)
+	p.identify = func(ctx context.Context, m *metadata, tok *oauth2.Token, f Flow) (*Identity, error) {
+		id, err := verified(ctx, m, tok, f)
 		if err != nil {
 			return nil, err
 		}

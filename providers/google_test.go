@@ -3,6 +3,8 @@ package providers
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -33,6 +35,8 @@ func googleFake(t *testing.T, cfg fakegoogle.Config, gc GoogleConfig) (*fakegoog
 }
 
 func TestGoogleRefusesBadConfig(t *testing.T) {
+	notFound := httptest.NewServer(http.NotFoundHandler())
+	defer notFound.Close()
 	for name, gc := range map[string]GoogleConfig{
 		"no client ID":          {},
 		"bad name":              {ClientID: "id", Name: "Google"},
@@ -46,13 +50,28 @@ func TestGoogleRefusesBadConfig(t *testing.T) {
 		"trailing dot domain":   {ClientID: "id", HostedDomains: []string{"example.com."}},
 		"hyphen-edged label":    {ClientID: "id", HostedDomains: []string{"-example.com"}},
 		"space in domain":       {ClientID: "id", HostedDomains: []string{"exa mple.com"}},
-		"unreachable discovery": {ClientID: "id", Issuer: "http://127.0.0.1:1"},
+		"no discovery document": {ClientID: "id", Issuer: notFound.URL},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if p, err := Google(context.Background(), gc); err == nil || p != nil {
 				t.Fatalf("Google accepted it (err %v)", err)
 			}
 		})
+	}
+}
+
+// TestGoogleUnreachable: Google down at construction is not a
+// configuration error; sign-ins are unavailable until it answers.
+func TestGoogleUnreachable(t *testing.T) {
+	p, err := Google(context.Background(), GoogleConfig{ClientID: "id", Issuer: "http://" + reservedAddr(t)})
+	if err != nil {
+		t.Fatalf("Google refused an unreachable issuer: %v", err)
+	}
+	if p.Brand() != "google" || p.DisplayName() != "Google" {
+		t.Errorf("brand %q, display name %q", p.Brand(), p.DisplayName())
+	}
+	if _, err := p.AuthCodeURL(context.Background(), Flow{State: "s", Nonce: "n", Verifier: oauth2.GenerateVerifier()}); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("AuthCodeURL of an unreachable Google: %v", err)
 	}
 }
 
@@ -188,8 +207,8 @@ func TestGoogleRealURLs(t *testing.T) {
 			if p.Issuer() != "https://accounts.google.com" || p.Brand() != "google" || p.DisplayName() != "Google" || p.Name() != "google" {
 				t.Fatalf("provider %q %q %q %q", p.Issuer(), p.Brand(), p.DisplayName(), p.Name())
 			}
-			if !strings.HasPrefix(p.AuthCodeURL(Flow{State: "s", Nonce: "n", Verifier: oauth2.GenerateVerifier()}), "https://accounts.google.com/o/oauth2/v2/auth?") {
-				t.Fatalf("authorization URL %s", p.AuthCodeURL(Flow{}))
+			if u := authCodeURL(t, p, Flow{State: "s", Nonce: "n", Verifier: oauth2.GenerateVerifier()}); !strings.HasPrefix(u, "https://accounts.google.com/o/oauth2/v2/auth?") {
+				t.Fatalf("authorization URL %s", u)
 			}
 			id, _, err := loginWith(t, p, fake.Client(), googleRedirect, "")
 			if tc.accept != (err == nil) {

@@ -83,12 +83,22 @@ func (b *limitedBody) Close() error { return b.rc.Close() }
 // scheme but https, and plain http to anything but a loopback host
 // (127.0.0.0/8, ::1, localhost), which local development and tests need.
 func checkEndpoint(what, raw string) error {
+	if err := endpointError(what, raw); err != nil {
+		return fmt.Errorf("providers: %w", err)
+	}
+	return nil
+}
+
+// endpointError is checkEndpoint without the package prefix, for the
+// endpoints of a discovery document. It quotes at most 256 bytes of raw:
+// a document may hold anything.
+func endpointError(what, raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("providers: %s %q: %w", what, raw, err)
+		return fmt.Errorf("%s %.256q is not a URL", what, raw)
 	}
 	if u.Host == "" || u.User != nil || u.Fragment != "" {
-		return fmt.Errorf("providers: %s %q must be an absolute URL without user info or fragment", what, raw)
+		return fmt.Errorf("%s %.256q must be an absolute URL without user info or fragment", what, raw)
 	}
 	switch u.Scheme {
 	case "https":
@@ -98,7 +108,7 @@ func checkEndpoint(what, raw string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("providers: %s %q must use https (plain http only on loopback hosts)", what, raw)
+	return fmt.Errorf("%s %.256q must use https (plain http only on loopback hosts)", what, raw)
 }
 
 // IsLoopback reports whether host (without port) names the local machine:

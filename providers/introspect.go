@@ -81,8 +81,18 @@ type introspectionClaims struct {
 
 // CanIntrospect reports whether the provider has an introspection
 // endpoint (RFC 7662), so that [Provider.Introspect] can work; check it
-// at startup.
-func (p *Provider) CanIntrospect() bool { return p.introspection != nil }
+// at startup. That is known from the discovery document: when the
+// document is not known yet (see [OIDC]), CanIntrospect fetches it as
+// [Provider.EndSessionURL] does, and fails with an error wrapping
+// [ErrUnavailable] if it cannot; with a ctx that is already done it
+// answers from what is known and starts nothing.
+func (p *Provider) CanIntrospect(ctx context.Context) (bool, error) {
+	m, err := p.metadata(ctx)
+	if err != nil {
+		return false, err
+	}
+	return m.introspection != nil, nil
+}
 
 // Introspect asks the provider whether token, an access token presented
 // to the application's API, is active (OAuth 2.0 Token Introspection, RFC
@@ -120,20 +130,25 @@ func (p *Provider) CanIntrospect() bool { return p.introspection != nil }
 // Refusals wrap [ErrInvalidToken] and name the check, never a value from
 // the token or the answer. A network error, an answer other than HTTP
 // 200, or one that is not a JSON object with a boolean "active" wraps
-// [ErrUnavailable] and is not cached. A provider without an
-// introspection endpoint and an empty Audience return an error wrapping
-// neither.
+// [ErrUnavailable] and is not cached, as does a discovery document that
+// cannot be fetched (see [OIDC]). A provider without an introspection
+// endpoint returns an error wrapping [errors.ErrUnsupported], an empty
+// Audience one wrapping none of these.
 //
 // It does not check scopes, "nbf" or "iat" (the provider's "active"
 // covers them), or a JWT's signature; it does not ask for JWT answers
 // (RFC 9701).
 func (p *Provider) Introspect(ctx context.Context, token string, rules AccessTokenRules) (*AccessToken, error) {
-	in := p.introspection
-	if in == nil {
-		return nil, fmt.Errorf("providers: %s has no introspection endpoint", p.name)
-	}
 	if rules.Audience == "" {
 		return nil, fmt.Errorf("providers: %s: AccessTokenRules.Audience is required", p.name)
+	}
+	m, err := p.metadata(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("providers: %s: introspection: %w", p.name, err)
+	}
+	in := m.introspection
+	if in == nil {
+		return nil, fmt.Errorf("providers: %s has no introspection endpoint: %w", p.name, errors.ErrUnsupported)
 	}
 	if len(token) > maxAccessTokenSize || !validBearerToken(token) {
 		return nil, fmt.Errorf("providers: %s: introspection: %w: malformed or too large", p.name, ErrInvalidToken)

@@ -22,7 +22,7 @@ import (
 func introspectProvider(t *testing.T) (*Provider, *oidctest.Server, *fakeClock) {
 	t.Helper()
 	p, op, clock := accessProvider(t)
-	if !p.CanIntrospect() {
+	if ok, err := p.CanIntrospect(context.Background()); !ok || err != nil {
 		t.Fatal("CanIntrospect false for a provider with an introspection_endpoint")
 	}
 	op.Introspection = func(_ string, c oidctest.Claims) oidctest.Claims {
@@ -275,7 +275,8 @@ func TestIntrospectCache(t *testing.T) {
 func TestIntrospectCacheBound(t *testing.T) {
 	p, op, clock := introspectProvider(t)
 	honest := op.Introspection
-	p.introspection = newIntrospector(p.introspection.url, 2, p.now)
+	m := known(t, p)
+	m.introspection = newIntrospector(m.introspection.url, 2, p.now)
 	start := clock.now()
 	lifetime := map[string]time.Duration{}
 	op.Introspection = func(tk string, c oidctest.Claims) oidctest.Claims {
@@ -295,7 +296,7 @@ func TestIntrospectCacheBound(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n, ev := p.introspection.cache.Len(), p.introspection.cache.Evictions(); n != 2 || ev != 1 {
+	if n, ev := m.introspection.cache.Len(), m.introspection.cache.Evictions(); n != 2 || ev != 1 {
 		t.Errorf("cache holds %d answers after %d evictions, want 2 after 1", n, ev)
 	}
 	tests := []struct {
@@ -318,7 +319,7 @@ func TestIntrospectCacheBound(t *testing.T) {
 			}
 		})
 	}
-	if n := p.introspection.cache.Len(); n > 2 {
+	if n := m.introspection.cache.Len(); n > 2 {
 		t.Errorf("cache holds %d answers, bound 2", n)
 	}
 }
@@ -353,11 +354,11 @@ func TestIntrospectEndpointDiscovery(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if p.CanIntrospect() {
+			if ok, err := p.CanIntrospect(context.Background()); ok || err != nil {
 				t.Error("CanIntrospect true without an endpoint")
 			}
-			if _, err := introspect(p, "t"); err == nil || errors.Is(err, ErrInvalidToken) || errors.Is(err, ErrUnavailable) {
-				t.Errorf("Introspect without an endpoint: %v, want a configuration error", err)
+			if _, err := introspect(p, "t"); !errors.Is(err, errors.ErrUnsupported) || errors.Is(err, ErrInvalidToken) || errors.Is(err, ErrUnavailable) {
+				t.Errorf("Introspect without an endpoint: %v, want a configuration error (errors.ErrUnsupported)", err)
 			}
 		})
 	}

@@ -76,12 +76,18 @@ const (
 //
 // It does not detect replays (see [LogoutToken.JTI]) and ends no session.
 // Errors name the failed check and hold no value from the token. A
-// provider without ID tokens (plain OAuth 2.0) returns an error.
+// provider without ID tokens (plain OAuth 2.0) returns an error wrapping
+// [errors.ErrUnsupported]; one whose discovery document cannot be
+// fetched (see [OIDC]) an error wrapping [ErrUnavailable].
 func (p *Provider) VerifyLogoutToken(ctx context.Context, raw string) (*LogoutToken, error) {
-	if p.logout == nil {
-		return nil, fmt.Errorf("providers: %s: not an OpenID Connect provider: no back-channel logout", p.name)
+	if p.issuer == "" {
+		return nil, fmt.Errorf("providers: %s: not an OpenID Connect provider: no back-channel logout: %w", p.name, errors.ErrUnsupported)
 	}
-	t, err := p.logout.verify(ctx, raw)
+	m, err := p.metadata(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("providers: %s: logout token: %w", p.name, err)
+	}
+	t, err := m.logout.verify(ctx, raw)
 	if err != nil {
 		return nil, fmt.Errorf("providers: %s: %w", p.name, err)
 	}

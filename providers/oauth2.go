@@ -107,14 +107,16 @@ func OAuth2(cfg OAuth2Config) (*Provider, error) {
 		oauth: oauth2.Config{
 			ClientID:     cfg.ClientID,
 			ClientSecret: cfg.ClientSecret,
-			Endpoint:     oauth2.Endpoint{AuthURL: cfg.Endpoint.AuthURL, TokenURL: cfg.Endpoint.TokenURL, AuthStyle: style},
 			Scopes:       slices.Clone(cfg.Scopes),
 		},
 		client: hardenedClient(cfg.HTTPClient),
 		now:    time.Now,
+		disc: knownMetadata(cfg.Name, &metadata{
+			endpoint: oauth2.Endpoint{AuthURL: cfg.Endpoint.AuthURL, TokenURL: cfg.Endpoint.TokenURL, AuthStyle: style},
+		}),
 	}
 	identify := cfg.Identify
-	p.identify = func(ctx context.Context, tok *oauth2.Token, _ Flow) (*Identity, error) {
+	p.identify = func(ctx context.Context, _ *metadata, tok *oauth2.Token, _ Flow) (*Identity, error) {
 		u, err := identify(ctx, p.bearerClient(tok), tok)
 		if err != nil {
 			return nil, fmt.Errorf("identify: %w", err)

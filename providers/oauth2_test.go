@@ -31,7 +31,7 @@ func (e *errAuthorization) Error() string { return "authorization response: erro
 func loginWith(t *testing.T, p *Provider, c *http.Client, redirectURL, prompt string) (*Identity, url.Values, error) {
 	t.Helper()
 	f := Flow{RedirectURL: redirectURL, State: randomString(), Nonce: randomString(), Verifier: oauth2.GenerateVerifier(), Prompt: prompt}
-	authz, err := url.Parse(p.AuthCodeURL(f))
+	authz, err := url.Parse(authCodeURL(t, p, f))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func loginWith(t *testing.T, p *Provider, c *http.Client, redirectURL, prompt st
 	if q.Has("error") {
 		return nil, authz.Query(), &errAuthorization{q}
 	}
-	id, err := p.exchange(context.Background(), f, q.Get("code"))
+	id, err := p.exchange(context.Background(), known(t, p), f, q.Get("code"))
 	return id, authz.Query(), err
 }
 

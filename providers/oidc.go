@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -24,7 +25,9 @@ type OIDCConfig struct {
 	// DisplayName is shown on the sign-in button. Default: Name.
 	DisplayName string
 	// Issuer is the provider's issuer URL, exactly as its discovery document
-	// states it (https; plain http only on loopback hosts). Required.
+	// states it (https; plain http only on loopback hosts). Required. Its
+	// discovery document is fetched by [OIDC], or on first use when the
+	// provider cannot be reached then.
 	Issuer string
 	// ClientID and ClientSecret are the application's credentials at the
 	// provider. ClientID is required; the secret is sent with HTTP Basic
@@ -62,14 +65,23 @@ type OIDCConfig struct {
 	// copies it to refuse redirects and cap response sizes; its Timeout
 	// defaults to 10 s. Default: a client based on http.DefaultTransport.
 	HTTPClient *http.Client
+	// Logger receives the provider's discovery events: each failed
+	// attempt to fetch the discovery document (warn when the provider
+	// could not be reached, error when its document is unusable, with the
+	// cause and the backoff) and the success after failures. Pass the
+	// application's logger: a document that goes wrong while the
+	// application runs is reported nowhere else. Default: events are
+	// discarded.
+	Logger *slog.Logger
 }
 
 // clockSkew is the leeway for "iat" in the future.
 const clockSkew = time.Minute
 
-// OIDC returns an OpenID Connect provider configured by discovery: it
-// fetches Issuer/.well-known/openid-configuration (its "issuer" must equal
-// Issuer exactly) and refuses endpoints that are not https.
+// OIDC returns an OpenID Connect provider configured by discovery: its
+// endpoints and keys come from Issuer/.well-known/openid-configuration,
+// whose "issuer" must equal Issuer exactly, and whose endpoints must be
+// https.
 //
 // A login with it verifies the ID token completely: signature with the
 // provider's published keys and one of the pinned algorithms, "iss", "aud",
@@ -79,7 +91,27 @@ const clockSkew = time.Minute
 // the client ID, "at_hash" when present. Email is kept only when
 // "email_verified" is true.
 //
-// OIDC makes network requests; ctx bounds them.
+// OIDC refuses a configuration that is wrong: an invalid name, no client
+// ID, an issuer that is not https (or http on a loopback host), a bad
+// option, and a discovery document that is reached but wrong (an HTTP
+// status other than 200 that is not 408, 425, 429 or 5xx, a body that is
+// not a JSON object, another issuer, endpoints that are not https, no
+// response_type code, none of the pinned signing algorithms among those
+// the document lists, no userinfo_endpoint with UserInfo set). A provider
+// that cannot be reached is not a wrong configuration: when discovery
+// gets no answer within ctx (or 10 s), or one that says "later" (HTTP
+// 408, 425, 429, 5xx), OIDC returns the provider all the same, and the
+// document is fetched when a method first needs it — a sign-in, a refresh,
+// a logout, a token check —, one fetch at a time, with a backoff after
+// each failure that doubles from 1 s to 1 min. Until it succeeds those
+// methods fail with an error wrapping [ErrUnavailable], and a document
+// that is wrong when first reached then keeps the provider unavailable,
+// logged at error level once per attempt, until someone fixes it. So an
+// application starts, and serves everything but sign-ins with this
+// provider, while the provider is down. Once fetched, the document is
+// kept for the provider's life.
+//
+// OIDC makes network requests; ctx bounds the first attempt.
 func OIDC(ctx context.Context, cfg OIDCConfig) (*Provider, error) {
 	if err := validName(cfg.Name); err != nil {
 		return nil, err
@@ -109,115 +141,127 @@ func OIDC(ctx context.Context, cfg OIDCConfig) (*Provider, error) {
 	if cfg.MaxIDTokenAge < 0 {
 		return nil, fmt.Errorf("providers: %s: negative MaxIDTokenAge", cfg.Name)
 	}
-	client := hardenedClient(cfg.HTTPClient)
-	op, err := oidc.NewProvider(oidc.ClientContext(ctx, client), cfg.Issuer)
-	if err != nil {
-		return nil, fmt.Errorf("providers: %s: discovery: %w", cfg.Name, err)
-	}
-	var meta struct {
-		JWKS          string   `json:"jwks_uri"`
-		EndSession    string   `json:"end_session_endpoint"`
-		Revocation    string   `json:"revocation_endpoint"`
-		Introspection string   `json:"introspection_endpoint"`
-		IssParam      bool     `json:"authorization_response_iss_parameter_supported"`
-		ResponseTypes []string `json:"response_types_supported"`
-	}
-	if err := op.Claims(&meta); err != nil {
-		return nil, fmt.Errorf("providers: %s: discovery: %w", cfg.Name, err)
-	}
-	ep := op.Endpoint()
-	for what, u := range map[string]string{
-		"authorization_endpoint": ep.AuthURL,
-		"token_endpoint":         ep.TokenURL,
-		"jwks_uri":               meta.JWKS,
-	} {
-		if err := checkEndpoint(what, u); err != nil {
-			return nil, fmt.Errorf("%w (from %s's discovery document)", err, cfg.Name)
-		}
-	}
-	for what, u := range map[string]string{
-		"userinfo_endpoint":      op.UserInfoEndpoint(),
-		"end_session_endpoint":   meta.EndSession,
-		"revocation_endpoint":    meta.Revocation,
-		"introspection_endpoint": meta.Introspection,
-	} {
-		if u == "" {
-			continue
-		}
-		if err := checkEndpoint(what, u); err != nil {
-			return nil, fmt.Errorf("%w (from %s's discovery document)", err, cfg.Name)
-		}
-	}
-	if cfg.UserInfo && op.UserInfoEndpoint() == "" {
-		return nil, fmt.Errorf("providers: %s: UserInfo is set but the provider has no userinfo_endpoint", cfg.Name)
-	}
-	if len(meta.ResponseTypes) > 0 && !slices.Contains(meta.ResponseTypes, "code") {
-		return nil, fmt.Errorf("providers: %s: the provider does not support response_type=code", cfg.Name)
-	}
-	scopes := cfg.Scopes
+	scopes := slices.Clone(cfg.Scopes)
 	if len(scopes) == 0 {
 		scopes = []string{oidc.ScopeOpenID, "email", "profile"}
 	}
 	if !slices.Contains(scopes, oidc.ScopeOpenID) {
 		scopes = append([]string{oidc.ScopeOpenID}, scopes...)
 	}
+	client := hardenedClient(cfg.HTTPClient)
 	p := &Provider{
-		name:             cfg.Name,
-		displayName:      cmp.Or(cfg.DisplayName, cfg.Name),
-		issuer:           cfg.Issuer,
-		issParamRequired: meta.IssParam,
+		name:        cfg.Name,
+		displayName: cmp.Or(cfg.DisplayName, cfg.Name),
+		issuer:      cfg.Issuer,
 		oauth: oauth2.Config{
 			ClientID:     cfg.ClientID,
 			ClientSecret: cfg.ClientSecret,
-			Endpoint:     oauth2.Endpoint{AuthURL: ep.AuthURL, TokenURL: ep.TokenURL, AuthStyle: oauth2.AuthStyleInHeader},
 			Scopes:       scopes,
 		},
-		client:        client,
-		now:           time.Now,
-		endSessionURL: meta.EndSession,
-		revocationURL: meta.Revocation,
+		client:      client,
+		now:         time.Now,
+		groupsClaim: groupsClaim,
 	}
-	v := &idTokenVerifier{
+	// What the metadata is built from is copied now: the caller may change
+	// cfg's slices before the document is fetched.
+	v := idTokenVerifier{
 		clientID:       cfg.ClientID,
 		extraAudiences: slices.Clone(cfg.ExtraAudiences),
 		maxAge:         cfg.MaxIDTokenAge,
 		issuer:         cfg.Issuer,
-		algs:           slices.Clone(algs),
+		algs:           algs,
 		groupsClaim:    groupsClaim,
 		now:            func() time.Time { return p.now() },
+	}
+	userInfo := cfg.UserInfo
+	p.disc = newDiscovery(cfg.Name, cfg.Logger, v.now, func(ctx context.Context) (*metadata, error) {
+		doc, err := fetchDocument(ctx, client, v.issuer)
+		if err != nil {
+			return nil, err
+		}
+		return oidcMetadata(doc, v, userInfo, client)
+	})
+	p.identify = func(ctx context.Context, m *metadata, tok *oauth2.Token, f Flow) (*Identity, error) {
+		var fetch func(ctx context.Context, tok *oauth2.Token) (*userInfoResponse, error)
+		if userInfo {
+			fetch = func(ctx context.Context, tok *oauth2.Token) (*userInfoResponse, error) {
+				return p.fetchUserInfo(ctx, m.userInfoURL, tok)
+			}
+		}
+		return m.idTokens.identify(ctx, p, tok, f.Nonce, fetch)
+	}
+	if err := p.disc.first(ctx); err != nil {
+		return nil, fmt.Errorf("providers: %s: discovery: %w", cfg.Name, err)
+	}
+	return p, nil
+}
+
+// oidcMetadata checks a discovery document and builds the provider's
+// metadata from it: endpoints, the ID token verifier v completed with the
+// provider's keys, the access and logout token key caches, the
+// introspector. A document portcullis cannot use fails with an error
+// wrapping errUnusableDocument.
+func oidcMetadata(doc *document, v idTokenVerifier, userInfo bool, client *http.Client) (*metadata, error) {
+	unusable := func(err error) error { return fmt.Errorf("%w: %w", errUnusableDocument, err) }
+	for _, e := range []struct{ what, url string }{
+		{"authorization_endpoint", doc.AuthURL},
+		{"token_endpoint", doc.TokenURL},
+		{"jwks_uri", doc.JWKS},
+	} {
+		if err := endpointError(e.what, e.url); err != nil {
+			return nil, unusable(err)
+		}
+	}
+	for _, e := range []struct{ what, url string }{
+		{"userinfo_endpoint", doc.UserInfo},
+		{"end_session_endpoint", doc.EndSession},
+		{"revocation_endpoint", doc.Revocation},
+		{"introspection_endpoint", doc.Introspection},
+	} {
+		if e.url == "" {
+			continue
+		}
+		if err := endpointError(e.what, e.url); err != nil {
+			return nil, unusable(err)
+		}
+	}
+	switch {
+	case userInfo && doc.UserInfo == "":
+		return nil, unusable(errors.New("UserInfo is set but the provider has no userinfo_endpoint"))
+	case len(doc.ResponseTypes) > 0 && !slices.Contains(doc.ResponseTypes, "code"):
+		return nil, unusable(errors.New("the provider does not support response_type=code"))
+	case len(doc.SigningAlgs) > 0 && !slices.ContainsFunc(v.algs, func(a string) bool { return slices.Contains(doc.SigningAlgs, a) }):
+		return nil, unusable(fmt.Errorf("the provider signs ID tokens with %.256s, none of the pinned SigningAlgs %s",
+			strings.Join(doc.SigningAlgs, ", "), strings.Join(v.algs, ", ")))
 	}
 	// The keys are parsed one by one, so a key of a type go-jose does not
 	// know (a post-quantum "AKP" key, say) is skipped instead of breaking
 	// the whole set, as it would in go-oidc's RemoteKeySet (SECURITY.md
 	// IDT-18). The key set reports how each signature check ended, so
 	// that a refusal is named by its type (verifyError).
-	v.verifier = oidc.NewVerifier(cfg.Issuer, reportingKeySet{newJWKSCache(meta.JWKS, client, algs, 0, v.now)}, &oidc.Config{
-		ClientID:             cfg.ClientID,
-		SupportedSigningAlgs: algs,
+	v.verifier = oidc.NewVerifier(v.issuer, reportingKeySet{newJWKSCache(doc.JWKS, client, v.algs, 0, v.now)}, &oidc.Config{
+		ClientID:             v.clientID,
+		SupportedSigningAlgs: slices.Clone(v.algs),
 		Now:                  v.now,
 	})
-	// Access tokens get their own key cache, rate-limited like the logout
-	// tokens' (jwksMinRefresh): anyone can present one, so an unknown kid
-	// must not cause a fetch each time (SECURITY.md NET-05), as it would
-	// with the ID tokens' cache (IDT-08).
-	p.accessKeys = newJWKSCache(meta.JWKS, client, algs, jwksMinRefresh, v.now)
-	if meta.Introspection != "" {
-		p.introspection = newIntrospector(meta.Introspection, introspectionCacheSize, v.now)
+	m := &metadata{
+		endpoint:         oauth2.Endpoint{AuthURL: doc.AuthURL, TokenURL: doc.TokenURL, AuthStyle: oauth2.AuthStyleInHeader},
+		issParamRequired: doc.IssParam,
+		endSessionURL:    doc.EndSession,
+		revocationURL:    doc.Revocation,
+		userInfoURL:      doc.UserInfo,
+		idTokens:         &v,
+		// Access tokens get their own key cache, rate-limited like the
+		// logout tokens' (jwksMinRefresh): anyone can present one, so an
+		// unknown kid must not cause a fetch each time (SECURITY.md
+		// NET-05), as it would with the ID tokens' cache (IDT-08).
+		accessKeys: newJWKSCache(doc.JWKS, client, v.algs, jwksMinRefresh, v.now),
+		logout:     newLogoutVerifier(&v, v.issuer, doc.JWKS, v.algs, client),
 	}
-	var userInfo func(ctx context.Context, tok *oauth2.Token) (*userInfoResponse, error)
-	if cfg.UserInfo {
-		endpoint := op.UserInfoEndpoint()
-		userInfo = func(ctx context.Context, tok *oauth2.Token) (*userInfoResponse, error) {
-			return p.fetchUserInfo(ctx, endpoint, tok)
-		}
+	if doc.Introspection != "" {
+		m.introspection = newIntrospector(doc.Introspection, introspectionCacheSize, v.now)
 	}
-	p.identify = func(ctx context.Context, tok *oauth2.Token, f Flow) (*Identity, error) {
-		return v.identify(ctx, p, tok, f.Nonce, userInfo)
-	}
-	p.refreshed = v.verifyRefreshed
-	p.groupsClaim = groupsClaim
-	p.logout = newLogoutVerifier(v, cfg.Issuer, meta.JWKS, algs, client)
-	return p, nil
+	return m, nil
 }
 
 // signingAlgs validates the pinned algorithm list.

@@ -40,18 +40,17 @@ func TestOIDCRefusesBadConfig(t *testing.T) {
 	ts := discoveryServer(t, nil)
 	valid := OIDCConfig{Name: "corp", Issuer: ts.URL, ClientID: "app"}
 	for name, tc := range map[string]func(c *OIDCConfig){
-		"empty name":         func(c *OIDCConfig) { c.Name = "" },
-		"upper-case name":    func(c *OIDCConfig) { c.Name = "Corp" },
-		"name with slash":    func(c *OIDCConfig) { c.Name = "a/b" },
-		"name too long":      func(c *OIDCConfig) { c.Name = strings.Repeat("a", 33) },
-		"no client ID":       func(c *OIDCConfig) { c.ClientID = "" },
-		"no issuer":          func(c *OIDCConfig) { c.Issuer = "" },
-		"http issuer":        func(c *OIDCConfig) { c.Issuer = "http://op.example" },
-		"issuer trailing /":  func(c *OIDCConfig) { c.Issuer = ts.URL + "/" },
-		"alg none":           func(c *OIDCConfig) { c.SigningAlgs = []string{"none"} },
-		"alg HS256":          func(c *OIDCConfig) { c.SigningAlgs = []string{"RS256", "HS256"} },
-		"negative max age":   func(c *OIDCConfig) { c.MaxIDTokenAge = -1 },
-		"unreachable issuer": func(c *OIDCConfig) { c.Issuer = "http://127.0.0.1:1" },
+		"empty name":        func(c *OIDCConfig) { c.Name = "" },
+		"upper-case name":   func(c *OIDCConfig) { c.Name = "Corp" },
+		"name with slash":   func(c *OIDCConfig) { c.Name = "a/b" },
+		"name too long":     func(c *OIDCConfig) { c.Name = strings.Repeat("a", 33) },
+		"no client ID":      func(c *OIDCConfig) { c.ClientID = "" },
+		"no issuer":         func(c *OIDCConfig) { c.Issuer = "" },
+		"http issuer":       func(c *OIDCConfig) { c.Issuer = "http://op.example" },
+		"issuer trailing /": func(c *OIDCConfig) { c.Issuer = ts.URL + "/" },
+		"alg none":          func(c *OIDCConfig) { c.SigningAlgs = []string{"none"} },
+		"alg HS256":         func(c *OIDCConfig) { c.SigningAlgs = []string{"RS256", "HS256"} },
+		"negative max age":  func(c *OIDCConfig) { c.MaxIDTokenAge = -1 },
 		"userinfo unsupported": func(c *OIDCConfig) {
 			c.UserInfo = true
 			c.Issuer = discoveryServer(t, func(d map[string]any) { delete(d, "userinfo_endpoint") }).URL
@@ -100,10 +99,10 @@ func TestOIDCDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !p.issParamRequired || p.Issuer() != ts.URL || p.DisplayName() != "corp" {
-		t.Errorf("RequiresIssuerParameter %v Issuer %q DisplayName %q", p.issParamRequired, p.Issuer(), p.DisplayName())
+	if m := known(t, p); !m.issParamRequired || p.Issuer() != ts.URL || p.DisplayName() != "corp" {
+		t.Errorf("RequiresIssuerParameter %v Issuer %q DisplayName %q", m.issParamRequired, p.Issuer(), p.DisplayName())
 	}
-	u := p.AuthCodeURL(Flow{RedirectURL: "https://app.example/cb", State: "s", Nonce: "n", Verifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"})
+	u := authCodeURL(t, p, Flow{RedirectURL: "https://app.example/cb", State: "s", Nonce: "n", Verifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"})
 	// openid is always requested, and S256 is sent even though the
 	// provider advertises only plain (PKCE downgrade, AR-05).
 	for _, want := range []string{"scope=openid+email", "code_challenge_method=S256", "code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "nonce=n", "state=s", "response_type=code"} {
@@ -137,7 +136,7 @@ func TestOIDCWithDevoidc(t *testing.T) {
 		}
 		f := Flow{RedirectURL: "https://app.example/cb", State: "state-1", Nonce: "nonce-1", Verifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"}
 		client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		resp, err := client.Get(p.AuthCodeURL(f))
+		resp, err := client.Get(authCodeURL(t, p, f))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -146,7 +145,7 @@ func TestOIDCWithDevoidc(t *testing.T) {
 		if loc == nil || loc.Query().Get("state") != "state-1" || loc.Query().Get("iss") != ts.URL {
 			t.Fatalf("authorize redirected to %v", loc)
 		}
-		id, err := p.exchange(context.Background(), f, loc.Query().Get("code"))
+		id, err := p.exchange(context.Background(), known(t, p), f, loc.Query().Get("code"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -155,7 +154,7 @@ func TestOIDCWithDevoidc(t *testing.T) {
 			t.Fatalf("identity %+v", id)
 		}
 		// The code works once.
-		if _, err := p.exchange(context.Background(), f, loc.Query().Get("code")); err == nil {
+		if _, err := p.exchange(context.Background(), known(t, p), f, loc.Query().Get("code")); err == nil {
 			t.Fatal("a redeemed code was accepted again")
 		}
 	}

@@ -14,22 +14,50 @@ import (
 
 // Provider is one sign-in provider: its endpoints, the application's client
 // credentials there, and how a login's tokens become a verified
-// [session.User]. Every constructor in this package returns a *Provider; it
-// is immutable and safe for concurrent use.
+// [session.User]. Every constructor in this package returns a *Provider; its
+// configuration is fixed at construction, and it is safe for concurrent
+// use. An OpenID Connect provider learns its endpoints from its discovery
+// document, fetched once, at construction or, when the provider cannot be
+// reached then, on first use (see [OIDC]); until then its methods that need
+// them fail with an error wrapping [ErrUnavailable].
 type Provider struct {
 	name        string
 	displayName string
 	brand       string // "google", "github" or ""; see Brand
 	issuer      string // OpenID Connect issuer; empty for plain OAuth 2.0
+	// oauth holds the client credentials and scopes; the endpoint comes
+	// from the metadata and the redirect URL from the flow (config).
+	oauth      oauth2.Config
+	client     *http.Client
+	authParams []oauth2.AuthCodeOption
+	now        func() time.Time
+	// disc holds the metadata (discovery.go): known from the start for
+	// plain OAuth 2.0, from the discovery document for OpenID Connect.
+	disc *discovery
+	// identify turns a token response into an identity; it is the part
+	// that differs between OpenID Connect and plain OAuth 2.0 providers.
+	identify func(ctx context.Context, m *metadata, tok *oauth2.Token, f Flow) (*Identity, error)
+	// groupsClaim is OIDCConfig.GroupsClaim when it is not "groups".
+	groupsClaim []string
+}
+
+// metadata is what a provider's operations need beyond its configuration:
+// its endpoints and what is built from them. Plain OAuth 2.0 providers
+// have it from their configuration, OpenID Connect providers from their
+// discovery document. It never changes once known.
+type metadata struct {
+	endpoint oauth2.Endpoint
 	// issParamRequired is set when the provider advertises RFC 9207
 	// authorization_response_iss_parameter_supported.
 	issParamRequired bool
-	oauth            oauth2.Config // RedirectURL is set per flow
-	// endSessionURL and revocationURL are the provider's
-	// end_session_endpoint (RP-Initiated Logout) and revocation_endpoint
-	// (RFC 7009), if it has them.
+	// endSessionURL, revocationURL and userInfoURL are the provider's
+	// end_session_endpoint (RP-Initiated Logout), revocation_endpoint
+	// (RFC 7009) and userinfo_endpoint, if it has them.
 	endSessionURL string
 	revocationURL string
+	userInfoURL   string
+	// idTokens verifies ID tokens; nil for providers without them.
+	idTokens *idTokenVerifier
 	// accessKeys verifies JWT access tokens (accesstoken.go): the
 	// provider's JWKS with the logout tokens' fetch floor, since anyone
 	// can present an access token (SECURITY.md NET-05). nil for providers
@@ -38,20 +66,24 @@ type Provider struct {
 	// introspection is the provider's introspection_endpoint (RFC 7662)
 	// with its answer cache (introspect.go); nil if it has none.
 	introspection *introspector
-	client        *http.Client
-	authParams    []oauth2.AuthCodeOption
-	now           func() time.Time
-	// identify turns a token response into an identity; it is the part
-	// that differs between OpenID Connect and plain OAuth 2.0 providers.
-	identify func(ctx context.Context, tok *oauth2.Token, f Flow) (*Identity, error)
-	// refreshed checks an ID token that came back from a refresh against
-	// the session's original; nil for providers without ID tokens.
-	refreshed func(ctx context.Context, s *session.Session, rawIDToken string, tok *oauth2.Token) error
-	// groupsClaim is OIDCConfig.GroupsClaim when it is not "groups".
-	groupsClaim []string
 	// logout verifies Back-Channel Logout tokens; nil for providers
 	// without ID tokens.
 	logout *logoutVerifier
+}
+
+// metadata returns p's metadata, fetching the discovery document when it
+// is not known yet (discovery.go). Its errors wrap ErrUnavailable.
+func (p *Provider) metadata(ctx context.Context) (*metadata, error) {
+	return p.disc.get(ctx)
+}
+
+// config returns the oauth2.Config of a request to m's endpoints with
+// redirectURL.
+func (p *Provider) config(m *metadata, redirectURL string) oauth2.Config {
+	c := p.oauth
+	c.Endpoint = m.endpoint
+	c.RedirectURL = redirectURL
+	return c
 }
 
 // Flow is what a login flow carries from its start to its callback. The
@@ -131,9 +163,18 @@ func (p *Provider) Issuer() string { return p.issuer }
 // AuthCodeURL returns the authorization request URL for f: response_type
 // code, the configured scopes, state, nonce (OpenID Connect providers) and
 // the PKCE S256 challenge — always, whatever the provider advertises.
-func (p *Provider) AuthCodeURL(f Flow) string {
-	c := p.oauth
-	c.RedirectURL = f.RedirectURL
+//
+// It fails only when the provider's endpoints are not known: an OpenID
+// Connect provider whose discovery document could not be fetched yet (see
+// [OIDC]). AuthCodeURL then fetches it, waiting as long as ctx allows, and
+// returns an error wrapping [ErrUnavailable] if that fails or a backoff
+// after an earlier failure is running.
+func (p *Provider) AuthCodeURL(ctx context.Context, f Flow) (string, error) {
+	m, err := p.metadata(ctx)
+	if err != nil {
+		return "", err
+	}
+	c := p.config(m, f.RedirectURL)
 	opts := append([]oauth2.AuthCodeOption{oauth2.S256ChallengeOption(f.Verifier)}, p.authParams...)
 	if p.issuer != "" {
 		opts = append(opts, oauth2.SetAuthURLParam("nonce", f.Nonce))
@@ -145,7 +186,7 @@ func (p *Provider) AuthCodeURL(f Flow) string {
 		// A step-up's prompt=login replaces any other prompt.
 		opts = append(opts, stepUpParams(f)...)
 	}
-	return c.AuthCodeURL(f.State, opts...)
+	return c.AuthCodeURL(f.State, opts...), nil
 }
 
 // checkTokenResponse refuses token responses a client must not use

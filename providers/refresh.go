@@ -22,7 +22,9 @@ import (
 // the refresh token or the client, or the refreshed ID token is another
 // user's) and [ErrUnavailable] when a later attempt may succeed, with an
 // [*Error] carrying the provider's Retry-After when it sent one; the
-// classification is the code exchange's (see ErrDenied).
+// classification is the code exchange's (see ErrDenied). A provider whose
+// discovery document cannot be fetched (see [OIDC]) is unavailable, never
+// a denial: a provider that is down signs nobody out.
 //
 // Refresh does not retry, lock or remember anything: the middleware makes
 // sure one refresh token is redeemed once.
@@ -30,8 +32,14 @@ func (p *Provider) Refresh(ctx context.Context, s *session.Session) (*session.To
 	if s.Tokens.RefreshToken == "" {
 		return nil, fmt.Errorf("%w: the session has no refresh token", ErrDenied)
 	}
+	m, err := p.metadata(ctx)
+	if err != nil {
+		// Not the refresh token's fault: the provider could not be asked.
+		return nil, fmt.Errorf("providers: %s: refresh: %w", p.name, err)
+	}
+	c := p.config(m, "")
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, p.client)
-	tok, err := p.oauth.TokenSource(ctx, &oauth2.Token{RefreshToken: s.Tokens.RefreshToken}).Token()
+	tok, err := c.TokenSource(ctx, &oauth2.Token{RefreshToken: s.Tokens.RefreshToken}).Token()
 	if err != nil {
 		return nil, fmt.Errorf("providers: %s: refresh: %w", p.name, tokenError(err, p.now()))
 	}
@@ -41,11 +49,11 @@ func (p *Provider) Refresh(ctx context.Context, s *session.Session) (*session.To
 	// An ID token is kept only when it was verified: a provider without
 	// ID tokens never gets one into the session.
 	raw, _ := tok.Extra("id_token").(string)
-	if p.refreshed == nil {
+	if m.idTokens == nil {
 		raw = ""
 	}
 	if raw != "" {
-		if err := p.refreshed(ctx, s, raw, tok); err != nil {
+		if err := m.idTokens.verifyRefreshed(ctx, s, raw, tok); err != nil {
 			if errors.Is(err, ErrUnavailable) {
 				// The provider's keys could not be fetched: nothing says
 				// the token is not the user's. The refresh is retried

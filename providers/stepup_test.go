@@ -18,7 +18,7 @@ func stepUpLogin(t *testing.T, p *Provider, op *oidctest.Server, edit func(*Flow
 	f := Flow{RedirectURL: "https://app.example/cb", Issuer: p.Issuer(), State: "state-1", Nonce: "nonce-" + randomHex(8),
 		Verifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"}
 	edit(&f)
-	authURL, _ := url.Parse(p.AuthCodeURL(f))
+	authURL, _ := url.Parse(authCodeURL(t, p, f))
 	client := op.Client()
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := client.Get(authURL.String())

@@ -46,7 +46,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	ps, err := configuredProviders()
+	ps, err := configuredProviders(logger)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -77,8 +77,9 @@ func main() {
 }
 
 // configuredProviders returns the providers whose variables are set, in
-// the order Google, GitHub, OIDC.
-func configuredProviders() ([]*providers.Provider, error) {
+// the order Google, GitHub, OIDC. One that is down at startup is returned
+// all the same: its sign-ins wait for it (logged), the others work.
+func configuredProviders(logger *slog.Logger) ([]*providers.Provider, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	var ps []*providers.Provider
@@ -88,7 +89,7 @@ func configuredProviders() ([]*providers.Provider, error) {
 			domains = []string{d}
 		}
 		google, err := providers.Google(ctx, providers.GoogleConfig{
-			ClientID: id, ClientSecret: os.Getenv("GOOGLE_CLIENT_SECRET"), HostedDomains: domains,
+			ClientID: id, ClientSecret: os.Getenv("GOOGLE_CLIENT_SECRET"), HostedDomains: domains, Logger: logger,
 		})
 		if err != nil {
 			return nil, err
@@ -120,6 +121,7 @@ func configuredProviders() ([]*providers.Provider, error) {
 			ClientID:     os.Getenv("OIDC_CLIENT_ID"),
 			ClientSecret: os.Getenv("OIDC_CLIENT_SECRET"),
 			Scopes:       strings.Fields(os.Getenv("OIDC_SCOPES")),
+			Logger:       logger,
 		})
 		if err != nil {
 			return nil, err

@@ -132,6 +132,7 @@ func run(ctx context.Context, getenv func(string) string, client *http.Client, l
 		ClientSecret: getenv("OIDC_CLIENT_SECRET"),
 		Scopes:       strings.Fields(getenv("OIDC_SCOPES")),
 		HTTPClient:   client,
+		Logger:       logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("OIDC_ISSUER %s: %w", issuer, err)

@@ -87,6 +87,7 @@ func demo(appURL string, opLn net.Listener, logger *slog.Logger) (http.Handler, 
 		Issuer:       opURL,
 		ClientID:     "demo",
 		ClientSecret: "demo-secret",
+		Logger:       logger,
 	})
 	if err != nil {
 		return nil, err

@@ -55,6 +55,7 @@ func main() {
 		ClientID:      os.Getenv("GOOGLE_CLIENT_ID"),
 		ClientSecret:  os.Getenv("GOOGLE_CLIENT_SECRET"),
 		HostedDomains: domains,
+		Logger:        logger,
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -75,6 +75,9 @@ func run(ctx context.Context, getenv func(string) string, logger *slog.Logger) (
 		ClientID:     getenv("OIDC_CLIENT_ID"),
 		ClientSecret: getenv("OIDC_CLIENT_SECRET"),
 		Scopes:       strings.Fields(getenv("OIDC_SCOPES")),
+		// A provider that is down at startup does not stop the app:
+		// sign-ins wait for it, and the logger says why.
+		Logger: logger,
 	})
 	if err != nil {
 		return nil, err

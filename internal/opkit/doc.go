@@ -22,6 +22,10 @@
 //   - an issuer may use plain http only on a loopback host
 //     (internal/loopback, the rule providers.IsLoopback exports).
 //
+// To play a provider that is down, an [Outage] in front of it refuses,
+// drops the connection, hangs or answers 503, and lets requests through
+// again when the test says so.
+//
 // What this package does not do: it verifies no token (devoidc's own
 // verifier reads only what devoidc signed), implements no grant, keeps no
 // codes or sessions, and forges nothing. The adversarial signatures of
