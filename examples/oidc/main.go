@@ -18,7 +18,11 @@
 //	                    sessions in cookies)
 //
 // Register BASE_URL/auth/callback/oidc as the redirect URI at the provider.
-// / is public; /private requires signing in.
+// / is public; /private requires signing in. The program starts, and serves
+// /, while OIDC_ISSUER does not answer: signing in then shows a "try again"
+// page (503) until the provider answers. A configuration that is wrong
+// (a bad URL, an issuer that does not match its discovery document) stops
+// it with a message.
 package main
 
 import (

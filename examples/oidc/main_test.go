@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portcullis-go/portcullis/internal/opkit"
 	"github.com/portcullis-go/portcullis/providers/devoidc"
 )
 
@@ -22,10 +23,17 @@ import (
 type app struct {
 	url     string
 	op      *devoidc.Server
+	outage  *opkit.Outage // in front of op; up unless the test says otherwise
 	browser *http.Client
 }
 
 func startApp(t *testing.T, n int, extra map[string]string) *app {
+	t.Helper()
+	return startAppMode(t, n, extra, opkit.Up)
+}
+
+// startAppMode is startApp with the provider in mode m at startup.
+func startAppMode(t *testing.T, n int, extra map[string]string, m opkit.Mode) *app {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -43,7 +51,8 @@ func startApp(t *testing.T, n int, extra map[string]string) *app {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opTS.Config.Handler = op
+	outage := opkit.NewOutage(op, m)
+	opTS.Config.Handler = outage
 	vars := map[string]string{
 		"OIDC_ISSUER": opTS.URL, "OIDC_CLIENT_ID": "app", "OIDC_CLIENT_SECRET": "app-secret",
 		"BASE_URL":     baseURL,
@@ -72,7 +81,7 @@ func startApp(t *testing.T, n int, extra map[string]string) *app {
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	jar, _ := cookiejar.New(nil)
-	return &app{url: baseURL, op: op, browser: &http.Client{Jar: jar, Timeout: 10 * time.Second}}
+	return &app{url: baseURL, op: op, outage: outage, browser: &http.Client{Jar: jar, Timeout: 10 * time.Second}}
 }
 
 // get fetches path (following redirects) on instance i (-1: round robin).
@@ -161,5 +170,30 @@ func TestRedisInstances(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "/auth/login") {
 		t.Fatalf("copied cookie on the other instance after logout: %d %s, want a redirect to sign in", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+// TestIssuerUnreachable: the app starts and serves / while OIDC_ISSUER
+// does not answer; /private then gets the designed 503 page, and signs in
+// once the provider answers.
+func TestIssuerUnreachable(t *testing.T) {
+	a := startAppMode(t, 1, nil, opkit.Drop)
+	if code, body := a.get(t, "/", -1); code != 200 || !strings.Contains(body, "Public page") {
+		t.Fatalf("/ with the provider down: %d", code)
+	}
+	if code, body := a.get(t, "/private", -1); code != http.StatusServiceUnavailable || !strings.Contains(body, "unavailable") {
+		t.Fatalf("/private with the provider down: %d %q", code, body)
+	}
+	a.outage.Set(opkit.Up)
+	deadline := time.Now().Add(10 * time.Second) // past the first discovery backoff
+	for {
+		code, body := a.get(t, "/private", -1)
+		if code == 200 && strings.Contains(body, "Signed in") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/private after the provider came back: %d", code)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
