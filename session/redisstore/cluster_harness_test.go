@@ -46,6 +46,8 @@ type cluster struct {
 }
 
 type clusterConfig struct {
+	// n is the number of instances. Default 2.
+	n             int
 	redisSessions bool
 	// app is the client the instances reach Redis through. Default: a
 	// direct one.
@@ -84,6 +86,7 @@ func startCluster(t testing.TB, cc clusterConfig) *cluster {
 	c.gate = &tokenGate{next: http.DefaultTransport}
 	hc := &http.Client{Transport: c.gate, Timeout: 30 * time.Second}
 	c.Cluster = clustertest.Start(t, clustertest.Config{
+		N:    cc.n,
 		Addr: cc.addr,
 		Provider: func(t testing.TB, baseURL string) *providers.Provider {
 			return cc.provider(t, baseURL, hc)
