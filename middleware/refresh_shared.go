@@ -22,21 +22,27 @@ import (
 //     until the token endpoint may be called again. Any instance that
 //     meets the token in that time answers from it;
 //   - the lock: before calling the provider an instance claims
-//     "refresh-lock:"+hex(key) with a random value, until RefreshTimeout
-//     and sharedLockMargin from now. Only its holder calls the provider;
-//     the others poll for the answer, or for the lock to come free, until
-//     that time, and then give up (a transient failure, which keeps a
-//     session whose token is still valid). The holder writes the answer
-//     before releasing the lock, and releases only its own lock (compare
-//     and delete), so a lock that expired and was claimed by another
-//     instance is not released by a late holder;
+//     "refresh-lock:"+hex(key) with a random value. Only its holder calls
+//     the provider; an instance that finds the lock held polls for the
+//     answer — never for the lock: a lock that goes away without an
+//     answer may have been spent — for RefreshTimeout and
+//     sharedLockMargin, and then gives up (a transient failure, which
+//     keeps a session whose token is still valid). The lock lives
+//     refreshGrace longer than that patience. The holder writes the
+//     answer before releasing the lock, and releases only its own lock
+//     (compare and delete), so a lock that expired and was claimed by
+//     another instance is not released by a late holder;
 //   - the store unreachable: nothing is called — a token is never redeemed
 //     without the lock —, and the request fails closed
 //     (ErrStoreUnavailable) unless its token is still valid. When the
 //     holder cannot write the answer (the store failed after the call),
-//     it keeps the lock, which expires on its own: until then no instance
-//     redeems the spent token; the browser gets the new tokens with this
-//     response.
+//     the request goes on with the new tokens, and the holder keeps the
+//     lock and retries the write in the background (republish) until the
+//     store takes it, then releases the lock: no instance redeems the
+//     spent token meanwhile. Only an outage longer than the lock's life
+//     (RefreshTimeout + 35 s by default) followed by a request with the
+//     old token, or a holder that crashed mid-call, can still lead to a
+//     second redemption.
 //
 // key is already SHA-256 of the provider name and the refresh token.
 type sharedRefresh struct {
@@ -80,10 +86,16 @@ func refreshNames(key refreshKey) (memo, lock string) {
 // the result of call, made while holding the lock.
 func (sr *sharedRefresh) do(ctx context.Context, key refreshKey, call func(context.Context) (*session.Tokens, error)) (tokens *session.Tokens, remote bool, err error) {
 	memo, lock := refreshNames(key)
-	deadline := sr.now().Add(sr.timeout + sr.margin)
-	ctx, cancel := context.WithTimeout(ctx, sr.timeout+sr.margin)
+	patience := sr.timeout + sr.margin
+	deadline := sr.now().Add(patience)
+	ctx, cancel := context.WithTimeout(ctx, patience)
 	defer cancel()
 	holder := []byte(randomString(sharedLockValueSz))
+	// held: this wait has seen another instance hold the lock. From then
+	// on it only waits for the answer: a lock that goes away without one
+	// belonged to a holder that crashed or could not write it, and the
+	// token may be spent.
+	held := false
 	for {
 		tokens, found, err := sr.answer(ctx, memo)
 		if found || err != nil {
@@ -92,15 +104,18 @@ func (sr *sharedRefresh) do(ctx context.Context, key refreshKey, call func(conte
 			}
 			return tokens, found, err
 		}
-		claimed, err := sr.sh.Claim(ctx, lock, holder, deadline)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, false, errSharedWait
+		if !held {
+			claimed, err := sr.sh.Claim(ctx, lock, holder, sr.now().Add(patience+refreshGrace))
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil, false, errSharedWait
+				}
+				return nil, false, sharedFailure("refresh_shared_unavailable", err)
 			}
-			return nil, false, sharedFailure("refresh_shared_unavailable", err)
-		}
-		if claimed {
-			break
+			if claimed {
+				break
+			}
+			held = true
 		}
 		if !sr.now().Before(deadline) {
 			return nil, false, errSharedWait
@@ -136,17 +151,44 @@ func (sr *sharedRefresh) do(ctx context.Context, key refreshKey, call func(conte
 		ans.Tokens, ans.RetryAt, until = nil, now.Add(delay), now.Add(delay)
 	}
 	plain, merr := json.Marshal(ans)
-	if merr == nil {
-		merr = sr.sh.Set(ctx, memo, sr.seal.seal(memo, plain), until)
-	}
 	if merr != nil {
+		return tokens, false, err // not reached: the answer is plain data
+	}
+	sealed := sr.seal.seal(memo, plain)
+	if merr = sr.sh.Set(ctx, memo, sealed, until); merr != nil {
 		if sr.onUnrecorded != nil {
 			sr.onUnrecorded(merr)
 		}
-		return tokens, false, err // the lock stays until it expires
+		// The request goes on with the outcome; the answer is written
+		// as soon as the store takes it, and the lock, which outlives
+		// every waiter's patience by refreshGrace, released then.
+		go sr.republish(memo, lock, holder, sealed, until)
+		return tokens, false, err
 	}
 	sr.release(ctx, lock, holder)
 	return tokens, false, err
+}
+
+// republish retries writing an answer the store refused, until it takes
+// it or the answer is no longer needed (until: its own end), then
+// releases the lock. Until then the lock keeps every instance from
+// redeeming the token; waiters that saw it give up rather than take it
+// over. It runs for at most refreshGrace, one per refresh whose answer
+// could not be written.
+func (sr *sharedRefresh) republish(memo, lock string, holder, sealed []byte, until time.Time) {
+	wait := sharedPollEvery
+	for sr.now().Before(until) {
+		time.Sleep(wait)
+		wait = min(2*wait, time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), sr.timeout)
+		err := sr.sh.Set(ctx, memo, sealed, until)
+		if err == nil {
+			sr.release(ctx, lock, holder)
+			cancel()
+			return
+		}
+		cancel()
+	}
 }
 
 // answer reads another instance's answer from the memo.

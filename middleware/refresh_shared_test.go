@@ -178,3 +178,68 @@ func TestSharedRefreshUnreadableAnswer(t *testing.T) {
 		t.Fatalf("with the new key: %v, %v, %v", tok, remote, err)
 	}
 }
+
+// TestSharedRefreshLockGoneWithoutAnswer: a waiter that saw the lock held
+// never takes it over when it goes away without an answer (its holder
+// crashed, or could not write the answer): the token may be spent.
+func TestSharedRefreshLockGoneWithoutAnswer(t *testing.T) {
+	st := sharedmem.New(nil)
+	sr := newTestSharedRefresh(t, st, testSharedKeys)
+	sr.timeout, sr.margin = 500*time.Millisecond, 500*time.Millisecond
+	key := testRefreshKey("rt-gone")
+	_, lock := refreshNames(key)
+	st.Claim(context.Background(), lock, []byte("crashed"), time.Now().Add(100*time.Millisecond))
+	var calls atomic.Int64
+	if _, _, err := sr.do(context.Background(), key, countingCall(&calls, &session.Tokens{AccessToken: "x"}, nil)); !errors.Is(err, errSharedWait) || calls.Load() != 0 {
+		t.Fatalf("the lock went away without an answer: %v after %d calls, want errSharedWait and none", err, calls.Load())
+	}
+}
+
+// setFlaky is a SharedState whose Set fails while down is set.
+type setFlaky struct {
+	SharedState
+	down *atomic.Bool
+}
+
+func (s setFlaky) Set(ctx context.Context, k string, v []byte, exp time.Time) error {
+	if s.down.Load() {
+		return sharedmem.ErrDown
+	}
+	return s.SharedState.Set(ctx, k, v, exp)
+}
+
+// TestSharedRefreshAnswerRepublished: an answer the store refused is
+// written once it takes it, and the lock released then; meanwhile and
+// after, the other instances answer from it and never call the provider.
+func TestSharedRefreshAnswerRepublished(t *testing.T) {
+	st := sharedmem.New(nil)
+	var down atomic.Bool
+	down.Store(true)
+	a := newTestSharedRefresh(t, setFlaky{st, &down}, testSharedKeys)
+	b := newTestSharedRefresh(t, st, testSharedKeys)
+	b.timeout = 2 * time.Second // patient enough to see the answer arrive
+	key := testRefreshKey("rt-republished")
+	memo, lock := refreshNames(key)
+	var calls atomic.Int64
+	if tok, _, err := a.do(context.Background(), key, countingCall(&calls, &session.Tokens{AccessToken: "at-2"}, nil)); err != nil || tok.AccessToken != "at-2" {
+		t.Fatalf("holder: %v %v", tok, err)
+	}
+	time.AfterFunc(300*time.Millisecond, func() { down.Store(false) })
+	tok, remote, err := b.do(context.Background(), key, countingCall(&calls, nil, nil))
+	if err != nil || !remote || tok.AccessToken != "at-2" || calls.Load() != 1 {
+		t.Fatalf("other instance: %v, remote %v, %v after %d calls; want the republished answer", tok, remote, err, calls.Load())
+	}
+	if _, found, _ := st.Get(context.Background(), memo); !found {
+		t.Fatal("the answer is not in the store")
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		if _, held, _ := st.Get(context.Background(), lock); !held {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the lock was not released after the answer was written")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -1,11 +1,3 @@
-//go:build portcullis_known_bugs
-
-// This file holds tests of known bugs that fail today; they are built only
-// with -tags portcullis_known_bugs, so that CI (which refuses skipped
-// tests) stays green until they are fixed:
-//
-//	PORTCULLIS_REDIS_ADDR=127.0.0.1:6379 go test -tags portcullis_known_bugs -run Replay -v .
-
 package redisstore
 
 import (
@@ -20,18 +12,18 @@ import (
 
 // TestClusterRedisCutMidRefreshReplay: Redis fails between the token
 // endpoint's answer and the write of the shared answer (see
-// TestClusterRedisCutMidRefresh). The holder keeps the refresh lock, which
-// expires after RefreshTimeout + 5 s; a request of the same session that
-// reaches the other instance meanwhile — a stale cookie in cookie
+// TestClusterRedisCutMidRefresh), then comes back. A request of the same
+// session that reaches the other instance — a stale cookie in cookie
 // sessions, the session itself in Redis sessions, whose record still holds
-// the spent refresh token — waits for that lock (its patience runs from
-// its own start, so it outlives the lock), then claims it, finds no answer
-// and redeems the spent refresh token a second time. A provider that
-// detects reuse (devoidc here, node-oidc-provider, Keycloak) revokes the
-// grant: the user is signed out, the rotated tokens with it.
+// the spent refresh token — must not redeem the spent token again: a
+// provider that detects reuse (devoidc here, node-oidc-provider, Keycloak)
+// would revoke the grant and sign the user out.
 //
-// Wanted: no second redemption (RefreshReuses 0, GrantsRevoked 0) and the
-// session still working. Today: RefreshReuses 1, GrantsRevoked 1, 401.
+// No second redemption (RefreshReuses 0, GrantsRevoked 0) and the session
+// still working: the holder writes the answer once Redis takes it
+// (middleware sharedRefresh.republish) and keeps the lock until then, and
+// a waiter that saw the lock never takes it over. (Before that fix:
+// RefreshReuses 1, GrantsRevoked 1, 401.)
 func TestClusterRedisCutMidRefreshReplay(t *testing.T) {
 	addr := os.Getenv("PORTCULLIS_REDIS_ADDR")
 	for _, m := range sessionModes {
