@@ -10,39 +10,15 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/portcullis-go/portcullis/internal/realidp"
 	"github.com/portcullis-go/portcullis/providers"
 )
-
-// realIdP describes the independent OpenID provider (node-oidc-provider,
-// internal/realidp) that .ci/run starts. Tests that need it skip when
-// PORTCULLIS_REALIDP_ISSUER is unset.
-type realIdP struct {
-	issuer, clientID, clientSecret, appAddr string
-}
-
-func needRealIdP(t *testing.T) realIdP {
-	t.Helper()
-	r := realIdP{
-		issuer:       os.Getenv("PORTCULLIS_REALIDP_ISSUER"),
-		clientID:     os.Getenv("PORTCULLIS_REALIDP_CLIENT_ID"),
-		clientSecret: os.Getenv("PORTCULLIS_REALIDP_CLIENT_SECRET"),
-		appAddr:      os.Getenv("PORTCULLIS_REALIDP_APP_ADDR"),
-	}
-	if r.issuer == "" {
-		t.Skip("PORTCULLIS_REALIDP_ISSUER is not set: the node-oidc-provider integration test runs under .ci/run")
-	}
-	if r.clientID == "" || r.appAddr == "" {
-		t.Fatal("PORTCULLIS_REALIDP_ISSUER is set but PORTCULLIS_REALIDP_CLIENT_ID or PORTCULLIS_REALIDP_APP_ADDR is not")
-	}
-	return r
-}
 
 // realApp is an application signed in to the real provider.
 type realApp struct {
@@ -54,15 +30,15 @@ type realApp struct {
 // startRealApp serves an application using the real provider on the
 // address registered there, with /private writing the user and /token the
 // access token. It is stopped when the test ends.
-func startRealApp(t *testing.T, idp realIdP, edit func(*Config)) *realApp {
+func startRealApp(t *testing.T, idp realidp.Env, edit func(*Config)) *realApp {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	p, err := providers.OIDC(ctx, providers.OIDCConfig{
 		Name:         "realidp",
-		Issuer:       idp.issuer,
-		ClientID:     idp.clientID,
-		ClientSecret: idp.clientSecret,
+		Issuer:       idp.Issuer,
+		ClientID:     idp.ClientID,
+		ClientSecret: idp.ClientSecret,
 		Scopes:       []string{"openid", "email", "profile", "offline_access"},
 		UserInfo:     true,
 	})
@@ -74,7 +50,7 @@ func startRealApp(t *testing.T, idp realIdP, edit func(*Config)) *realApp {
 	if _, err := p.Callback(ctx, providers.Flow{Issuer: p.Issuer()}, url.Values{"code": {"c"}}); !errors.Is(err, providers.ErrInvalidResponse) {
 		t.Errorf("a response without iss: %v, want ErrInvalidResponse", err)
 	}
-	app := &realApp{url: "http://" + idp.appAddr}
+	app := &realApp{url: "http://" + idp.AppAddr}
 	cfg := Config{
 		BaseURL:   app.url,
 		Providers: []*providers.Provider{p},
@@ -99,9 +75,9 @@ func startRealApp(t *testing.T, idp realIdP, edit func(*Config)) *realApp {
 		s, _ := SessionFrom(r.Context())
 		io.WriteString(w, s.Tokens.AccessToken)
 	})))
-	ln, err := net.Listen("tcp", idp.appAddr)
+	ln, err := net.Listen("tcp", idp.AppAddr)
 	if err != nil {
-		t.Fatalf("listen on %s (registered at the provider): %v", idp.appAddr, err)
+		t.Fatalf("listen on %s (registered at the provider): %v", idp.AppAddr, err)
 	}
 	srv := &http.Server{Handler: mux}
 	go srv.Serve(ln)
@@ -126,7 +102,7 @@ func (app *realApp) get(t *testing.T, u string) *http.Response {
 // login follows the redirects from path through the provider (its
 // interaction is completed automatically by internal/realidp) back to the
 // app, and returns the final response's body.
-func (app *realApp) login(t *testing.T, idp realIdP, path string) string {
+func (app *realApp) login(t *testing.T, idp realidp.Env, path string) string {
 	t.Helper()
 	next := app.url + path
 	var sawCallback bool
@@ -136,8 +112,8 @@ func (app *realApp) login(t *testing.T, idp realIdP, path string) string {
 		if strings.HasPrefix(next, app.url+"/auth/callback/realidp?") {
 			sawCallback = true
 			cb, _ := url.Parse(next)
-			if cb.Query().Get("iss") != idp.issuer {
-				t.Errorf("callback iss = %q, want %q", cb.Query().Get("iss"), idp.issuer)
+			if cb.Query().Get("iss") != idp.Issuer {
+				t.Errorf("callback iss = %q, want %q", cb.Query().Get("iss"), idp.Issuer)
 			}
 		}
 		resp = app.get(t, next)
@@ -174,7 +150,7 @@ func (app *realApp) cookies() []*http.Cookie {
 // OpenID-certified provider: protected page → provider → callback →
 // protected page, then signs out.
 func TestRealIdPEndToEnd(t *testing.T) {
-	idp := needRealIdP(t)
+	idp := realidp.Need(t)
 	app := startRealApp(t, idp, nil)
 	body := app.login(t, idp, "/private?from=real-idp")
 	if !strings.Contains(body, "hello realidp-user-1 user1@realidp.test /private?from=real-idp") {
@@ -200,7 +176,7 @@ func TestRealIdPEndToEnd(t *testing.T) {
 // requests with a session due for refresh make one token-endpoint call,
 // all succeed, and the session refreshes again later (the grant lives).
 func TestRealIdPRefreshConcurrent(t *testing.T) {
-	idp := needRealIdP(t)
+	idp := realidp.Need(t)
 	app := startRealApp(t, idp, func(c *Config) { c.RefreshBefore = 10 * time.Second })
 	app.login(t, idp, "/token")
 	cookies := app.cookies()
@@ -281,7 +257,7 @@ func (app *realApp) confirmRealLogout(t *testing.T, pageURL string) *http.Respon
 // after the user confirms, the provider returns to /auth/logout/callback
 // with that state, and the app redirects to return_to.
 func TestRealIdPRPInitiatedLogout(t *testing.T) {
-	idp := needRealIdP(t)
+	idp := realidp.Need(t)
 	app := startRealApp(t, idp, nil)
 	app.login(t, idp, "/private")
 	copied := app.cookies()
@@ -293,7 +269,7 @@ func TestRealIdPRPInitiatedLogout(t *testing.T) {
 	}
 	resp.Body.Close()
 	end := resp.Header.Get("Location")
-	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(end, idp.issuer+"/") || !strings.Contains(end, "id_token_hint=") {
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(end, idp.Issuer+"/") || !strings.Contains(end, "id_token_hint=") {
 		t.Fatalf("logout: %d %s", resp.StatusCode, end)
 	}
 	resp = app.confirmRealLogout(t, end)
@@ -322,14 +298,14 @@ func TestRealIdPRPInitiatedLogout(t *testing.T) {
 // /auth/backchannel-logout/realidp, and the app's session — cookie still
 // in the browser — stops working.
 func TestRealIdPBackchannelLogout(t *testing.T) {
-	idp := needRealIdP(t)
+	idp := realidp.Need(t)
 	app := startRealApp(t, idp, nil)
 	app.login(t, idp, "/private")
 	cookies := app.cookies()
 	if code, _, _ := get(t, app.url+"/token", cookies); code != 200 {
 		t.Fatalf("before logout: %d", code)
 	}
-	resp := app.confirmRealLogout(t, idp.issuer+"/session/end")
+	resp := app.confirmRealLogout(t, idp.Issuer+"/session/end")
 	if resp.StatusCode != http.StatusSeeOther && resp.StatusCode != http.StatusOK {
 		t.Fatalf("provider logout: %d", resp.StatusCode)
 	}

@@ -6,13 +6,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/portcullis-go/portcullis/internal/clustertest"
+	"github.com/portcullis-go/portcullis/internal/realidp"
 	"github.com/portcullis-go/portcullis/middleware"
 	"github.com/portcullis-go/portcullis/providers"
 )
@@ -22,41 +22,19 @@ import (
 // grant when a spent one is presented again: a double spend anywhere in the
 // cluster would make the session's next refresh fail.
 
-// realIdP is the provider's address and client, from the environment.
-type realIdP struct {
-	issuer, clientID, clientSecret, appAddr string
-}
-
-func needRealIdP(t *testing.T) realIdP {
-	t.Helper()
-	r := realIdP{
-		issuer:       os.Getenv("PORTCULLIS_REALIDP_ISSUER"),
-		clientID:     os.Getenv("PORTCULLIS_REALIDP_CLIENT_ID"),
-		clientSecret: os.Getenv("PORTCULLIS_REALIDP_CLIENT_SECRET"),
-		appAddr:      os.Getenv("PORTCULLIS_REALIDP_APP_ADDR"),
-	}
-	if r.issuer == "" {
-		t.Skip("PORTCULLIS_REALIDP_ISSUER is not set: the node-oidc-provider cluster tests run under .ci/run (internal/realidp)")
-	}
-	if r.clientID == "" || r.appAddr == "" {
-		t.Fatal("PORTCULLIS_REALIDP_ISSUER is set but PORTCULLIS_REALIDP_CLIENT_ID or PORTCULLIS_REALIDP_APP_ADDR is not")
-	}
-	return r
-}
-
 // realCluster is a cluster on the address registered at node-oidc-provider
 // (its redirect, post-logout and back-channel URIs point there).
-func realCluster(t *testing.T, idp realIdP, redisSessions bool, edit func(i int, c *middleware.Config)) *cluster {
+func realCluster(t *testing.T, idp realidp.Env, redisSessions bool, edit func(i int, c *middleware.Config)) *cluster {
 	t.Helper()
 	return startCluster(t, clusterConfig{
 		redisSessions: redisSessions,
-		addr:          idp.appAddr,
+		addr:          idp.AppAddr,
 		edit:          edit,
 		provider: func(t testing.TB, _ string, hc *http.Client) *providers.Provider {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			p, err := providers.OIDC(ctx, providers.OIDCConfig{
-				Name: "realidp", Issuer: idp.issuer, ClientID: idp.clientID, ClientSecret: idp.clientSecret,
+				Name: "realidp", Issuer: idp.Issuer, ClientID: idp.ClientID, ClientSecret: idp.ClientSecret,
 				Scopes:     []string{"openid", "email", "profile", "offline_access"},
 				HTTPClient: hc,
 			})
@@ -86,7 +64,7 @@ func realSignIn(t *testing.T, c *cluster) (*http.Client, []*http.Cookie) {
 // all succeed with the same token; the grant still works afterwards (a
 // replayed refresh token would have revoked it), on both instances.
 func TestClusterRealIdPRefresh(t *testing.T) {
-	idp := needRealIdP(t)
+	idp := realidp.Need(t)
 	for _, m := range sessionModes {
 		t.Run(m.name, func(t *testing.T) {
 			c := realCluster(t, idp, m.redis, nil)
@@ -128,7 +106,7 @@ func TestClusterRealIdPRefresh(t *testing.T) {
 // both; a logout at the provider itself reaches one instance by
 // back-channel and ends that session on both.
 func TestClusterRealIdPLogout(t *testing.T) {
-	idp := needRealIdP(t)
+	idp := realidp.Need(t)
 	for _, m := range sessionModes {
 		t.Run(m.name, func(t *testing.T) {
 			// Access tokens live 60 s: with RefreshBefore 1 s no request
@@ -138,7 +116,7 @@ func TestClusterRealIdPLogout(t *testing.T) {
 			c := realCluster(t, idp, m.redis, func(i int, c *middleware.Config) { c.RefreshBefore = time.Second })
 			_, cookies := realSignIn(t, c)
 			r := c.logout(t, 0, cookies)
-			if end := r.Header.Get("Location"); r.Status != http.StatusSeeOther || !strings.HasPrefix(end, idp.issuer+"/") {
+			if end := r.Header.Get("Location"); r.Status != http.StatusSeeOther || !strings.HasPrefix(end, idp.Issuer+"/") {
 				t.Fatalf("logout on instance 0: %d %s", r.Status, end)
 			}
 			if r := clustertest.Do(t, http.MethodGet, c.URL+"/private", 0, true, cookies, nil); r.Status != http.StatusUnauthorized {
@@ -155,7 +133,7 @@ func TestClusterRealIdPLogout(t *testing.T) {
 				other = clustertest.Merge(other, r.Cookies)
 			}
 			jti0 := len(c.keys(t, "k:jti:*"))
-			if code := confirmRealLogout(t, b, idp.issuer+"/session/end"); code != http.StatusSeeOther && code != http.StatusOK {
+			if code := confirmRealLogout(t, b, idp.Issuer+"/session/end"); code != http.StatusSeeOther && code != http.StatusOK {
 				t.Fatalf("logout at the provider: %d", code)
 			}
 			for i := range 2 {
