@@ -29,7 +29,9 @@ type Auth struct {
 	refresher *refresher
 	// usedStates makes each login's callback work once.
 	usedStates usedStates
-	now        func() time.Time
+	// mountLogged makes each mounting mistake logged once (mount.go).
+	mountLogged [mountMistakes]sync.Once
+	now         func() time.Time
 }
 
 // New validates cfg and returns an Auth. It refuses missing or short keys,
@@ -40,15 +42,15 @@ func New(cfg Config) (*Auth, error) {
 	if err != nil {
 		return nil, err
 	}
-	flows, err := newFlowCookies(s.Keys, s.secure, "flow")
+	flows, err := newFlowCookies(s.Keys, s.secure, s.cookieTag, "flow")
 	if err != nil {
 		return nil, err
 	}
-	logouts, err := newFlowCookies(s.Keys, s.secure, "logout")
+	logouts, err := newFlowCookies(s.Keys, s.secure, s.cookieTag, "logout")
 	if err != nil {
 		return nil, err
 	}
-	pg, err := newPages()
+	pg, err := newPages(s.home)
 	if err != nil {
 		return nil, err
 	}
@@ -93,11 +95,16 @@ func New(cfg Config) (*Auth, error) {
 	if s.ErrorHandler == nil {
 		s.ErrorHandler = a.serveError
 	}
-	p := s.PathPrefix
+	p := s.prefix
 	limited := func(h http.HandlerFunc) http.Handler { return h }
 	if !s.LoginRateLimit.Off {
 		rl := newRateLimiter(rateLimit{burst: s.LoginRateLimit.Burst, every: s.LoginRateLimit.Every}, func() time.Time { return a.now() })
 		limited = func(h http.HandlerFunc) http.Handler { return rl.wrap(h, a.clientIP, a.serveRateLimited) }
+	}
+	// A GET pattern matches HEAD too: these would start a login, finish
+	// one or end a logout flow. HEAD does nothing (serveHead).
+	for _, path := range [...]string{"/login", "/login/{provider}", "/callback/{provider}", "/logout/callback"} {
+		a.mux.HandleFunc("HEAD "+p+path, serveHead)
 	}
 	a.mux.Handle("GET "+p+"/login", limited(a.serveLogin))
 	a.mux.Handle("GET "+p+"/login/{provider}", limited(a.serveLoginProvider))
@@ -112,7 +119,20 @@ func New(cfg Config) (*Auth, error) {
 }
 
 // Handler returns the handler of the endpoints under PathPrefix; mount it
-// with mux.Handle(PathPrefix+"/", auth.Handler()):
+// with mux.Handle(PathPrefix+"/", auth.Handler()), without a method in the
+// pattern (logout is a POST, sign-in a GET). With a path in BaseURL, such
+// as https://example.com/app, mount it at the full path,
+// mux.Handle("/app/auth/", auth.Handler()), or behind a StripPrefix of
+// BaseURL's path only: mux.Handle("/app/", http.StripPrefix("/app",
+// appMux)) with appMux.Handle("/auth/", auth.Handler()). Handler answers
+// both forms; the URLs it writes are always the full ones.
+//
+// A mounting mistake is answered with 500 (ErrInternal) and logged once
+// at error level, naming the fix: a pattern with a method ("GET /auth/"),
+// or a request outside PathPrefix (a prefix other than PathPrefix, or a
+// StripPrefix that removed PathPrefix too). HEAD requests for the
+// endpoints that start or finish a flow get 405: they set no cookie and
+// call no provider.
 //
 //	GET  /auth/login?return_to=/path            sign-in page, or straight to the only provider
 //	GET  /auth/login/{provider}?return_to=/path start a login with that provider
@@ -131,6 +151,11 @@ func (a *Auth) Handler() http.Handler {
 		w.Header().Set("Referrer-Policy", "no-referrer")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("X-Frame-Options", "DENY")
+		r, err := a.mounted(r)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
 		a.mux.ServeHTTP(w, r)
 	})
 }
@@ -141,7 +166,7 @@ func (a *Auth) serveUnknown(w http.ResponseWriter, r *http.Request) {
 	var allow []string
 	for _, m := range [...]string{http.MethodGet, http.MethodPost} {
 		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
-		if _, pattern := a.mux.Handler(probe); pattern != "" && pattern != a.s.PathPrefix+"/" {
+		if _, pattern := a.mux.Handler(probe); pattern != "" && pattern != a.s.prefix+"/" {
 			allow = append(allow, m)
 		}
 	}
@@ -170,8 +195,8 @@ func (a *Auth) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 // loginPath returns the sign-in URL path for returnTo.
 func (a *Auth) loginPath(returnTo string) string {
-	if returnTo == "" || returnTo == "/" {
-		return a.s.PathPrefix + "/login"
+	if returnTo == "" || returnTo == a.s.home {
+		return a.s.prefix + "/login"
 	}
-	return a.s.PathPrefix + "/login?return_to=" + queryEscape(returnTo)
+	return a.s.prefix + "/login?return_to=" + queryEscape(returnTo)
 }

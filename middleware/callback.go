@@ -37,7 +37,7 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		if isDiscoveryFailure(err) {
 			// Restarted while the provider is down (unavailable.go).
-			returnTo, su := flowRetry(f)
+			returnTo, su := a.s.flowRetry(f)
 			err = a.providerDown(w, p, returnTo, su, err)
 		}
 		a.emit(r.Context(), loginFailure(name, err))
@@ -47,8 +47,8 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) {
 	a.emit(r.Context(), Event{Kind: EventLogin, Provider: name, User: UserRef(&s.User), Status: http.StatusSeeOther})
 	// The return path was validated when the flow started and is
 	// validated again here, at the sink.
-	returnTo := "/"
-	if v, ok := safeReturnTo(f.ReturnTo); ok {
+	returnTo := a.s.home
+	if v, ok := a.s.returnTo(f.ReturnTo); ok {
 		returnTo = v
 	}
 	w.Header().Set("Location", returnTo)

@@ -40,12 +40,12 @@ type ChooserButton struct {
 const customChooserCSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 // chooserPage returns the sign-in page's data for returnTo, a path that
-// safeReturnTo accepted.
+// settings.returnTo accepted.
 func (a *Auth) chooserPage(returnTo string) ChooserPage {
 	page := ChooserPage{Providers: make([]ChooserButton, len(a.s.Providers)), ReturnTo: returnTo}
 	for i, p := range a.s.Providers {
-		u := a.s.PathPrefix + "/login/" + p.Name()
-		if returnTo != "/" {
+		u := a.s.prefix + "/login/" + p.Name()
+		if returnTo != a.s.home {
 			u += "?return_to=" + queryEscape(returnTo)
 		}
 		page.Providers[i] = ChooserButton{Name: p.Name(), DisplayName: p.DisplayName(), Brand: p.Brand(), URL: u}

@@ -3,6 +3,8 @@ package middleware
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
@@ -24,11 +26,21 @@ import (
 // refuses anything unsafe or inconsistent. Config is copied by New: changing
 // it afterwards has no effect.
 type Config struct {
-	// BaseURL is the application's public origin, such as
-	// "https://app.example.com". Callback URLs are built from it
+	// BaseURL is the application's public URL: an origin, such as
+	// "https://app.example.com", or an origin and the path the
+	// application is served under, such as "https://example.com/app"
+	// (segments of letters, digits and "-._~"; a trailing slash is
+	// dropped). Callback URLs are built from it
 	// (BaseURL + PathPrefix + "/callback/{provider}"), never from request
 	// headers. It must be https, or http on a loopback host (local
 	// development); anything else needs InsecureCookies. Required.
+	//
+	// Under a path, every URL portcullis writes is under it (the
+	// endpoints at /app/auth/..., the default return path /app/), and
+	// return paths outside it are refused (they become /app/). Cookies
+	// keep Path=/ and the __Host- prefix, with names of their own for
+	// each path (see docs/ARCHITECTURE.md, Mounting), so several
+	// applications on one host never read each other's cookies.
 	BaseURL string
 	// Providers are the sign-in providers, in the order the sign-in page
 	// shows them. One provider: /auth/login redirects straight to it.
@@ -82,7 +94,12 @@ type Config struct {
 	// instance reaches the others within it. Default one second; at most
 	// a minute. Used only with Shared.
 	SharedStaleness time.Duration
-	// PathPrefix is where Handler is mounted. Default "/auth".
+	// PathPrefix is where the endpoints are, below BaseURL's path:
+	// with BaseURL https://example.com/app and the default "/auth", they
+	// are at /app/auth/login and so on. Handler answers them at the full
+	// path (the application's mux sees /app/auth/...) and at the path
+	// without BaseURL's (behind http.StripPrefix("/app", ...) or a proxy
+	// that strips it); see [Auth.Handler]. Default "/auth".
 	PathPrefix string
 	// SessionLifetime is the absolute lifetime of a session from sign-in;
 	// nothing extends it. Default [session.DefaultLifetime] (12 hours).
@@ -221,7 +238,17 @@ const (
 // settings is the validated, defaulted configuration.
 type settings struct {
 	Config
-	base      *url.URL
+	base *url.URL // BaseURL's origin (no path)
+	// basePath is BaseURL's path without a trailing slash: "" or "/app".
+	basePath string
+	// prefix is the public path of the endpoints: basePath + PathPrefix.
+	prefix string
+	// home is the default return path: basePath + "/".
+	home string
+	// cookieTag sets this application's cookie names apart from other
+	// applications' under other paths of the same host: "" at the root,
+	// "-" and 8 hex digits of SHA-256(basePath) under a path.
+	cookieTag string
 	secure    bool // cookies carry Secure
 	providers map[string]*providers.Provider
 }
@@ -253,9 +280,12 @@ func validate(cfg Config) (*settings, error) {
 	switch {
 	case err != nil || base.Host == "" || (base.Scheme != "https" && base.Scheme != "http"):
 		bad("BaseURL", "%q must be an absolute http(s) URL such as https://app.example.com", cfg.BaseURL)
-	case base.User != nil || base.RawQuery != "" || base.Fragment != "" || (base.Path != "" && base.Path != "/"):
-		bad("BaseURL", "%q must be an origin (scheme and host, no path, query or user info)", cfg.BaseURL)
+	case base.User != nil || base.RawQuery != "" || base.ForceQuery || base.Fragment != "" || base.RawFragment != "":
+		bad("BaseURL", "%q must be an origin, optionally with a path (no query, fragment or user info)", cfg.BaseURL)
+	case !validBasePath(base.Path) || base.RawPath != "":
+		bad("BaseURL", "%q: the path must be segments of letters, digits and \"-._~\" (no \".\" or \"..\" segment, no escapes), such as https://example.com/app", cfg.BaseURL)
 	default:
+		s.basePath = strings.TrimSuffix(base.Path, "/")
 		base.Path = ""
 		s.base = base
 		s.secure = base.Scheme == "https"
@@ -287,6 +317,10 @@ func validate(cfg Config) (*settings, error) {
 	if !strings.HasPrefix(s.PathPrefix, "/") || strings.HasSuffix(s.PathPrefix, "/") || strings.ContainsAny(s.PathPrefix, "{}?#% \\") {
 		bad("PathPrefix", "%q must start with '/', not end with one, and hold no pattern or escape characters", s.PathPrefix)
 	}
+
+	s.prefix = s.basePath + s.PathPrefix
+	s.home = s.basePath + "/"
+	s.cookieTag = cookieTag(s.basePath)
 
 	s.SessionLifetime = cmp.Or(s.SessionLifetime, session.DefaultLifetime)
 	s.RefreshBefore = cmp.Or(s.RefreshBefore, defaultRefreshBefore)
@@ -357,7 +391,12 @@ func validate(cfg Config) (*settings, error) {
 		}
 	}
 	if s.Sessions == nil && len(errs) == 0 {
+		name := "__Host-portcullis" + s.cookieTag
+		if !s.secure {
+			name = "portcullis" + s.cookieTag
+		}
 		store, err := session.NewCookieStore(session.CookieConfig{
+			Name:            name,
 			Keys:            cfg.Keys,
 			Lifetime:        s.SessionLifetime,
 			InsecureCookies: !s.secure,
@@ -411,5 +450,69 @@ func (w headerWriter) WriteHeader(int)             {}
 
 // callbackURL returns the configured redirect URI of provider name.
 func (s *settings) callbackURL(name string) string {
-	return s.base.String() + s.PathPrefix + "/callback/" + name
+	return s.endpointURL("/callback/" + name)
+}
+
+// endpointURL returns the absolute URL of the endpoint at path (such as
+// "/logout/callback") under the prefix.
+func (s *settings) endpointURL(path string) string {
+	return s.base.String() + s.prefix + path
+}
+
+// validBasePath reports whether p, BaseURL's path, is empty, "/" or
+// segments of unreserved characters (RFC 3986 §2.3) that are not dot
+// segments, with an optional trailing slash. Such a path needs no escaping
+// anywhere: in a URL, a return-path comparison or a ServeMux pattern.
+func validBasePath(p string) bool {
+	if p == "" || p == "/" {
+		return true
+	}
+	if p[0] != '/' {
+		return false
+	}
+	for _, seg := range strings.Split(strings.TrimSuffix(p[1:], "/"), "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return false
+		}
+		for i := 0; i < len(seg); i++ {
+			c := seg[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~", c) >= 0) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// cookieTag returns the cookie-name tag of the application under
+// basePath: "" at the root (the names of earlier versions), else "-" and
+// the first 4 bytes of SHA-256(basePath) in hex. Hex never spells "flow"
+// or "logout", so no tag makes one application's names a prefix of
+// another's.
+func cookieTag(basePath string) string {
+	if basePath == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(basePath))
+	return "-" + hex.EncodeToString(sum[:4])
+}
+
+// underBase reports whether v, a path that may carry a query or
+// fragment, is the base path or below it. At the root every path is.
+func (s *settings) underBase(v string) bool {
+	if s.basePath == "" {
+		return true
+	}
+	rest, ok := strings.CutPrefix(v, s.basePath)
+	return ok && (rest == "" || rest[0] == '/' || rest[0] == '?' || rest[0] == '#')
+}
+
+// returnTo validates a return path: safeReturnTo, and under the base
+// path. A path elsewhere on the host belongs to another application.
+func (s *settings) returnTo(v string) (string, bool) {
+	v, ok := safeReturnTo(v)
+	if !ok || !s.underBase(v) {
+		return "", false
+	}
+	return v, true
 }

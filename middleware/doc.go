@@ -95,6 +95,21 @@
 // else becomes "/". It is carried in the encrypted flow cookie, never in a
 // URL the provider sees.
 //
+// # Under a sub-path
+//
+// With BaseURL "https://example.com/app", the endpoints are at
+// /app/auth/..., every URL portcullis writes is under /app, return paths
+// must be under /app (anything else becomes "/app/"), and the cookies,
+// still __Host- with Path=/, have names of their own. Mount Handler at the
+// full path or behind http.StripPrefix("/app", ...); both work:
+//
+//	mux.Handle("/app/auth/", auth.Handler())
+//	mux.Handle("/app/", auth.Require(app))
+//
+// A pattern with a method ("GET /auth/": logout is a POST) or a prefix
+// other than PathPrefix answers 500 and logs one error that names the
+// fix; see [Auth.Handler].
+//
 // # Errors
 //
 // Every error response goes through Config.ErrorHandler with an error

@@ -23,7 +23,7 @@ func (a *Auth) serveError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	if login == "" {
-		login = a.s.PathPrefix + "/login"
+		login = a.s.prefix + "/login"
 	}
 	heading, message := errorText(err, status)
 	h := w.Header()

@@ -63,13 +63,15 @@ type flowCookies struct {
 
 // newFlowCookies returns the cookies of one kind of flow: "flow" for
 // logins, "logout" for RP-initiated logouts. Each kind has its own keys and
-// names, so a value minted for one is never accepted as the other.
-func newFlowCookies(keys [][]byte, secure bool, kind string) (*flowCookies, error) {
+// names, so a value minted for one is never accepted as the other. tag is
+// settings.cookieTag: applications under other paths of the host have
+// other names, so they never count, evict or clear each other's flows.
+func newFlowCookies(keys [][]byte, secure bool, tag, kind string) (*flowCookies, error) {
 	codecs, err := cookiekeys.Codecs(keys, kind, flowLifetime, maxFlowEncoded)
 	if err != nil {
 		return nil, err
 	}
-	prefix := "portcullis-" + kind + "."
+	prefix := "portcullis" + tag + "-" + kind + "."
 	if secure {
 		prefix = "__Host-" + prefix
 	}

@@ -81,18 +81,19 @@ func (a *Auth) providerFlow(f *flow) providers.Flow {
 // maxFlowReturnTo bounds the return path kept in a flow cookie: five
 // flows with long paths must not push the Cookie header past the 8 KiB
 // that proxies commonly allow (SECURITY.md AR-09). A longer path returns
-// the user to "/".
+// the user to the default return path.
 const maxFlowReturnTo = 512
 
-// returnToParam returns the validated return_to query parameter, or "/".
+// returnToParam returns the validated return_to query parameter, or the
+// default return path (BaseURL's path + "/").
 func (a *Auth) returnToParam(r *http.Request) string {
 	q := r.URL.Query()
 	if vs := q["return_to"]; len(vs) == 1 && len(vs[0]) <= maxFlowReturnTo {
-		if v, ok := safeReturnTo(vs[0]); ok {
+		if v, ok := a.s.returnTo(vs[0]); ok {
 			return v
 		}
 	}
-	return "/"
+	return a.s.home
 }
 
 func queryEscape(s string) string { return url.QueryEscape(s) }

@@ -18,8 +18,8 @@ import (
 // the logout endpoint. A GET changes nothing, so an <img src=/auth/logout>
 // on another site cannot sign anyone out.
 func (a *Auth) serveLogoutPage(w http.ResponseWriter, r *http.Request) {
-	action := a.s.PathPrefix + "/logout"
-	if rt := a.returnToParam(r); rt != "/" {
+	action := a.s.prefix + "/logout"
+	if rt := a.returnToParam(r); rt != a.s.home {
 		action += "?return_to=" + queryEscape(rt)
 	}
 	d := logoutData{Action: action}
@@ -114,7 +114,7 @@ func (a *Auth) serveLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	state := randomString(32)
-	end, err := p.EndSessionURL(ctx, s.Tokens.IDToken, a.s.base.String()+a.s.PathPrefix+"/logout/callback", state)
+	end, err := p.EndSessionURL(ctx, s.Tokens.IDToken, a.s.endpointURL("/logout/callback"), state)
 	if err != nil {
 		// The provider is down (its discovery document cannot be
 		// fetched): the local logout is complete, the provider's session
@@ -183,8 +183,8 @@ func (a *Auth) serveLogoutCallback(w http.ResponseWriter, r *http.Request) {
 		a.pages.render(w, http.StatusOK, "signedout", nil)
 		return
 	}
-	returnTo := "/"
-	if v, ok := safeReturnTo(f.ReturnTo); ok {
+	returnTo := a.s.home
+	if v, ok := a.s.returnTo(f.ReturnTo); ok {
 		returnTo = v
 	}
 	w.Header().Set("Location", returnTo)

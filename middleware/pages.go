@@ -19,14 +19,17 @@ var pageFiles embed.FS
 // run no script.
 type pages struct {
 	t map[string]*template.Template
+	// home is where the pages' home and cancel links go: BaseURL's path
+	// and "/".
+	home string
 }
 
 // pageCSP forbids scripts, frames and every external request.
 const pageCSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
-func newPages() (*pages, error) {
+func newPages(home string) (*pages, error) {
 	funcs := template.FuncMap{"initial": initial}
-	p := &pages{t: map[string]*template.Template{}}
+	p := &pages{t: map[string]*template.Template{}, home: home}
 	for _, name := range []string{"chooser", "error", "logout", "signedout"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(pageFiles, "pages/layout.html", "pages/"+name+".html")
 		if err != nil {
@@ -39,6 +42,7 @@ func newPages() (*pages, error) {
 
 type pageData struct {
 	Title string
+	Home  string
 	Data  any
 }
 
@@ -67,7 +71,7 @@ func (p *pages) render(w http.ResponseWriter, status int, name string, data any)
 // leaves half a page.
 func (p *pages) renderCSP(w http.ResponseWriter, status int, name string, data any, csp string) {
 	var buf bytes.Buffer
-	if err := p.t[name].ExecuteTemplate(&buf, "layout", pageData{Title: titles[name], Data: data}); err != nil {
+	if err := p.t[name].ExecuteTemplate(&buf, "layout", pageData{Title: titles[name], Home: p.home, Data: data}); err != nil {
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 		return
 	}

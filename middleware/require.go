@@ -171,13 +171,13 @@ func (a *Auth) policyFailure(r *http.Request, provider string, err error) error 
 		return fail(ErrInternal, "step_up_malformed", err)
 	case errors.As(err, &su):
 		q := url.Values{}
-		if rt := requestReturnTo(r); rt != "/" {
+		if rt := a.requestReturnTo(r); rt != a.s.home {
 			q.Set("return_to", rt)
 		}
 		stepUpOf(su).query(q)
 		return &loginRequired{
 			failure: fail(ErrUnauthenticated, "step_up_required", nil),
-			login:   a.s.PathPrefix + "/login/" + provider + "?" + q.Encode(),
+			login:   a.s.prefix + "/login/" + provider + "?" + q.Encode(),
 		}
 	case errors.Is(err, policy.ErrInsufficientScope):
 		return fail(ErrForbidden, "insufficient_scope", err)
@@ -214,7 +214,7 @@ func (a *Auth) refuse(w http.ResponseWriter, r *http.Request, s *session.Session
 // unauthenticated hands err to the error handler with the sign-in URL for
 // this request attached.
 func (a *Auth) unauthenticated(w http.ResponseWriter, r *http.Request, err error) {
-	a.fail(w, r, &loginRequired{failure: err, login: a.loginPath(requestReturnTo(r))})
+	a.fail(w, r, &loginRequired{failure: err, login: a.loginPath(a.requestReturnTo(r))})
 }
 
 // loginRequired is ErrUnauthenticated with the URL that signs the user in

@@ -72,25 +72,25 @@ func (a *Auth) providerDown(w http.ResponseWriter, p *providers.Provider, return
 	}
 	w.Header().Set("Retry-After", retryAfterValue(wait))
 	q := url.Values{}
-	if returnTo != "/" {
+	if returnTo != a.s.home {
 		q.Set("return_to", returnTo)
 	}
 	su.query(q)
-	retry := a.s.PathPrefix + "/login/" + p.Name()
+	retry := a.s.prefix + "/login/" + p.Name()
 	if len(q) > 0 {
 		retry += "?" + q.Encode()
 	}
 	return &providerDown{failure: fail(ErrProviderUnavailable, "provider_down", err), name: p.DisplayName(), retry: retry}
 }
 
-// flowRetry is the return path (validated again, or "/") and the step-up
-// request of f, which may be nil.
-func flowRetry(f *flow) (string, stepUp) {
+// flowRetry is the return path (validated again, or the default) and the
+// step-up request of f, which may be nil.
+func (s *settings) flowRetry(f *flow) (string, stepUp) {
 	if f == nil {
-		return "/", stepUp{}
+		return s.home, stepUp{}
 	}
-	returnTo := "/"
-	if v, ok := safeReturnTo(f.ReturnTo); ok {
+	returnTo := s.home
+	if v, ok := s.returnTo(f.ReturnTo); ok {
 		returnTo = v
 	}
 	return returnTo, stepUp{maxAge: f.MaxAge, acr: f.ACR, amr: f.AMR}

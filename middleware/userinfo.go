@@ -29,7 +29,7 @@ func (a *Auth) serveUserInfo(w http.ResponseWriter, r *http.Request) {
 		r2 := r.Clone(r.Context())
 		r2.Header.Set("Accept", "application/json")
 		r2.Header.Del("Sec-Fetch-Mode")
-		a.fail(w, r2, &loginRequired{failure: err, login: a.loginPath("/")})
+		a.fail(w, r2, &loginRequired{failure: err, login: a.loginPath(a.s.home)})
 		return
 	}
 	u := &s.User
