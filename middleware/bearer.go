@@ -160,7 +160,7 @@ func (a *Auth) serveBearer(w http.ResponseWriter, r *http.Request, raw string, n
 		a.fail(w, r, err)
 		return
 	}
-	st := newRequestState(a, r, s)
+	st := newRequestState(a, r, w.Header(), s)
 	st.committed = true // nothing of a bearer request is ever saved
 	st.w.ResponseWriter, st.w.st = w, st
 	next.ServeHTTP(&st.w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -18,31 +19,52 @@ type stateKey struct{}
 
 // requestState is the one owner of a request's session behind Require:
 // the only code that changes it (refresh, idle activity, ending it) and
-// the only code that writes it, once, before the response's first byte
-// (commit). Require, TokenSource and Client all go through it.
+// the only code that writes it. Require, TokenSource and Client all go
+// through it.
+//
+// It writes the session into h, the header map of the ResponseWriter
+// Require received, as soon as a change is made while the handler runs
+// (stage), replacing the Set-Cookie lines it wrote earlier in the request,
+// and once more, for good, just before the response's first byte
+// (commit). Writing at once is what makes a refresh reach the browser in
+// frameworks whose handlers write to a writer of their own (gin's
+// c.Writer, say) rather than the one Require hands on: that writer's
+// headers are the same map, so whichever writer writes first carries the
+// cookie.
 //
 // mu guards the fields below it; it is never held across a call out of
 // this package (a provider, a store, a hook, a logger), so UserFrom and
-// SessionFrom never wait on a refresh.
+// SessionFrom never wait on a refresh. wmu serializes the writes to h:
+// TokenSource may be called from goroutines other than the handler's.
 type requestState struct {
 	a *Auth
 	r *http.Request
+	h http.Header
 	// w is the ResponseWriter Require hands the handler, held by value so
 	// that a request costs one allocation for both.
 	w trackingWriter
 
+	wmu sync.Mutex
+	// staged are the Set-Cookie values the last write added to h (wmu).
+	staged []string
+
 	mu sync.Mutex
 	s  *session.Session // the current session; nil once ended
-	// browserRT is the refresh token of the session the browser holds:
-	// the one it sent, or the one commit saved.
+	// sentRT is the refresh token of the session the browser sent.
+	sentRT string
+	// browserRT is the refresh token of the session the browser will
+	// hold once the response goes out: sentRT, or that of the session
+	// last written into h.
 	browserRT string
-	dirty     bool // s differs from what the browser holds
+	dirty     bool // s differs from what h holds
 	ended     bool // the browser's session must be cleared
+	serving   bool // the handler runs: each change is written into h at once
+	written   bool // h holds a session cookie (or its clearing) of this request
 	committed bool // the response has started: nothing more reaches the browser
 }
 
-func newRequestState(a *Auth, r *http.Request, s *session.Session) *requestState {
-	return &requestState{a: a, r: r, s: s, browserRT: s.Tokens.RefreshToken}
+func newRequestState(a *Auth, r *http.Request, h http.Header, s *session.Session) *requestState {
+	return &requestState{a: a, r: r, h: h, s: s, sentRT: s.Tokens.RefreshToken, browserRT: s.Tokens.RefreshToken}
 }
 
 func (st *requestState) session() *session.Session {
@@ -51,19 +73,23 @@ func (st *requestState) session() *session.Session {
 	return st.s
 }
 
-// replace makes ns the request's session, to be saved at commit. When the
-// response has already started, the browser keeps its cookie: the refresh
-// token it holds is then pinned in the refresh memo to ns's tokens for the
+// replace makes ns the request's session: written into the response's
+// headers at once while the handler runs, or at commit. When the response
+// has already started, the browser keeps its cookie: the refresh token it
+// holds is then pinned in the refresh memo to ns's tokens for the
 // session's life (pinUnsaved), so it is answered from there, never
 // replayed.
 func (st *requestState) replace(ns *session.Session) {
 	st.mu.Lock()
-	late := st.committed
+	late, now := st.committed, st.serving && !st.committed
 	st.s, st.dirty = ns, true
 	browserRT := st.browserRT
 	st.mu.Unlock()
-	if late {
+	switch {
+	case late:
 		st.pinUnsaved(browserRT, ns, "response_started")
+	case now:
+		st.stage()
 	}
 }
 
@@ -92,50 +118,138 @@ func (st *requestState) pinUnsaved(browserRT string, ns *session.Session, reason
 }
 
 // end ends the session, reporting an event of the given kind and reason:
-// the browser's cookies are cleared at commit.
+// the browser's cookies are cleared, at once while the handler runs, or
+// at commit.
 func (st *requestState) end(kind EventKind, reason string) {
 	st.mu.Lock()
 	s := st.s
-	st.s, st.ended, st.dirty = nil, true, false
+	st.s, st.ended, st.dirty = nil, true, true
+	now := st.serving && !st.committed
 	st.mu.Unlock()
 	if s != nil {
 		st.a.emit(st.r.Context(), Event{Kind: kind, Provider: s.User.Provider, Reason: reason, User: UserRef(&s.User)})
 	}
+	if now {
+		st.stage()
+	}
 }
 
-// commit writes the session's change, if any, into w's headers. It runs
+// serve is called just before the handler runs: the changes made so far
+// (a refresh, idle activity) are written into the response's headers, and
+// each later change is written at once.
+func (st *requestState) serve() {
+	st.mu.Lock()
+	st.serving = true
+	st.mu.Unlock()
+	st.stage()
+}
+
+// stage writes the session's change, if any, into the response's headers,
+// unless the response has started.
+func (st *requestState) stage() {
+	st.wmu.Lock()
+	defer st.wmu.Unlock()
+	st.write(false)
+}
+
+// commit writes the session's change, if any, into the response's
+// headers for the last time, just before the response starts. It runs
 // once; later changes cannot reach the browser.
-func (st *requestState) commit(w http.ResponseWriter) {
+func (st *requestState) commit() {
+	st.wmu.Lock()
+	defer st.wmu.Unlock()
+	if st.write(true) {
+		// Again at the first byte: the handler may have set Cache-Control
+		// since the cookie was written.
+		privateResponse(st.h)
+	}
+}
+
+// write, with wmu held, writes the session's change, if any, into h,
+// replacing the Set-Cookie lines an earlier write of this request added
+// (never the application's own). final marks the response as started;
+// nothing is written once it is. It reports whether h holds a session
+// cookie of this request.
+func (st *requestState) write(final bool) bool {
 	st.mu.Lock()
 	if st.committed {
 		st.mu.Unlock()
-		return
+		return false
 	}
-	st.committed = true
-	s, dirty, ended, browserRT := st.s, st.dirty, st.ended, st.browserRT
-	st.mu.Unlock()
-	switch {
-	case ended:
-		if err := st.a.s.Sessions.Clear(w, st.r); err != nil {
-			st.a.emit(st.r.Context(), Event{Kind: EventStoreError, Reason: "session_store"})
-		}
-	case dirty:
-		if err := st.a.s.Sessions.Save(w, st.r, s); err != nil {
-			st.a.emit(st.r.Context(), Event{Kind: EventStoreError, Provider: s.User.Provider, Reason: "session_save", User: UserRef(&s.User)})
-			st.pinUnsaved(browserRT, s, "session_save")
-			return
-		}
-		st.mu.Lock()
+	st.committed = final
+	s, dirty, ended, prevRT := st.s, st.dirty, st.ended, st.browserRT
+	st.dirty = false
+	if dirty && !ended {
+		// What the response will carry: a late change pins this token.
 		st.browserRT = s.Tokens.RefreshToken
-		st.mu.Unlock()
-	default:
-		return
 	}
-	privateResponse(w.Header())
+	st.mu.Unlock()
+	if !dirty {
+		return st.isWritten()
+	}
+	cookies := headerOnly{}
+	if ended {
+		if err := st.a.s.Sessions.Clear(cookies, st.r); err != nil {
+			st.a.emit(st.r.Context(), Event{Kind: EventStoreError, Reason: "session_store"})
+			return st.isWritten()
+		}
+	} else if err := st.a.s.Sessions.Save(cookies, st.r, s); err != nil {
+		st.a.emit(st.r.Context(), Event{Kind: EventStoreError, Provider: s.User.Provider, Reason: "session_save", User: UserRef(&s.User)})
+		// The browser gets what h already holds, if anything.
+		st.mu.Lock()
+		st.browserRT = prevRT
+		st.mu.Unlock()
+		st.pinUnsaved(prevRT, s, "session_save")
+		return st.isWritten()
+	}
+	lines := st.h.Values("Set-Cookie")
+	kept := make([]string, 0, len(lines))
+	staged := slices.Clone(st.staged)
+	for _, v := range lines {
+		if i := slices.Index(staged, v); i >= 0 {
+			staged = slices.Delete(staged, i, i+1)
+			continue
+		}
+		kept = append(kept, v)
+	}
+	st.staged = cookies.Values("Set-Cookie")
+	for k, v := range cookies {
+		if k != "Set-Cookie" {
+			st.h[k] = v
+		}
+	}
+	if all := append(kept, st.staged...); len(all) > 0 {
+		st.h["Set-Cookie"] = all
+	} else {
+		delete(st.h, "Set-Cookie")
+	}
+	st.mu.Lock()
+	st.written = true
+	st.mu.Unlock()
+	privateResponse(st.h)
+	return true
+}
+
+func (st *requestState) isWritten() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.written
+}
+
+// headerOnly is the ResponseWriter a store writes a session's cookies to,
+// to be copied into the response's headers.
+type headerOnly http.Header
+
+func (h headerOnly) Header() http.Header        { return http.Header(h) }
+func (h headerOnly) Values(key string) []string { return http.Header(h).Values(key) }
+func (headerOnly) WriteHeader(int)              {}
+func (headerOnly) Write([]byte) (int, error) {
+	return 0, errors.New("middleware: a session store wrote a response body")
 }
 
 // abandon is commit for a response whose headers will never be sent (a
-// hijacked connection): a changed session cannot reach the browser.
+// hijacked connection): a changed session cannot reach the browser, which
+// keeps the session it sent.
 func (st *requestState) abandon() {
 	st.mu.Lock()
 	if st.committed {
@@ -143,18 +257,21 @@ func (st *requestState) abandon() {
 		return
 	}
 	st.committed = true
-	s, dirty, browserRT := st.s, st.dirty, st.browserRT
+	s, sentRT := st.s, st.sentRT
 	st.mu.Unlock()
-	if dirty {
-		st.pinUnsaved(browserRT, s, "connection_hijacked")
+	if s != nil {
+		st.pinUnsaved(sentRT, s, "connection_hijacked")
 	}
 }
 
 // privateResponse keeps a response that sets the session cookie out of
 // shared caches (RFC 9111 §5.2.2.7): Cache-Control gains "private" unless
 // it already forbids storing, "public" is dropped, and Vary names Cookie.
+// It may run more than once on the same headers.
 func privateResponse(h http.Header) {
-	h.Add("Vary", "Cookie")
+	if !varies(h, "Cookie") {
+		h.Add("Vary", "Cookie")
+	}
 	cc := h.Values("Cache-Control")
 	var kept []string
 	for _, v := range cc {
@@ -171,6 +288,18 @@ func privateResponse(h http.Header) {
 		}
 	}
 	h.Set("Cache-Control", strings.Join(append([]string{"private"}, kept...), ", "))
+}
+
+// varies reports whether h's Vary names field (or is "*").
+func varies(h http.Header, field string) bool {
+	for _, v := range h.Values("Vary") {
+		for _, f := range strings.Split(v, ",") {
+			if f = strings.TrimSpace(f); f == "*" || strings.EqualFold(f, field) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // refresh refreshes the session's tokens (one token-endpoint call per
@@ -309,7 +438,7 @@ type trackingWriter struct {
 
 // start runs the commit once, before the first byte of the response.
 func (t *trackingWriter) start() {
-	t.once.Do(func() { t.st.commit(t.ResponseWriter) })
+	t.once.Do(t.st.commit)
 }
 
 func (t *trackingWriter) WriteHeader(code int) {

@@ -41,8 +41,10 @@
 // that made it, and the revocation list), puts it in the request context
 // ([UserFrom], [SessionFrom]) and calls the handler. It makes no network
 // call. Whatever changes the session during the request (a refresh, the
-// idle-activity update) is written once, just before the response's
-// first byte; a response that carries the session cookie is made private
+// idle-activity update) is written into the response's headers: before
+// the handler runs, at once when a refresh through [Auth.TokenSource] or
+// [Auth.Client] changes it again, and for good just before the response's
+// first byte. A response that carries the session cookie is made private
 // to shared caches (Cache-Control private, Vary: Cookie).
 //
 // # Refresh
@@ -59,6 +61,67 @@
 // firewall's page) keeps the current token while it is valid and backs
 // off, honouring Retry-After; an expired token is never passed on. [Auth.TokenSource] and [Auth.Client] give
 // handlers the user's token for the provider's APIs through the same path.
+//
+// # Frameworks
+//
+// Require has net/http's middleware shape and Handler is an
+// [net/http.Handler], so any router takes them; examples/frameworks (a
+// module of its own) has one application per framework, with these lines
+// of glue. A rotated session cookie reaches the browser whichever writer
+// the framework's handlers write to, because portcullis writes it into
+// the header map of the ResponseWriter Require was given, which every
+// framework's writer shares, as soon as the session changes. Refresh
+// (call [Auth.Client]) before writing the response, as for any header; a
+// refresh after the response started through a writer portcullis does not
+// see cannot reach the browser.
+//
+// ServeMux (Go 1.22 patterns):
+//
+//	mux.Handle("/auth/", auth.Handler())
+//	mux.Handle("GET /private", auth.Require(private))
+//
+// chi:
+//
+//	r.Handle("/auth/*", auth.Handler())
+//	r.Group(func(r chi.Router) {
+//		r.Use(auth.Require)
+//		r.Get("/private", private)
+//	})
+//
+// gorilla/mux:
+//
+//	r.PathPrefix("/auth/").Handler(auth.Handler())
+//	s := r.NewRoute().Subrouter()
+//	s.Use(auth.Require)
+//	s.HandleFunc("/private", private)
+//
+// echo:
+//
+//	e.Any("/auth/*", echo.WrapHandler(auth.Handler()))
+//	g := e.Group("", echo.WrapMiddleware(auth.Require))
+//	g.GET("/private", private)
+//
+// gin, where handlers take the request from c.Request (its context holds
+// the session) and write to c.Writer:
+//
+//	r.Any("/auth/*path", gin.WrapH(auth.Handler()))
+//	g := r.Group("/", func(c *gin.Context) {
+//		passed := false
+//		auth.Require(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+//			passed = true
+//			c.Request = r
+//			c.Next()
+//		})).ServeHTTP(c.Writer, c.Request)
+//		if !passed {
+//			c.Abort() // Require answered: a redirect to sign in, or 401
+//		}
+//	})
+//	g.GET("/private", private)
+//
+// A framework or middleware whose writer keeps a header map of its own
+// (one that buffers the response, say) must be given to Require as its
+// writer, or run inside Require, so that the session's cookie is in the
+// headers that are sent.
 //
 // # Logout and session lifetimes
 //

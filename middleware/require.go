@@ -121,7 +121,7 @@ func (a *Auth) require(next http.Handler, p policy.Policy) http.Handler {
 			a.refuse(w, r, nil, err)
 			return
 		}
-		st := newRequestState(a, r, s)
+		st := newRequestState(a, r, w.Header(), s)
 		now := a.now()
 		if a.needsRefresh(s, now) {
 			s, err = st.refresh(r.Context())
@@ -134,11 +134,12 @@ func (a *Auth) require(next http.Handler, p policy.Policy) http.Handler {
 			err = a.authorize(r, s, p, now)
 		}
 		if err != nil {
-			st.commit(w)
+			st.commit()
 			a.refuse(w, r, s, err)
 			return
 		}
 		st.touch(now)
+		st.serve()
 		st.w.ResponseWriter, st.w.st = w, st
 		next.ServeHTTP(&st.w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
 		// A handler that wrote nothing still gets its session saved (the

@@ -88,8 +88,10 @@ func (s *flakySaveStore) Save(w http.ResponseWriter, r *http.Request, ss *sessio
 	return s.Store.Save(w, r, ss)
 }
 
-// TestUnsavedRotationPinnedAfterGrace: a session that could not be saved
-// long after its refresh (past the grace window) is still pinned.
+// TestUnsavedRotationPinnedAfterGrace: a refreshed session that could not
+// be saved (Require refreshes, and writes the session before the handler
+// runs) is pinned for the session's life: the old cookie is answered long
+// after the grace window (a slow upstream, then the next request).
 func TestUnsavedRotationPinnedAfterGrace(t *testing.T) {
 	var store *flakySaveStore
 	e := newE2E(t, false, func(c *Config) {
@@ -105,15 +107,20 @@ func TestUnsavedRotationPinnedAfterGrace(t *testing.T) {
 	mux.Handle("/slow", e.auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e.auth.TokenSource(r).Token()
 		later(e.auth, 4*time.Minute+55*time.Second+refreshGrace+time.Second) // a slow upstream
-		store.fail.Store(true)
 		io.WriteString(w, "done")
-		store.fail.Store(false)
 	})))
 	mux.Handle("/token", tokenRoute(e.auth))
 	e.app.Config.Handler = mux
 	cookies := e.login()
 	later(e.auth, 4*time.Minute+55*time.Second)
-	get(t, e.app.URL+"/slow", cookies)
+	store.fail.Store(true)
+	if _, _, set := get(t, e.app.URL+"/slow", cookies); len(set) != 0 {
+		t.Fatalf("a session that could not be saved set %d cookies", len(set))
+	}
+	store.fail.Store(false)
+	if st := e.op.Stats(); st.Refreshes == 0 {
+		t.Fatal("no refresh")
+	}
 	later(e.auth, 4*time.Minute+55*time.Second+3*refreshGrace)
 	if code, _, _ := get(t, e.app.URL+"/token", cookies); code != http.StatusOK {
 		t.Fatalf("the unsaved session's cookie: %d", code)

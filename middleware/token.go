@@ -16,9 +16,15 @@ const tokenMargin = 10 * time.Second
 // access token, for calling the provider's APIs from a handler behind
 // [Auth.Require]. When the token is about to expire it refreshes through
 // the same single-flight path as Require and saves the new tokens in the
-// session (as long as the handler has not started writing the response;
-// otherwise the old refresh token is answered from the refresh memo for as
-// long as the session lives, and the next request picks the new tokens up).
+// session: their cookie is written into the response's headers at once
+// (the header map of the ResponseWriter Require was given, which a
+// framework's own writer shares), so the handler may write through either.
+// Like setting a header, a refresh must then not run concurrently with
+// the handler's own use of the headers: call Token from the handler's
+// goroutine, or from goroutines it waits for. A refresh after the response
+// has started through Require's writer cannot reach the browser: the old
+// refresh token is then answered from the refresh memo for as long as the
+// session lives, and the next request picks the new tokens up.
 //
 // Its Token method returns an error wrapping ErrUnauthenticated when r did
 // not pass through Require or the session ended, and ErrProviderUnavailable
