@@ -1,7 +1,6 @@
 package middleware
 
 import (
-	"context"
 	"net/http"
 )
 
@@ -33,34 +32,19 @@ func (a *Auth) Optional(next http.Handler) http.Handler {
 		panic("middleware: Optional(nil)")
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, err := a.Session(r)
+		st, _, now, err := a.begin(w, r)
 		if err != nil {
-			if kind := failureKind(err, ""); kind != "" {
+			if kind := failureKind(err, ""); kind != "" && st == nil {
 				a.emit(r.Context(), Event{Kind: kind, Reason: reasonOf(err)})
+			}
+			if st != nil {
+				st.commit() // clears a session that ended
 			}
 			w.Header().Add("Vary", "Cookie")
 			next.ServeHTTP(w, r)
 			return
 		}
-		st := newRequestState(a, r, s)
-		now := a.now()
-		if a.needsRefresh(s, now) {
-			s, err = st.refresh(r.Context())
-		}
-		if err == nil && a.s.RequireToken && s.Tokens.RefreshToken == "" && tokenExpired(s, now) {
-			st.end(EventSessionEnded, "token_expired")
-			err = fail(ErrUnauthenticated, "token_expired", nil)
-		}
-		if err != nil {
-			st.commit(w) // clears a session that ended
-			w.Header().Add("Vary", "Cookie")
-			next.ServeHTTP(w, r)
-			return
-		}
-		st.touch(now)
 		privateResponse(w.Header())
-		st.w.ResponseWriter, st.w.st = w, st
-		next.ServeHTTP(&st.w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
-		st.w.start()
+		st.run(next, w, now)
 	})
 }

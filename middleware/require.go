@@ -116,19 +116,10 @@ func (a *Auth) require(next http.Handler, p policy.Policy) http.Handler {
 				return
 			}
 		}
-		s, err := a.Session(r)
-		if err != nil {
+		st, s, now, err := a.begin(w, r)
+		if st == nil {
 			a.refuse(w, r, nil, err)
 			return
-		}
-		st := newRequestState(a, r, w.Header(), s)
-		now := a.now()
-		if a.needsRefresh(s, now) {
-			s, err = st.refresh(r.Context())
-		}
-		if err == nil && a.s.RequireToken && s.Tokens.RefreshToken == "" && tokenExpired(s, now) {
-			st.end(EventSessionEnded, "token_expired")
-			err = fail(ErrUnauthenticated, "token_expired", nil)
 		}
 		if err == nil && p != nil {
 			err = a.authorize(r, s, p, now)
@@ -138,14 +129,43 @@ func (a *Auth) require(next http.Handler, p policy.Policy) http.Handler {
 			a.refuse(w, r, s, err)
 			return
 		}
-		st.touch(now)
-		st.serve()
-		st.w.ResponseWriter, st.w.st = w, st
-		next.ServeHTTP(&st.w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
-		// A handler that wrote nothing still gets its session saved (the
-		// server sends the headers after it returns).
-		st.w.start()
+		st.run(next, w, now)
 	})
+}
+
+// begin loads the request's session and makes it current, as Require and
+// Optional do before the handler: refreshed when due, ended when
+// RequireToken finds its token expired. st is nil when there is no
+// session (err says why); otherwise err, when set, is why the request may
+// not go on with it, and st must still commit (a session that ended is
+// cleared).
+func (a *Auth) begin(w http.ResponseWriter, r *http.Request) (st *requestState, s *session.Session, now time.Time, err error) {
+	s, err = a.Session(r)
+	if err != nil {
+		return nil, nil, time.Time{}, err
+	}
+	st = newRequestState(a, r, w.Header(), s)
+	now = a.now()
+	if a.needsRefresh(s, now) {
+		s, err = st.refresh(r.Context())
+	}
+	if err == nil && a.s.RequireToken && s.Tokens.RefreshToken == "" && tokenExpired(s, now) {
+		st.end(EventSessionEnded, "token_expired")
+		err = fail(ErrUnauthenticated, "token_expired", nil)
+	}
+	return st, s, now, err
+}
+
+// run hands the request to next with its session in the context, through
+// the writer that saves the session before the first byte.
+func (st *requestState) run(next http.Handler, w http.ResponseWriter, now time.Time) {
+	st.touch(now)
+	st.serve()
+	st.w.ResponseWriter, st.w.st = w, st
+	next.ServeHTTP(&st.w, st.r.WithContext(context.WithValue(st.r.Context(), stateKey{}, st)))
+	// A handler that wrote nothing still gets its session saved (the
+	// server sends the headers after it returns).
+	st.w.start()
 }
 
 // authorize applies a route's policy to a session.
