@@ -39,13 +39,13 @@ func Validate(keys [][]byte) error {
 		switch {
 		case len(k) < MinKeyLen || len(k) > MaxKeyLen:
 			if looksLikeBase64(k) {
-				return fmt.Errorf("Keys[%d] is %d bytes of base64 text: Keys are raw bytes, %d to %d of them; %s",
+				return fmt.Errorf("the key at Keys[%d] is %d bytes of base64 text: Keys are raw bytes, %d to %d of them; %s",
 					i, len(k), MinKeyLen, MaxKeyLen, decodeHint)
 			}
-			return fmt.Errorf("Keys[%d] is %d bytes: want %d to %d random bytes (raw bytes, not base64 text); %s",
+			return fmt.Errorf("the key at Keys[%d] is %d bytes: want %d to %d random bytes (raw bytes, not base64 text); %s",
 				i, len(k), MinKeyLen, MaxKeyLen, decodeHint)
 		case AllZero(k):
-			return fmt.Errorf("Keys[%d] is all zero bytes: want random bytes; %s", i, decodeHint)
+			return fmt.Errorf("the key at Keys[%d] is all zero bytes: want random bytes; %s", i, decodeHint)
 		}
 	}
 	return nil

@@ -27,13 +27,13 @@ func TestValidate(t *testing.T) {
 		{"two", [][]byte{random(32), random(48)}, ""},
 		{"none", nil, "no keys: pass one or more keys of 32 to 64 random bytes, newest first; " + hint},
 		{"empty list", [][]byte{}, "no keys: pass one or more keys of 32 to 64 random bytes, newest first; " + hint},
-		{"short", [][]byte{random(31)}, "Keys[0] is 31 bytes: want 32 to 64 random bytes (raw bytes, not base64 text); " + hint},
-		{"long", [][]byte{random(32), random(65)}, "Keys[1] is 65 bytes: want 32 to 64 random bytes (raw bytes, not base64 text); " + hint},
-		{"empty key", [][]byte{{}}, "Keys[0] is 0 bytes: want 32 to 64 random bytes (raw bytes, not base64 text); " + hint},
-		{"base64 of 64 bytes", [][]byte{b64(64)}, "Keys[0] is 88 bytes of base64 text: Keys are raw bytes, 32 to 64 of them; " + hint},
-		{"base64 of 16 bytes", [][]byte{random(32), b64(16)}, "Keys[1] is 24 bytes of base64 text: Keys are raw bytes, 32 to 64 of them; " + hint},
-		{"url base64 unpadded", [][]byte{[]byte(base64.RawURLEncoding.EncodeToString(random(16)))}, "Keys[0] is 22 bytes of base64 text: Keys are raw bytes, 32 to 64 of them; " + hint},
-		{"zero", [][]byte{random(32), make([]byte, 40)}, "Keys[1] is all zero bytes: want random bytes; " + hint},
+		{"short", [][]byte{random(31)}, "the key at Keys[0] is 31 bytes: want 32 to 64 random bytes (raw bytes, not base64 text); " + hint},
+		{"long", [][]byte{random(32), random(65)}, "the key at Keys[1] is 65 bytes: want 32 to 64 random bytes (raw bytes, not base64 text); " + hint},
+		{"empty key", [][]byte{{}}, "the key at Keys[0] is 0 bytes: want 32 to 64 random bytes (raw bytes, not base64 text); " + hint},
+		{"base64 of 64 bytes", [][]byte{b64(64)}, "the key at Keys[0] is 88 bytes of base64 text: Keys are raw bytes, 32 to 64 of them; " + hint},
+		{"base64 of 16 bytes", [][]byte{random(32), b64(16)}, "the key at Keys[1] is 24 bytes of base64 text: Keys are raw bytes, 32 to 64 of them; " + hint},
+		{"url base64 unpadded", [][]byte{[]byte(base64.RawURLEncoding.EncodeToString(random(16)))}, "the key at Keys[0] is 22 bytes of base64 text: Keys are raw bytes, 32 to 64 of them; " + hint},
+		{"zero", [][]byte{random(32), make([]byte, 40)}, "the key at Keys[1] is all zero bytes: want random bytes; " + hint},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			err := Validate(tt.keys)
