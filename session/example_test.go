@@ -14,8 +14,8 @@ import (
 // cookies. Here a session is saved into a response and read back from the
 // next request.
 func ExampleNewCookieStore() {
-	// A real key is 32 random bytes from a secret store, for instance
-	// `openssl rand -base64 32`, never a literal.
+	// A real key is 32 random bytes from a secret store, never a literal:
+	// session.ParseKeys decodes the output of `openssl rand -base64 32`.
 	key := []byte("example key: 32 bytes, not real!")
 	store, err := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{key}})
 	if err != nil {
