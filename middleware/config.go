@@ -65,9 +65,11 @@ type Config struct {
 	ChooserTemplate *template.Template
 	// Keys are the secret keys for the login-flow cookies, and for the
 	// session cookie when Sessions is nil: newest first, 32 to 64 random
-	// bytes each (`openssl rand -base64 32`). Put a new key first and
-	// remove the old one a session lifetime later: nobody is signed out.
-	// Required.
+	// bytes each — raw bytes, not base64 text: [session.ParseKeys] decodes
+	// a comma-separated list of `openssl rand -base64 32` outputs (such as
+	// an environment variable SESSION_KEYS) into Keys. Put a new key first
+	// and remove the old one a session lifetime later: nobody is signed
+	// out. Required.
 	Keys [][]byte
 	// Sessions stores sessions. Default: a session.CookieStore with Keys,
 	// SessionLifetime and cookies that are Secure unless BaseURL is plain

@@ -21,7 +21,8 @@ func TestNewRefusesBadSetup(t *testing.T) {
 	}{
 		"no keys":                 {func(c *Config) { c.Keys = nil }, "no keys"},
 		"short key":               {func(c *Config) { c.Keys = [][]byte{testKey[:31]} }, "31 bytes"},
-		"long key":                {func(c *Config) { c.Keys = [][]byte{append(append([]byte{}, testKey...), testKey...), make([]byte, 1)} }, "key 1"},
+		"long key":                {func(c *Config) { c.Keys = [][]byte{append(append([]byte{}, testKey...), testKey...), make([]byte, 1)} }, "the key at Keys[1] is 1 bytes"},
+		"base64 text key":         {func(c *Config) { c.Keys = [][]byte{[]byte(strings.Repeat("QUJD", 22))} }, "the key at Keys[0] is 88 bytes of base64 text: Keys are raw bytes"},
 		"zero key":                {func(c *Config) { c.Keys = [][]byte{make([]byte, 32)} }, "zero"},
 		"no base URL":             {func(c *Config) { c.BaseURL = "" }, "BaseURL"},
 		"relative base URL":       {func(c *Config) { c.BaseURL = "/app" }, "BaseURL"},

@@ -9,6 +9,53 @@
 //	mux.Handle("/auth/", auth.Handler())
 //	mux.Handle("/app/", auth.Require(app))
 //
+// # How do I …
+//
+// Require a login: mount [Auth.Handler] under /auth/ and wrap what is
+// private in [Auth.Require]; [Auth.RequireWith] and package
+// middleware/policy say who may enter (email domains, groups, GitHub
+// organisations, a function):
+//
+//	mux.Handle("/auth/", auth.Handler())
+//	mux.Handle("/app/", auth.Require(app))
+//	mux.Handle("/admin/", auth.RequireWith(policy.Groups("admins"))(admin))
+//
+// Read the user: in a handler behind Require, [UserFrom] (who) and
+// [SessionFrom] (the whole session, with the token expiry):
+//
+//	u, _ := middleware.UserFrom(r.Context()) // u.Name, u.Email, u.ID()
+//
+// Add Google or GitHub: [providers.Google] and [providers.GitHub] return a
+// provider for Config.Providers, like [providers.OIDC] for any OpenID
+// Connect provider; with several, /auth/login shows a button for each.
+// Register BaseURL + "/auth/callback/<name>" at the provider.
+//
+// Keep the keys in the environment: Config.Keys takes raw bytes;
+// [session.ParseKeys] decodes SESSION_KEYS-style text (comma separated,
+// base64, newest first) into them:
+//
+//	keys, err := session.ParseKeys(os.Getenv("SESSION_KEYS"))
+//
+// Call the provider's API: [Auth.Client] is an *http.Client that sends the
+// user's access token (refreshed when needed) and nothing to other
+// origins; [Auth.TokenSource] gives the token itself (see their Examples).
+//
+// Log out: a same-origin POST to /auth/logout; a GET shows a confirmation
+// page. The button of your pages (see Example (Logout)):
+//
+//	<form method="post" action="/auth/logout"><button>Sign out</button></form>
+//
+// [Auth.EndSessions] signs a user out everywhere.
+//
+// Handle errors yourself: Config.ErrorHandler receives every refusal; use
+// [Status] for the status and [LoginURL] to send a browser to sign in
+// (see Config's Example (ErrorHandler)). Run code at each sign-in:
+// Config.OnLogin; link identities to accounts: Config.LinkAccount.
+//
+// Test my handler: package middleware/authtest provides a signed-in
+// request for a handler behind Require, and an in-process provider
+// (providers/devoidc) for tests that go through the whole sign-in.
+//
 // # The flow
 //
 // A request to a protected route without a session is, for a browser

@@ -21,6 +21,10 @@
 // tokens with many groups) is split over several cookies up to a hard
 // bound; beyond it Save fails with [ErrTooLarge] and writes nothing.
 //
+// Keys are raw bytes, 32 to 64 random ones each, newest first;
+// [ParseKeys] reads them from text such as an environment variable
+// SESSION_KEYS (comma separated, base64: `openssl rand -base64 32`).
+//
 // Every Store reports "no session" — absent, expired, tampered, made with
 // an unknown key — as [ErrNoSession]; other errors are system failures.
 //

@@ -14,8 +14,8 @@ import (
 // cookies. Here a session is saved into a response and read back from the
 // next request.
 func ExampleNewCookieStore() {
-	// A real key is 32 random bytes from a secret store, for instance
-	// `openssl rand -base64 32`, never a literal.
+	// A real key is 32 random bytes from a secret store, never a literal:
+	// session.ParseKeys decodes the output of `openssl rand -base64 32`.
 	key := []byte("example key: 32 bytes, not real!")
 	store, err := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{key}})
 	if err != nil {
@@ -89,4 +89,24 @@ func ExampleNew() {
 	// Output:
 	// github|583231 5:00PM
 	// true false
+}
+
+// ParseKeys reads keys kept as text, such as an environment variable
+// SESSION_KEYS set to the output of `openssl rand -base64 32`, comma
+// separated and newest first. Its errors say which entry is wrong and
+// never show a key.
+func ExampleParseKeys() {
+	// In a program: session.ParseKeys(os.Getenv("SESSION_KEYS")).
+	keys, err := session.ParseKeys("q83vASNFZ4mrze8BI0VniavN7wEjRWeJq83vASNFZ4k=, AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(keys), "keys of", len(keys[0]), "and", len(keys[1]), "bytes")
+
+	_, err = session.ParseKeys("q83vASNFZ4mrze8BI0VniavN7wEjRWeJq83vASNFZ4k=,q83vASNFZ4mrze8BI0VniQ==")
+	fmt.Println(err)
+
+	// Output:
+	// 2 keys of 32 and 32 bytes
+	// session: key 2 of 2 decodes to 16 bytes; want 32 to 64 random bytes: `openssl rand -base64 32` makes one
 }

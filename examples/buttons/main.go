@@ -21,8 +21,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"html/template"
@@ -34,6 +32,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portcullis-go/portcullis/examples/internal/envkeys"
 	"github.com/portcullis-go/portcullis/middleware"
 	"github.com/portcullis-go/portcullis/providers"
 )
@@ -42,7 +41,7 @@ func main() {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	baseURL := env("BASE_URL", "http://127.0.0.1:8080")
 	addr := env("LISTEN_ADDR", "127.0.0.1:8080")
-	keys, err := sessionKeys(os.Getenv("SESSION_KEYS"), logger)
+	keys, err := envkeys.SessionKeys(os.Getenv("SESSION_KEYS"), logger)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -139,25 +138,6 @@ func env(name, def string) string {
 		return v
 	}
 	return def
-}
-
-// sessionKeys decodes SESSION_KEYS, or makes a random key with a warning.
-func sessionKeys(v string, logger *slog.Logger) ([][]byte, error) {
-	if v == "" {
-		logger.Warn("SESSION_KEYS is not set: using a random key; sessions end when the program restarts")
-		k := make([]byte, 32)
-		rand.Read(k)
-		return [][]byte{k}, nil
-	}
-	var keys [][]byte
-	for _, s := range strings.Split(v, ",") {
-		k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
-		if err != nil {
-			return nil, fmt.Errorf("SESSION_KEYS: %v", err)
-		}
-		keys = append(keys, k)
-	}
-	return keys, nil
 }
 
 var page = template.Must(template.New("page").Parse(`<!doctype html><html lang="en"><head><meta charset="utf-8">

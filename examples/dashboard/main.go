@@ -63,8 +63,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -77,6 +75,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/portcullis-go/portcullis/examples/internal/envkeys"
 	"github.com/portcullis-go/portcullis/middleware"
 	"github.com/portcullis-go/portcullis/middleware/policy"
 	"github.com/portcullis-go/portcullis/providers"
@@ -105,7 +104,7 @@ func run(ctx context.Context, getenv func(string) string, client *http.Client, l
 		return nil, errors.New("OIDC_ISSUER and OIDC_CLIENT_ID are required")
 	}
 	baseURL := cmp.Or(getenv("BASE_URL"), "http://127.0.0.1:8080")
-	keys, err := sessionKeys(getenv("SESSION_KEYS"), logger)
+	keys, err := envkeys.SessionKeys(getenv("SESSION_KEYS"), logger)
 	if err != nil {
 		return nil, err
 	}
@@ -241,28 +240,6 @@ func adminPolicy(domains, groups string, logger *slog.Logger) (policy.Policy, st
 		return nobody, "nobody yet: set ADMIN_DOMAINS or ADMIN_GROUPS", nil
 	}
 	return policy.AnyOf(ps...), strings.Join(who, ", or "), nil
-}
-
-// sessionKeys decodes SESSION_KEYS, or makes a random key with a warning.
-func sessionKeys(v string, logger *slog.Logger) ([][]byte, error) {
-	if v == "" {
-		logger.Warn("SESSION_KEYS is not set: using a random key; sessions end when the program restarts")
-		k := make([]byte, 32)
-		rand.Read(k)
-		return [][]byte{k}, nil
-	}
-	var keys [][]byte
-	for i, s := range strings.Split(v, ",") {
-		k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
-		if err != nil {
-			return nil, fmt.Errorf("SESSION_KEYS: key %d is not base64: %v", i+1, err)
-		}
-		if len(k) < 32 || len(k) > 64 {
-			return nil, fmt.Errorf("SESSION_KEYS: key %d is %d bytes; want 32 to 64 random bytes (openssl rand -base64 32)", i+1, len(k))
-		}
-		keys = append(keys, k)
-	}
-	return keys, nil
 }
 
 // accounts is the application's own table of users, in memory: it links

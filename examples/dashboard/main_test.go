@@ -316,8 +316,8 @@ func TestStartupRefusals(t *testing.T) {
 		{"ADMIN_DOMAINS", "example.com,,other.example", "ADMIN_DOMAINS"},
 		{"ADMIN_GROUPS", "admins,", "ADMIN_GROUPS"},
 		{"SESSION_KEYS", "not base64!", "SESSION_KEYS"},
-		{"SESSION_KEYS", short, "SESSION_KEYS: key 1 is 16 bytes"},
-		{"SESSION_KEYS", base64.StdEncoding.EncodeToString(sessionKey) + "," + short, "SESSION_KEYS: key 2"},
+		{"SESSION_KEYS", short, "SESSION_KEYS: session: key 1 of 1 decodes to 16 bytes"},
+		{"SESSION_KEYS", base64.StdEncoding.EncodeToString(sessionKey) + "," + short, "SESSION_KEYS: session: key 2 of 2 decodes to 16 bytes"},
 		{"API_AUDIENCE", "two words", "API_AUDIENCE"},
 		{"OIDC_ISSUER", "", "OIDC_ISSUER"},
 	} {

@@ -4,6 +4,10 @@
 //
 //	go run ./examples/demo
 //
+// SESSION_KEYS (comma separated, base64, newest first: `openssl rand
+// -base64 32`) keeps sessions across restarts; without it the demo makes a
+// new key each run and says so.
+//
 // The home page is public; /private requires signing in, which goes
 // through the development provider's sign-in page (pick a test user) and
 // comes back with the user and the expiry of their access token. "Sign
@@ -24,7 +28,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -35,6 +38,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/portcullis-go/portcullis/examples/internal/envkeys"
 	"github.com/portcullis-go/portcullis/middleware"
 	"github.com/portcullis-go/portcullis/providers"
 	"github.com/portcullis-go/portcullis/providers/devoidc"
@@ -46,7 +50,13 @@ func main() {
 	// configured. The ports fall back to random ones when taken.
 	appLn := listen("127.0.0.1:8080")
 	opLn := listen("127.0.0.1:9090")
-	app, err := demo("http://"+appLn.Addr().String(), opLn, logger)
+	// SESSION_KEYS is optional: without it, a fresh key per run, and
+	// restarting the demo signs everyone out.
+	keys, err := envkeys.SessionKeys(os.Getenv("SESSION_KEYS"), logger)
+	if err != nil {
+		log.Fatal(err)
+	}
+	app, err := demo("http://"+appLn.Addr().String(), opLn, keys, logger)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -57,8 +67,9 @@ func main() {
 }
 
 // demo starts the development provider on opLn and returns the handler of
-// an application at appURL that signs in with it.
-func demo(appURL string, opLn net.Listener, logger *slog.Logger) (http.Handler, error) {
+// an application at appURL that signs in with it, its cookies sealed with
+// keys.
+func demo(appURL string, opLn net.Listener, keys [][]byte, logger *slog.Logger) (http.Handler, error) {
 	opURL := "http://" + opLn.Addr().String()
 	op, err := devoidc.New(devoidc.Config{
 		Issuer: opURL,
@@ -93,13 +104,10 @@ func demo(appURL string, opLn net.Listener, logger *slog.Logger) (http.Handler, 
 		return nil, err
 	}
 
-	// A fresh key per run: restarting the demo signs everyone out.
-	key := make([]byte, 32)
-	rand.Read(key)
 	auth, err := middleware.New(middleware.Config{
 		BaseURL:   appURL,
 		Providers: []*providers.Provider{provider},
-		Keys:      [][]byte{key},
+		Keys:      keys,
 		Logger:    logger,
 		// Scripts may call the API routes with an access token.
 		BearerTokens: &middleware.BearerTokens{Provider: "devoidc", Audience: apiAudience},

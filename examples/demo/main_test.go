@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/portcullis-go/portcullis/examples/internal/envkeys"
 )
 
 // TestDemo runs what `go run ./examples/demo` runs and goes through it as a
@@ -28,7 +30,11 @@ func TestDemo(t *testing.T) {
 	}
 	defer opLn.Close()
 	appURL := "http://" + appLn.Addr().String()
-	app, err := demo(appURL, opLn, slog.New(slog.DiscardHandler))
+	keys, err := envkeys.SessionKeys("", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := demo(appURL, opLn, keys, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

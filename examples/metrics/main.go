@@ -6,6 +6,10 @@
 //
 //	cd examples/metrics && go run .
 //
+// SESSION_KEYS (comma separated, base64, newest first: `openssl rand
+// -base64 32`) keeps sessions across restarts; without it the example
+// makes a new key each run and says so.
+//
 // Sign in at /private (pick a test user), sign out, then look at /metrics:
 //
 //	portcullis_events_total{kind="login",logout="",provider="devoidc",reason=""} 1
@@ -21,7 +25,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"html/template"
 	"log"
@@ -33,6 +36,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/portcullis-go/portcullis/examples/internal/envkeys"
 	"github.com/portcullis-go/portcullis/middleware"
 	"github.com/portcullis-go/portcullis/providers"
 	"github.com/portcullis-go/portcullis/providers/devoidc"
@@ -62,7 +66,13 @@ func main() {
 	appLn := listen("127.0.0.1:8080")
 	opLn := listen("127.0.0.1:9090")
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	handler, err := app("http://"+appLn.Addr().String(), opLn, "", logger)
+	// SESSION_KEYS is optional: without it, a new key each run, and a
+	// restart signs everyone out.
+	keys, err := envkeys.SessionKeys(os.Getenv("SESSION_KEYS"), logger)
+	if err != nil {
+		log.Fatal(err)
+	}
+	handler, err := app("http://"+appLn.Addr().String(), opLn, "", keys, logger)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -72,8 +82,9 @@ func main() {
 
 // app starts the development provider on opLn (signing in autoLogin
 // without its sign-in page when set) and returns the application at
-// appURL: a public home page, /private behind sign-in, and /metrics.
-func app(appURL string, opLn net.Listener, autoLogin string, logger *slog.Logger) (http.Handler, error) {
+// appURL, its cookies sealed with keys: a public home page, /private
+// behind sign-in, and /metrics.
+func app(appURL string, opLn net.Listener, autoLogin string, keys [][]byte, logger *slog.Logger) (http.Handler, error) {
 	opURL := "http://" + opLn.Addr().String()
 	op, err := devoidc.New(devoidc.Config{
 		Issuer: opURL,
@@ -95,13 +106,11 @@ func app(appURL string, opLn net.Listener, autoLogin string, logger *slog.Logger
 		return nil, err
 	}
 
-	key := make([]byte, 32) // a new key each run: sessions end on restart
-	rand.Read(key)
 	reg := prometheus.NewRegistry()
 	auth, err := middleware.New(middleware.Config{
 		BaseURL:   appURL,
 		Providers: []*providers.Provider{p},
-		Keys:      [][]byte{key},
+		Keys:      keys,
 		Logger:    logger,
 		Observer:  newEventCounter(reg),
 	})

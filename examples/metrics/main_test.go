@@ -8,6 +8,8 @@ import (
 	"net/http/cookiejar"
 	"strings"
 	"testing"
+
+	"github.com/portcullis-go/portcullis/examples/internal/envkeys"
 )
 
 // TestMetrics signs in through the development provider, meets a callback
@@ -24,7 +26,11 @@ func TestMetrics(t *testing.T) {
 	}
 	defer opLn.Close()
 	appURL := "http://" + appLn.Addr().String()
-	handler, err := app(appURL, opLn, "ada", slog.New(slog.DiscardHandler))
+	keys, err := envkeys.SessionKeys("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	handler, err := app(appURL, opLn, "ada", keys, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,8 +8,9 @@
 //	BASE_URL            the app's public origin; default http://127.0.0.1:8080
 //	LISTEN_ADDR         default 127.0.0.1:8080
 //	SESSION_KEYS        comma separated, base64, 32 random bytes each, newest
-//	                    first (openssl rand -base64 32); default: a random key
-//	                    per run, which signs everyone out on restart
+//	                    first (openssl rand -base64 32), as session.ParseKeys
+//	                    reads them; default: a random key per run, which
+//	                    signs everyone out on restart (required with REDIS_URL)
 //	REDIS_URL           e.g. redis://127.0.0.1:6379/0: sessions and everything
 //	                    instances must agree on (refresh, logouts, used
 //	                    callbacks) live in Redis, so several instances with
@@ -27,8 +28,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"html/template"
@@ -41,6 +40,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/portcullis-go/portcullis/examples/internal/envkeys"
 	"github.com/portcullis-go/portcullis/middleware"
 	"github.com/portcullis-go/portcullis/providers"
 	"github.com/portcullis-go/portcullis/session/redisstore"
@@ -60,7 +60,11 @@ func main() {
 // run builds the application from the environment.
 func run(ctx context.Context, getenv func(string) string, logger *slog.Logger) (http.Handler, error) {
 	baseURL := env(getenv, "BASE_URL", "http://127.0.0.1:8080")
-	keys, err := sessionKeys(getenv("SESSION_KEYS"), logger)
+	if getenv("REDIS_URL") != "" && getenv("SESSION_KEYS") == "" {
+		// A random key per instance: none could read another's cookies.
+		return nil, errors.New("SESSION_KEYS is required with REDIS_URL: give every instance the same keys (`openssl rand -base64 32` makes one)")
+	}
+	keys, err := envkeys.SessionKeys(getenv("SESSION_KEYS"), logger)
 	if err != nil {
 		return nil, err
 	}
@@ -131,28 +135,6 @@ func env(getenv func(string) string, name, def string) string {
 		return v
 	}
 	return def
-}
-
-// sessionKeys decodes SESSION_KEYS, or makes a random key with a warning.
-func sessionKeys(v string, logger *slog.Logger) ([][]byte, error) {
-	if v == "" {
-		logger.Warn("SESSION_KEYS is not set: using a random key; sessions end when the program restarts")
-		k := make([]byte, 32)
-		rand.Read(k)
-		return [][]byte{k}, nil
-	}
-	var keys [][]byte
-	for _, s := range strings.Split(v, ",") {
-		k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
-		if err != nil {
-			return nil, fmt.Errorf("SESSION_KEYS: %v", err)
-		}
-		keys = append(keys, k)
-	}
-	if len(keys) == 0 {
-		return nil, errors.New("SESSION_KEYS: no key")
-	}
-	return keys, nil
 }
 
 var page = template.Must(template.New("page").Parse(`<!doctype html><html lang="en"><head><meta charset="utf-8">

@@ -197,3 +197,25 @@ func TestIssuerUnreachable(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestSessionKeysRefusals: a SESSION_KEYS that cannot be used, or none with
+// REDIS_URL (each instance would make its own key), stops the program
+// before any network call, with a message naming the variable.
+func TestSessionKeysRefusals(t *testing.T) {
+	for _, tt := range []struct{ name, keys, redis, want string }{
+		{"no keys with redis", "", "redis://127.0.0.1:1/0", "SESSION_KEYS is required with REDIS_URL: give every instance the same keys (`openssl rand -base64 32` makes one)"},
+		{"short key", "MDEyMzQ1Njc4OWFiY2RlZg==", "", "SESSION_KEYS: session: key 1 of 1 decodes to 16 bytes; want 32 to 64 random bytes: `openssl rand -base64 32` makes one"},
+		{"stray comma", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=,", "", "SESSION_KEYS: session: key 2 of 2 is empty: remove the extra comma"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			vars := map[string]string{
+				"OIDC_ISSUER": "http://127.0.0.1:1", "OIDC_CLIENT_ID": "app", // never reached
+				"SESSION_KEYS": tt.keys, "REDIS_URL": tt.redis,
+			}
+			_, err := run(t.Context(), func(k string) string { return vars[k] }, slog.New(slog.DiscardHandler))
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("run: %v\nwant %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -10,6 +10,7 @@
 package cookiekeys
 
 import (
+	"bytes"
 	"crypto/hkdf"
 	"crypto/sha256"
 	"errors"
@@ -26,27 +27,63 @@ const (
 )
 
 // Validate checks that keys holds at least one key and that every key has
-// an acceptable length and is not all zero bytes.
+// an acceptable length and is not all zero bytes. Its errors name the key
+// as Keys[i] and say what to pass — raw bytes, which is where a key kept as
+// base64 text goes wrong — without quoting any part of a key; the caller
+// adds its prefix (the package, the Config field).
 func Validate(keys [][]byte) error {
 	if len(keys) == 0 {
-		return errors.New("no keys: generate one with `openssl rand -base64 32`")
+		return errors.New("no keys: pass one or more keys of 32 to 64 random bytes, newest first; " + decodeHint)
 	}
 	for i, k := range keys {
-		if len(k) < MinKeyLen || len(k) > MaxKeyLen {
-			return fmt.Errorf("key %d is %d bytes, want %d to %d random bytes", i, len(k), MinKeyLen, MaxKeyLen)
-		}
-		zero := true
-		for _, b := range k {
-			if b != 0 {
-				zero = false
-				break
+		switch {
+		case len(k) < MinKeyLen || len(k) > MaxKeyLen:
+			if looksLikeBase64(k) {
+				return fmt.Errorf("the key at Keys[%d] is %d bytes of base64 text: Keys are raw bytes, %d to %d of them; %s",
+					i, len(k), MinKeyLen, MaxKeyLen, decodeHint)
 			}
-		}
-		if zero {
-			return fmt.Errorf("key %d is all zero bytes", i)
+			return fmt.Errorf("the key at Keys[%d] is %d bytes: want %d to %d random bytes (raw bytes, not base64 text); %s",
+				i, len(k), MinKeyLen, MaxKeyLen, decodeHint)
+		case AllZero(k):
+			return fmt.Errorf("the key at Keys[%d] is all zero bytes: want random bytes; %s", i, decodeHint)
 		}
 	}
 	return nil
+}
+
+// decodeHint tells how to get a key as raw bytes.
+const decodeHint = "session.ParseKeys decodes the base64 that `openssl rand -base64 32` prints"
+
+// AllZero reports whether k holds only zero bytes (true for an empty k).
+func AllZero(k []byte) bool {
+	for _, b := range k {
+		if b != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// looksLikeBase64 reports whether k, of at least 16 bytes, is made only of
+// base64 characters (either alphabet, padding at the end): a key passed as
+// the text of `openssl rand -base64 N` instead of its decoded bytes.
+// Random bytes are that by chance once in 2^32 keys or fewer.
+func looksLikeBase64(k []byte) bool {
+	if len(k) < 16 {
+		return false
+	}
+	body := bytes.TrimRight(k, "=")
+	if len(k)-len(body) > 2 {
+		return false
+	}
+	for _, b := range body {
+		switch {
+		case 'A' <= b && b <= 'Z', 'a' <= b && b <= 'z', '0' <= b && b <= '9', b == '+', b == '/', b == '-', b == '_':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // Codecs returns one codec per key, newest first, for the given purpose.

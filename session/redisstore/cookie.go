@@ -5,10 +5,10 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
-	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/portcullis-go/portcullis/internal/cookiekeys"
 )
 
 // The cookie value is id + "." + mac: id is 128 random bits in unpadded
@@ -22,31 +22,16 @@ const (
 	// hkdfInfo labels the derived keys; the cookie store's labels are
 	// "portcullis/session/…", so no key is shared with it.
 	hkdfInfo = "portcullis/redisstore-id/hmac-sha256"
-	minKey   = 32
-	maxKey   = 64
 )
 
 // deriveKeys validates the configured keys and derives one MAC key from
 // each, newest first.
 func deriveKeys(keys [][]byte) ([][]byte, error) {
-	if len(keys) == 0 {
-		return nil, errors.New("no keys: generate one with `openssl rand -base64 32`")
+	if err := cookiekeys.Validate(keys); err != nil {
+		return nil, err
 	}
 	out := make([][]byte, len(keys))
 	for i, k := range keys {
-		if len(k) < minKey || len(k) > maxKey {
-			return nil, fmt.Errorf("key %d is %d bytes, want %d to %d random bytes", i, len(k), minKey, maxKey)
-		}
-		zero := true
-		for _, b := range k {
-			if b != 0 {
-				zero = false
-				break
-			}
-		}
-		if zero {
-			return nil, fmt.Errorf("key %d is all zero bytes", i)
-		}
 		mk, err := hkdf.Key(sha256.New, k, nil, hkdfInfo, 32)
 		if err != nil {
 			return nil, err
