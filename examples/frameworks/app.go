@@ -2,13 +2,14 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
+	"github.com/portcullis-go/portcullis/examples/internal/envkeys"
 	"github.com/portcullis-go/portcullis/middleware"
 	"github.com/portcullis-go/portcullis/providers"
 	"github.com/portcullis-go/portcullis/providers/devoidc"
@@ -79,13 +80,15 @@ func newAuth(ctx context.Context, cfg devSetup) (*middleware.Auth, error) {
 	if err != nil {
 		return nil, err
 	}
-	// A fresh key per run: restarting signs everyone out.
-	key := make([]byte, 32)
-	rand.Read(key)
+	// SESSION_KEYS, or a fresh key per run (restarting signs everyone out).
+	keys, err := envkeys.SessionKeys(os.Getenv("SESSION_KEYS"), cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
 	return middleware.New(middleware.Config{
 		BaseURL:       cfg.AppURL,
 		Providers:     []*providers.Provider{p},
-		Keys:          [][]byte{key},
+		Keys:          keys,
 		RefreshBefore: cfg.RefreshBefore,
 		Logger:        cfg.Logger,
 	})

@@ -22,9 +22,13 @@ const Warning = "SESSION_KEYS is not set: using a random key; sessions end when 
 
 // SessionKeys decodes value, the content of SESSION_KEYS (comma separated,
 // base64, newest first). An empty value gives one new random 32-byte key,
-// with [Warning] logged on logger. Its errors start with "SESSION_KEYS: ".
+// with [Warning] logged on logger (slog's default logger when nil). Its
+// errors start with "SESSION_KEYS: ".
 func SessionKeys(value string, logger *slog.Logger) ([][]byte, error) {
 	if value == "" {
+		if logger == nil {
+			logger = slog.Default()
+		}
 		logger.Warn(Warning)
 		k := make([]byte, 32)
 		rand.Read(k) // never fails (crypto/rand)
