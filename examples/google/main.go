@@ -10,6 +10,9 @@
 //	SESSION_KEYS          comma separated, base64, 32 random bytes each, newest
 //	                      first (openssl rand -base64 32); default: a random key
 //	                      per run, which signs everyone out on restart
+//	GOOGLE_ISSUER         where OpenID discovery starts; default
+//	                      https://accounts.google.com (set it only to test
+//	                      against a local stand-in)
 //
 // Register BASE_URL/auth/callback/google as an authorized redirect URI of
 // the client in the Google Cloud console. / is public; /private requires
@@ -18,6 +21,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"html/template"
 	"log"
 	"log/slog"
@@ -32,41 +36,65 @@ import (
 
 func main() {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	baseURL := env("BASE_URL", "http://127.0.0.1:8080")
-	addr := env("LISTEN_ADDR", "127.0.0.1:8080")
-	keys, err := envkeys.SessionKeys(os.Getenv("SESSION_KEYS"), logger)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	h, err := run(ctx, os.Getenv, logger, nil)
+	cancel()
 	if err != nil {
 		log.Fatal(err)
 	}
-	if os.Getenv("GOOGLE_CLIENT_ID") == "" || os.Getenv("GOOGLE_CLIENT_SECRET") == "" {
-		log.Fatal("set GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET")
+	baseURL := env(os.Getenv, "BASE_URL", "http://127.0.0.1:8080")
+	logger.Info("listening", "url", baseURL, "redirect_uri", baseURL+"/auth/callback/google")
+	log.Fatal(http.ListenAndServe(env(os.Getenv, "LISTEN_ADDR", "127.0.0.1:8080"), h))
+}
+
+// run reads the configuration with getenv and returns the application's
+// handler. client makes the requests to Google; nil means a default one.
+func run(ctx context.Context, getenv func(string) string, logger *slog.Logger, client *http.Client) (http.Handler, error) {
+	auth, err := newAuth(ctx, getenv, logger, client)
+	if err != nil {
+		return nil, err
+	}
+	return routes(auth), nil
+}
+
+// newAuth builds the middleware from the environment.
+func newAuth(ctx context.Context, getenv func(string) string, logger *slog.Logger, client *http.Client) (*middleware.Auth, error) {
+	for _, name := range []string{"GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET"} {
+		if getenv(name) == "" {
+			return nil, fmt.Errorf("%s is required (see go doc ./examples/google)", name)
+		}
+	}
+	keys, err := envkeys.SessionKeys(getenv("SESSION_KEYS"), logger)
+	if err != nil {
+		return nil, err
 	}
 	var domains []string
-	if d := os.Getenv("GOOGLE_HOSTED_DOMAIN"); d != "" {
+	if d := getenv("GOOGLE_HOSTED_DOMAIN"); d != "" {
 		domains = []string{d}
 	}
-
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
+	issuer := env(getenv, "GOOGLE_ISSUER", "https://accounts.google.com")
 	google, err := providers.Google(ctx, providers.GoogleConfig{
-		ClientID:      os.Getenv("GOOGLE_CLIENT_ID"),
-		ClientSecret:  os.Getenv("GOOGLE_CLIENT_SECRET"),
+		ClientID:      getenv("GOOGLE_CLIENT_ID"),
+		ClientSecret:  getenv("GOOGLE_CLIENT_SECRET"),
 		HostedDomains: domains,
+		Issuer:        issuer,
+		HTTPClient:    client,
 		Logger:        logger,
 	})
 	if err != nil {
-		log.Fatal(err)
+		return nil, fmt.Errorf("GOOGLE_ISSUER %s: %w", issuer, err)
 	}
-	auth, err := middleware.New(middleware.Config{
-		BaseURL:   baseURL,
+	return middleware.New(middleware.Config{
+		BaseURL:   env(getenv, "BASE_URL", "http://127.0.0.1:8080"),
 		Providers: []*providers.Provider{google},
 		Keys:      keys,
 		Logger:    logger,
 	})
-	if err != nil {
-		log.Fatal(err)
-	}
+}
 
+// routes are the application's pages: / is public, /private requires
+// signing in.
+func routes(auth *middleware.Auth) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/auth/", auth.Handler())
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -76,12 +104,11 @@ func main() {
 		u, _ := middleware.UserFrom(r.Context())
 		page.Execute(w, u)
 	})))
-	logger.Info("listening", "url", baseURL, "redirect_uri", baseURL+"/auth/callback/google")
-	log.Fatal(http.ListenAndServe(addr, mux))
+	return mux
 }
 
-func env(name, def string) string {
-	if v := os.Getenv(name); v != "" {
+func env(getenv func(string) string, name, def string) string {
+	if v := getenv(name); v != "" {
 		return v
 	}
 	return def
