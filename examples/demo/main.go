@@ -103,7 +103,12 @@ func demo(appURL string, opLn net.Listener, keys [][]byte, logger *slog.Logger) 
 	if err != nil {
 		return nil, err
 	}
+	return newApp(appURL, provider, keys, logger)
+}
 
+// newApp returns the handler of the application at appURL signing in
+// with provider (named "devoidc"), its cookies sealed with keys.
+func newApp(appURL string, provider *providers.Provider, keys [][]byte, logger *slog.Logger) (http.Handler, error) {
 	auth, err := middleware.New(middleware.Config{
 		BaseURL:   appURL,
 		Providers: []*providers.Provider{provider},
