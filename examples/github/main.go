@@ -17,6 +17,8 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"html/template"
 	"log"
 	"log/slog"
@@ -30,35 +32,62 @@ import (
 
 func main() {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	baseURL := env("BASE_URL", "http://127.0.0.1:8080")
-	addr := env("LISTEN_ADDR", "127.0.0.1:8080")
-	keys, err := envkeys.SessionKeys(os.Getenv("SESSION_KEYS"), logger)
+	h, err := run(context.Background(), os.Getenv, logger, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
+	baseURL := env(os.Getenv, "BASE_URL", "http://127.0.0.1:8080")
+	logger.Info("listening", "url", baseURL, "redirect_uri", baseURL+"/auth/callback/github")
+	log.Fatal(http.ListenAndServe(env(os.Getenv, "LISTEN_ADDR", "127.0.0.1:8080"), h))
+}
+
+// run reads the configuration with getenv and returns the application's
+// handler. client makes the requests to GitHub; nil means a default one.
+// Nothing is asked of GitHub before the first sign-in.
+func run(ctx context.Context, getenv func(string) string, logger *slog.Logger, client *http.Client) (http.Handler, error) {
+	auth, err := newAuth(ctx, getenv, logger, client)
+	if err != nil {
+		return nil, err
+	}
+	return routes(auth), nil
+}
+
+// newAuth builds the middleware from the environment.
+func newAuth(_ context.Context, getenv func(string) string, logger *slog.Logger, client *http.Client) (*middleware.Auth, error) {
+	for _, name := range []string{"GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET"} {
+		if getenv(name) == "" {
+			return nil, fmt.Errorf("%s is required (see go doc ./examples/github)", name)
+		}
+	}
+	keys, err := envkeys.SessionKeys(getenv("SESSION_KEYS"), logger)
+	if err != nil {
+		return nil, err
+	}
 	var orgs []string
-	if org := os.Getenv("GITHUB_ORG"); org != "" {
+	if org := getenv("GITHUB_ORG"); org != "" {
 		orgs = []string{org}
 	}
 	github, err := providers.GitHub(providers.GitHubConfig{
-		ClientID:     os.Getenv("GITHUB_CLIENT_ID"),
-		ClientSecret: os.Getenv("GITHUB_CLIENT_SECRET"),
-		BaseURL:      os.Getenv("GITHUB_URL"),
+		ClientID:     getenv("GITHUB_CLIENT_ID"),
+		ClientSecret: getenv("GITHUB_CLIENT_SECRET"),
+		BaseURL:      getenv("GITHUB_URL"),
 		Orgs:         orgs,
+		HTTPClient:   client,
 	})
 	if err != nil {
-		log.Fatal(err)
+		return nil, err
 	}
-	auth, err := middleware.New(middleware.Config{
-		BaseURL:   baseURL,
+	return middleware.New(middleware.Config{
+		BaseURL:   env(getenv, "BASE_URL", "http://127.0.0.1:8080"),
 		Providers: []*providers.Provider{github},
 		Keys:      keys,
 		Logger:    logger,
 	})
-	if err != nil {
-		log.Fatal(err)
-	}
+}
 
+// routes are the application's pages: / is public, /private requires
+// signing in.
+func routes(auth *middleware.Auth) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/auth/", auth.Handler())
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -68,12 +97,11 @@ func main() {
 		u, _ := middleware.UserFrom(r.Context())
 		page.Execute(w, u)
 	})))
-	logger.Info("listening", "url", baseURL, "redirect_uri", baseURL+"/auth/callback/github")
-	log.Fatal(http.ListenAndServe(addr, mux))
+	return mux
 }
 
-func env(name, def string) string {
-	if v := os.Getenv(name); v != "" {
+func env(getenv func(string) string, name, def string) string {
+	if v := getenv(name); v != "" {
 		return v
 	}
 	return def

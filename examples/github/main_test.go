@@ -1,0 +1,99 @@
+package main
+
+import (
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/portcullis-go/portcullis/middleware/authtest"
+	"github.com/portcullis-go/portcullis/session"
+)
+
+// testEnv is a complete configuration with fake credentials. GITHUB_URL is
+// a loopback port where nothing listens: providers.GitHub makes no request
+// at startup and these tests sign in without GitHub, but should one ever
+// reach out, it would not reach the internet.
+func testEnv(extra map[string]string) func(string) string {
+	env := map[string]string{
+		"GITHUB_CLIENT_ID":     "Iv1.0123456789abcdef",
+		"GITHUB_CLIENT_SECRET": "secret",
+		"GITHUB_URL":           "http://127.0.0.1:1",
+		"SESSION_KEYS":         "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	return func(k string) string { return env[k] }
+}
+
+var discard = slog.New(slog.DiscardHandler)
+
+// TestRequired checks that a missing or unusable variable stops the
+// program with a message naming it.
+func TestRequired(t *testing.T) {
+	for _, name := range []string{"GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET"} {
+		t.Run(name, func(t *testing.T) {
+			_, err := run(t.Context(), testEnv(map[string]string{name: ""}), discard, nil)
+			if err == nil || !strings.Contains(err.Error(), name) {
+				t.Errorf("run without %s: %v, want an error naming it", name, err)
+			}
+		})
+	}
+	t.Run("SESSION_KEYS", func(t *testing.T) {
+		_, err := run(t.Context(), testEnv(map[string]string{"SESSION_KEYS": "not base64!"}), discard, nil)
+		if err == nil || !strings.Contains(err.Error(), "SESSION_KEYS") {
+			t.Errorf("run with a bad SESSION_KEYS: %v, want an error naming it", err)
+		}
+	})
+}
+
+// TestPrivate builds the application and visits /private signed in as a
+// GitHub user (authtest.SignIn, through the app's own session store) and
+// signed out.
+func TestPrivate(t *testing.T) {
+	auth, err := newAuth(t.Context(), testEnv(map[string]string{"GITHUB_ORG": "acme"}), discard, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := routes(auth)
+	get := func(t *testing.T, u *session.User) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("GET", "http://127.0.0.1:8080/private", nil)
+		r.Header.Set("Sec-Fetch-Mode", "navigate")
+		if u != nil {
+			authtest.SignIn(t, auth, r, *u, session.Tokens{})
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+
+	t.Run("signed in", func(t *testing.T) {
+		w := get(t, &session.User{Provider: "github", Subject: "583231", Login: "octocat", Name: "The Octocat", Email: "octocat@example.com", Groups: []string{"acme"}})
+		body := w.Body.String()
+		if w.Code != http.StatusOK {
+			t.Fatalf("/private signed in: %d %s", w.Code, body)
+		}
+		for _, want := range []string{"<h1>Signed in</h1>", "<dd>The Octocat</dd>", "<dd>octocat@example.com</dd>", "<dd>octocat</dd>", "<dd>583231</dd>", "<dd>github</dd>", "<dt>Organisations</dt><dd>acme </dd>"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("/private lacks %q: %s", want, body)
+			}
+		}
+	})
+
+	t.Run("signed out", func(t *testing.T) {
+		w := get(t, nil)
+		if loc := w.Header().Get("Location"); w.Code != http.StatusSeeOther || !strings.HasPrefix(loc, "/auth/login?") || !strings.Contains(loc, "return_to=%2Fprivate") {
+			t.Errorf("/private signed out: %d Location %q, want 303 to /auth/login?return_to=%%2Fprivate", w.Code, loc)
+		}
+	})
+
+	t.Run("public", func(t *testing.T) {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `<a href="/private">`) {
+			t.Errorf("/: %d %s", w.Code, w.Body)
+		}
+	})
+}
