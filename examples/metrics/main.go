@@ -105,7 +105,12 @@ func app(appURL string, opLn net.Listener, autoLogin string, keys [][]byte, logg
 	if err != nil {
 		return nil, err
 	}
+	return newApp(appURL, p, keys, logger)
+}
 
+// newApp returns the application at appURL signing in with p, its
+// cookies sealed with keys.
+func newApp(appURL string, p *providers.Provider, keys [][]byte, logger *slog.Logger) (http.Handler, error) {
 	reg := prometheus.NewRegistry()
 	auth, err := middleware.New(middleware.Config{
 		BaseURL:   appURL,
