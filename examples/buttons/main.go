@@ -4,7 +4,8 @@
 // provider is on the page when its client ID (OIDC: its issuer) is set;
 // with one alone, /auth/login goes straight to it.
 //
-//	GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET, GOOGLE_HOSTED_DOMAIN (optional)
+//	GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET, GOOGLE_HOSTED_DOMAIN (optional),
+//	GOOGLE_ISSUER (optional)
 //	                    as in examples/google; redirect URI BASE_URL/auth/callback/google
 //	GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET, GITHUB_URL (optional), GITHUB_ORG (optional)
 //	                    as in examples/github; callback URL BASE_URL/auth/callback/github
@@ -39,26 +40,52 @@ import (
 
 func main() {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	baseURL := env("BASE_URL", "http://127.0.0.1:8080")
-	addr := env("LISTEN_ADDR", "127.0.0.1:8080")
-	keys, err := envkeys.SessionKeys(os.Getenv("SESSION_KEYS"), logger)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	h, err := run(ctx, os.Getenv, logger, nil)
+	cancel()
 	if err != nil {
 		log.Fatal(err)
 	}
-	ps, err := configuredProviders(logger)
+	logger.Info("listening", "url", env(os.Getenv, "BASE_URL", "http://127.0.0.1:8080"))
+	log.Fatal(http.ListenAndServe(env(os.Getenv, "LISTEN_ADDR", "127.0.0.1:8080"), h))
+}
+
+// run reads the configuration with getenv and returns the application's
+// handler. client makes the requests to the providers; nil means a
+// default one.
+func run(ctx context.Context, getenv func(string) string, logger *slog.Logger, client *http.Client) (http.Handler, error) {
+	auth, err := newAuth(ctx, getenv, logger, client)
 	if err != nil {
-		log.Fatal(err)
+		return nil, err
 	}
-	auth, err := middleware.New(middleware.Config{
+	return routes(auth), nil
+}
+
+// newAuth builds the middleware from the environment.
+func newAuth(ctx context.Context, getenv func(string) string, logger *slog.Logger, client *http.Client) (*middleware.Auth, error) {
+	baseURL := env(getenv, "BASE_URL", "http://127.0.0.1:8080")
+	keys, err := envkeys.SessionKeys(getenv("SESSION_KEYS"), logger)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := configuredProviders(ctx, getenv, logger, client)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range ps {
+		logger.Info("provider", "name", p.Name(), "redirect_uri", baseURL+"/auth/callback/"+p.Name())
+	}
+	return middleware.New(middleware.Config{
 		BaseURL:   baseURL,
 		Providers: ps,
 		Keys:      keys,
 		Logger:    logger,
 	})
-	if err != nil {
-		log.Fatal(err)
-	}
+}
 
+// routes are the application's pages: / is public, /private requires
+// signing in, /auth/login shows a button per provider.
+func routes(auth *middleware.Auth) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/auth/", auth.Handler())
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -68,47 +95,53 @@ func main() {
 		u, _ := middleware.UserFrom(r.Context())
 		page.Execute(w, u)
 	})))
-	for _, p := range ps {
-		logger.Info("provider", "name", p.Name(), "redirect_uri", baseURL+"/auth/callback/"+p.Name())
-	}
-	logger.Info("listening", "url", baseURL)
-	log.Fatal(http.ListenAndServe(addr, mux))
+	return mux
 }
 
 // configuredProviders returns the providers whose variables are set, in
 // the order Google, GitHub, OIDC. One that is down at startup is returned
 // all the same: its sign-ins wait for it (logged), the others work.
-func configuredProviders(logger *slog.Logger) ([]*providers.Provider, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
+func configuredProviders(ctx context.Context, getenv func(string) string, logger *slog.Logger, client *http.Client) ([]*providers.Provider, error) {
 	var ps []*providers.Provider
-	if id := os.Getenv("GOOGLE_CLIENT_ID"); id != "" {
+	if id := getenv("GOOGLE_CLIENT_ID"); id != "" {
+		if getenv("GOOGLE_CLIENT_SECRET") == "" {
+			return nil, errors.New("GOOGLE_CLIENT_SECRET is required with GOOGLE_CLIENT_ID")
+		}
 		var domains []string
-		if d := os.Getenv("GOOGLE_HOSTED_DOMAIN"); d != "" {
+		if d := getenv("GOOGLE_HOSTED_DOMAIN"); d != "" {
 			domains = []string{d}
 		}
+		issuer := env(getenv, "GOOGLE_ISSUER", "https://accounts.google.com")
 		google, err := providers.Google(ctx, providers.GoogleConfig{
-			ClientID: id, ClientSecret: os.Getenv("GOOGLE_CLIENT_SECRET"), HostedDomains: domains, Logger: logger,
+			ClientID: id, ClientSecret: getenv("GOOGLE_CLIENT_SECRET"), HostedDomains: domains,
+			Issuer: issuer, HTTPClient: client, Logger: logger,
 		})
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("GOOGLE_ISSUER %s: %w", issuer, err)
 		}
 		ps = append(ps, google)
 	}
-	if id := os.Getenv("GITHUB_CLIENT_ID"); id != "" {
+	if id := getenv("GITHUB_CLIENT_ID"); id != "" {
+		if getenv("GITHUB_CLIENT_SECRET") == "" {
+			return nil, errors.New("GITHUB_CLIENT_SECRET is required with GITHUB_CLIENT_ID")
+		}
 		var orgs []string
-		if org := os.Getenv("GITHUB_ORG"); org != "" {
+		if org := getenv("GITHUB_ORG"); org != "" {
 			orgs = []string{org}
 		}
 		github, err := providers.GitHub(providers.GitHubConfig{
-			ClientID: id, ClientSecret: os.Getenv("GITHUB_CLIENT_SECRET"), BaseURL: os.Getenv("GITHUB_URL"), Orgs: orgs,
+			ClientID: id, ClientSecret: getenv("GITHUB_CLIENT_SECRET"), BaseURL: getenv("GITHUB_URL"), Orgs: orgs,
+			HTTPClient: client,
 		})
 		if err != nil {
 			return nil, err
 		}
 		ps = append(ps, github)
 	}
-	if issuer := os.Getenv("OIDC_ISSUER"); issuer != "" {
+	if issuer := getenv("OIDC_ISSUER"); issuer != "" {
+		if getenv("OIDC_CLIENT_ID") == "" {
+			return nil, errors.New("OIDC_CLIENT_ID is required with OIDC_ISSUER")
+		}
 		u, err := url.Parse(issuer)
 		if err != nil {
 			return nil, fmt.Errorf("OIDC_ISSUER: %v", err)
@@ -117,13 +150,14 @@ func configuredProviders(logger *slog.Logger) ([]*providers.Provider, error) {
 			Name:         "oidc",
 			DisplayName:  u.Hostname(), // "Sign in with login.example.com"
 			Issuer:       issuer,
-			ClientID:     os.Getenv("OIDC_CLIENT_ID"),
-			ClientSecret: os.Getenv("OIDC_CLIENT_SECRET"),
-			Scopes:       strings.Fields(os.Getenv("OIDC_SCOPES")),
+			ClientID:     getenv("OIDC_CLIENT_ID"),
+			ClientSecret: getenv("OIDC_CLIENT_SECRET"),
+			Scopes:       strings.Fields(getenv("OIDC_SCOPES")),
+			HTTPClient:   client,
 			Logger:       logger,
 		})
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("OIDC_ISSUER %s: %w", issuer, err)
 		}
 		ps = append(ps, oidc)
 	}
@@ -133,8 +167,8 @@ func configuredProviders(logger *slog.Logger) ([]*providers.Provider, error) {
 	return ps, nil
 }
 
-func env(name, def string) string {
-	if v := os.Getenv(name); v != "" {
+func env(getenv func(string) string, name, def string) string {
+	if v := getenv(name); v != "" {
 		return v
 	}
 	return def
