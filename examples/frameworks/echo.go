@@ -3,7 +3,7 @@ package main
 import (
 	"net/http"
 
-	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v5"
 
 	"github.com/portcullis-go/portcullis/middleware"
 )
@@ -13,16 +13,15 @@ import (
 // the middleware of a group.
 func newEchoApp(auth *middleware.Auth, userinfoURL string) http.Handler {
 	e := echo.New()
-	e.HideBanner = true
 	e.Any("/auth/*", echo.WrapHandler(auth.Handler()))
-	e.GET("/", func(c echo.Context) error {
+	e.GET("/", func(c *echo.Context) error {
 		return c.String(http.StatusOK, "public page (echo)\n")
 	})
 	private := e.Group("", echo.WrapMiddleware(auth.Require))
-	private.GET("/private", func(c echo.Context) error {
+	private.GET("/private", func(c *echo.Context) error {
 		return c.String(http.StatusOK, greeting(c.Request()))
 	})
-	private.GET("/api/profile", func(c echo.Context) error {
+	private.GET("/api/profile", func(c *echo.Context) error {
 		claims, err := profile(c.Request().Context(), auth.Client(c.Request()), userinfoURL)
 		if err != nil {
 			return echo.NewHTTPError(http.StatusBadGateway, "the provider did not answer")
