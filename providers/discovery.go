@@ -284,6 +284,11 @@ func fetchDocument(ctx context.Context, client *http.Client, issuer string) (*do
 	if !isJSONObject(body) || json.Unmarshal(body, &doc) != nil {
 		return nil, fmt.Errorf("%w: %s is not a JSON discovery document", errUnusableDocument, u)
 	}
+	if doc.Issuer != issuer && strings.TrimSuffix(doc.Issuer, "/") == strings.TrimSuffix(issuer, "/") {
+		// Auth0's issuer ends in "/", most others do not: the only
+		// difference is the one a reader of the configuration misses.
+		return nil, fmt.Errorf("%w: its issuer is %q, not the configured Issuer %q: use exactly %q", errUnusableDocument, doc.Issuer, issuer, doc.Issuer)
+	}
 	if doc.Issuer != issuer {
 		return nil, fmt.Errorf("%w: its issuer %.256q is not the configured Issuer %q (they must be equal, byte for byte)", errUnusableDocument, doc.Issuer, issuer)
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -50,6 +51,11 @@ type GoogleConfig struct {
 	// Scopes requested. Default "openid email profile"; "openid" is always
 	// included.
 	Scopes []string
+	// AuthParams are added to every authorization request, as
+	// [OIDCConfig.AuthParams] are ("login_hint", "prompt" such as
+	// "select_account"), with the same refusals, and also of "hd" and
+	// "access_type", which HostedDomains and Offline set. Default: none.
+	AuthParams url.Values
 	// Issuer is where discovery starts. Default "https://accounts.google.com";
 	// set it only to test against a local stand-in.
 	Issuer string
@@ -88,6 +94,9 @@ func Google(ctx context.Context, cfg GoogleConfig) (*Provider, error) {
 		}
 		domains = append(domains, d)
 	}
+	if _, err := authCodeOptions(name, cfg.AuthParams, map[string]string{"hd": "HostedDomains", "access_type": "Offline"}); err != nil {
+		return nil, err
+	}
 	p, err := OIDC(ctx, OIDCConfig{
 		Name:         name,
 		DisplayName:  cmp.Or(cfg.DisplayName, "Google"),
@@ -95,6 +104,7 @@ func Google(ctx context.Context, cfg GoogleConfig) (*Provider, error) {
 		ClientID:     cfg.ClientID,
 		ClientSecret: cfg.ClientSecret,
 		Scopes:       cfg.Scopes,
+		AuthParams:   cfg.AuthParams,
 		HTTPClient:   cfg.HTTPClient,
 		Logger:       cfg.Logger,
 	})

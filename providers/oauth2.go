@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"time"
 
@@ -47,6 +48,9 @@ type OAuth2Config struct {
 	Endpoint oauth2.Endpoint
 	// Scopes requested. Default: none (the provider's default).
 	Scopes []string
+	// AuthParams are added to every authorization request, as
+	// [OIDCConfig.AuthParams] are, with the same refusals. Default: none.
+	AuthParams url.Values
 	// Identify maps the token response of a login to the user. client
 	// sends tok as a Bearer token with every request (RFC 6750 §2.1), never
 	// follows redirects, times out and caps response bodies at 1 MiB; use
@@ -91,6 +95,10 @@ func OAuth2(cfg OAuth2Config) (*Provider, error) {
 	if err := checkEndpoint("token endpoint", cfg.Endpoint.TokenURL); err != nil {
 		return nil, fmt.Errorf("%w (provider %s)", err, cfg.Name)
 	}
+	authParams, err := authCodeOptions(cfg.Name, cfg.AuthParams, nil)
+	if err != nil {
+		return nil, err
+	}
 	style := cfg.Endpoint.AuthStyle
 	switch style {
 	case oauth2.AuthStyleAutoDetect:
@@ -109,8 +117,9 @@ func OAuth2(cfg OAuth2Config) (*Provider, error) {
 			ClientSecret: cfg.ClientSecret,
 			Scopes:       slices.Clone(cfg.Scopes),
 		},
-		client: hardenedClient(cfg.HTTPClient),
-		now:    time.Now,
+		client:     hardenedClient(cfg.HTTPClient),
+		authParams: authParams,
+		now:        time.Now,
 		disc: knownMetadata(cfg.Name, &metadata{
 			endpoint: oauth2.Endpoint{AuthURL: cfg.Endpoint.AuthURL, TokenURL: cfg.Endpoint.TokenURL, AuthStyle: style},
 		}),

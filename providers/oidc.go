@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -55,6 +56,19 @@ type OIDCConfig struct {
 	// groups (a group policy then refuses). At most 8 elements. Default
 	// "groups".
 	GroupsClaim []string
+	// AuthParams are added to every authorization request, for what a
+	// provider needs beyond the protocol: Auth0's "audience", RFC 8707's
+	// "resource", "organization", "login_hint", "domain_hint", "prompt".
+	// Each has exactly one non-empty value (parameters must not be
+	// repeated, RFC 6749 §3.1). OIDC refuses, naming it, a parameter
+	// portcullis sets itself: response_type, client_id, redirect_uri,
+	// scope (use Scopes), state, nonce, code_challenge,
+	// code_challenge_method, response_mode, request, request_uri, and
+	// max_age and acr_values, which a step-up sets. A configured "prompt"
+	// is sent with every login except those that set their own: the
+	// restart that asks for consent sends prompt=consent, and a step-up
+	// with a maximum age prompt=login, in its place. Default: none.
+	AuthParams url.Values
 	// UserInfo makes the login also call the UserInfo endpoint and fill the
 	// user from it; its "sub" must equal the ID token's.
 	UserInfo bool
@@ -93,7 +107,8 @@ const clockSkew = time.Minute
 //
 // OIDC refuses a configuration that is wrong: an invalid name, no client
 // ID, an issuer that is not https (or http on a loopback host), a bad
-// option, and a discovery document that is reached but wrong (an HTTP
+// option (AuthParams that portcullis owns), an issuer given as its
+// discovery URL, and a discovery document that is reached but wrong (an HTTP
 // status other than 200 that is not 408, 425, 429 or 5xx, a body that is
 // not a JSON object, another issuer, endpoints that are not https, no
 // response_type code, none of the pinned signing algorithms among those
@@ -120,6 +135,15 @@ func OIDC(ctx context.Context, cfg OIDCConfig) (*Provider, error) {
 		return nil, fmt.Errorf("providers: %s: ClientID is required", cfg.Name)
 	}
 	if err := checkEndpoint("issuer", cfg.Issuer); err != nil {
+		return nil, err
+	}
+	for _, wk := range []string{"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"} {
+		if base, ok := strings.CutSuffix(strings.TrimSuffix(cfg.Issuer, "/"), wk); ok {
+			return nil, fmt.Errorf("providers: %s: Issuer %q: use the issuer, %s, not its discovery URL", cfg.Name, cfg.Issuer, base)
+		}
+	}
+	authParams, err := authCodeOptions(cfg.Name, cfg.AuthParams, nil)
+	if err != nil {
 		return nil, err
 	}
 	var groupsClaim []string
@@ -159,6 +183,7 @@ func OIDC(ctx context.Context, cfg OIDCConfig) (*Provider, error) {
 			Scopes:       scopes,
 		},
 		client:      client,
+		authParams:  authParams,
 		now:         time.Now,
 		groupsClaim: groupsClaim,
 	}

@@ -162,7 +162,9 @@ func (p *Provider) Issuer() string { return p.issuer }
 
 // AuthCodeURL returns the authorization request URL for f: response_type
 // code, the configured scopes, state, nonce (OpenID Connect providers) and
-// the PKCE S256 challenge — always, whatever the provider advertises.
+// the PKCE S256 challenge — always, whatever the provider advertises —,
+// and the configured AuthParams. f's prompt replaces a configured one, and
+// a step-up's prompt=login replaces both.
 //
 // It fails only when the provider's endpoints are not known: an OpenID
 // Connect provider whose discovery document could not be fetched yet (see
