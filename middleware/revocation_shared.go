@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/portcullis-go/portcullis/internal/bounded"
@@ -48,9 +48,12 @@ type sharedRevocations struct {
 
 	flight bounded.Group[struct{}, struct{}]
 
-	mu     sync.Mutex
-	seq    int64     // the last sequence number folded into the mirror
-	synced time.Time // when the mirror was last brought up to date
+	// seq is the last sequence number folded into the mirror; only sync
+	// touches it, and one sync runs at a time (the flight).
+	seq int64
+	// synced is when the mirror was last brought up to date (nil: never),
+	// read by every request without a lock.
+	synced atomic.Pointer[time.Time]
 }
 
 func newSharedRevocations(sh SharedState, staleness time.Duration, now func() time.Time) *sharedRevocations {
@@ -94,10 +97,7 @@ func (sr *sharedRevocations) Add(ctx context.Context, r session.Revocation) erro
 
 func (sr *sharedRevocations) Revoked(ctx context.Context, s *session.Session) (bool, error) {
 	now := sr.now()
-	sr.mu.Lock()
-	fresh := now.Sub(sr.synced) < sr.staleness && !now.Before(sr.synced)
-	sr.mu.Unlock()
-	if !fresh {
+	if synced := sr.synced.Load(); synced == nil || now.Sub(*synced) >= sr.staleness || now.Before(*synced) {
 		if _, err, _ := sr.flight.Do(ctx, struct{}{}, sr.sync); err != nil {
 			return false, err
 		}
@@ -118,9 +118,7 @@ var errRevocationEntry = errors.New("middleware: shared revocation list: unreada
 // sync folds the log entries written since the last read into the mirror.
 func (sr *sharedRevocations) sync(ctx context.Context) (struct{}, error) {
 	start := sr.now()
-	sr.mu.Lock()
 	after := sr.seq
-	sr.mu.Unlock()
 	entries, last, err := sr.sh.Since(ctx, after)
 	if err == nil && last < after {
 		// The log lost its entries: read it all again.
@@ -142,8 +140,7 @@ func (sr *sharedRevocations) sync(ctx context.Context) (struct{}, error) {
 			return struct{}{}, fmt.Errorf("middleware: shared revocation list: %w", err)
 		}
 	}
-	sr.mu.Lock()
-	sr.seq, sr.synced = last, start // one sync runs at a time (the flight)
-	sr.mu.Unlock()
+	sr.seq = last
+	sr.synced.Store(&start)
 	return struct{}{}, nil
 }
