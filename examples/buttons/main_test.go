@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/portcullis-go/portcullis/middleware/authtest"
+	"github.com/portcullis-go/portcullis/examples/internal/exampletest"
 	"github.com/portcullis-go/portcullis/session"
 )
 
@@ -26,19 +26,12 @@ var allThree = map[string]string{
 	"OIDC_ISSUER":          "http://127.0.0.1:1",
 	"OIDC_CLIENT_ID":       "app",
 	"OIDC_CLIENT_SECRET":   "oidc-secret",
-	"SESSION_KEYS":         "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+	"SESSION_KEYS":         exampletest.Keys,
 }
 
 // testEnv is allThree with extra's values instead ("" unsets).
 func testEnv(extra map[string]string) func(string) string {
-	env := map[string]string{}
-	for k, v := range allThree {
-		env[k] = v
-	}
-	for k, v := range extra {
-		env[k] = v
-	}
-	return func(k string) string { return env[k] }
+	return exampletest.Env(allThree, extra)
 }
 
 var discard = slog.New(slog.DiscardHandler)
@@ -126,14 +119,7 @@ func TestPrivate(t *testing.T) {
 	}
 	h := routes(auth)
 	get := func(t *testing.T, u *session.User) *httptest.ResponseRecorder {
-		r := httptest.NewRequest("GET", "http://127.0.0.1:8080/private", nil)
-		r.Header.Set("Sec-Fetch-Mode", "navigate")
-		if u != nil {
-			authtest.SignIn(t, auth, r, *u, session.Tokens{})
-		}
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		return w
+		return exampletest.Visit(t, h, auth, "/private", u)
 	}
 
 	for _, tt := range []struct {

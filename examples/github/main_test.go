@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/portcullis-go/portcullis/middleware/authtest"
+	"github.com/portcullis-go/portcullis/examples/internal/exampletest"
 	"github.com/portcullis-go/portcullis/session"
 )
 
@@ -16,16 +16,12 @@ import (
 // at startup and these tests sign in without GitHub, but should one ever
 // reach out, it would not reach the internet.
 func testEnv(extra map[string]string) func(string) string {
-	env := map[string]string{
+	return exampletest.Env(map[string]string{
 		"GITHUB_CLIENT_ID":     "Iv1.0123456789abcdef",
 		"GITHUB_CLIENT_SECRET": "secret",
 		"GITHUB_URL":           "http://127.0.0.1:1",
-		"SESSION_KEYS":         "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-	}
-	for k, v := range extra {
-		env[k] = v
-	}
-	return func(k string) string { return env[k] }
+		"SESSION_KEYS":         exampletest.Keys,
+	}, extra)
 }
 
 var discard = slog.New(slog.DiscardHandler)
@@ -59,14 +55,7 @@ func TestPrivate(t *testing.T) {
 	}
 	h := routes(auth)
 	get := func(t *testing.T, u *session.User) *httptest.ResponseRecorder {
-		r := httptest.NewRequest("GET", "http://127.0.0.1:8080/private", nil)
-		r.Header.Set("Sec-Fetch-Mode", "navigate")
-		if u != nil {
-			authtest.SignIn(t, auth, r, *u, session.Tokens{})
-		}
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		return w
+		return exampletest.Visit(t, h, auth, "/private", u)
 	}
 
 	t.Run("signed in", func(t *testing.T) {
