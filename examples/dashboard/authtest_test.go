@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -10,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/portcullis-go/portcullis/middleware/authtest"
-	"github.com/portcullis-go/portcullis/providers"
 )
 
 // TestAdminWithAuthtest runs the dashboard configured from its
@@ -21,12 +19,12 @@ func TestAdminWithAuthtest(t *testing.T) {
 	srv := httptest.NewServer(nil)
 	t.Cleanup(srv.Close)
 	idp := authtest.NewProvider(t, authtest.Config{BaseURL: srv.URL, Name: "oidc", Users: testUsers()})
+	id, secret := idp.ClientCredentials()
 	env := map[string]string{
-		"OIDC_ISSUER": idp.Server().Issuer(), "OIDC_CLIENT_ID": "app", "BASE_URL": srv.URL,
+		"OIDC_ISSUER": idp.Server().Issuer(), "OIDC_CLIENT_ID": id, "OIDC_CLIENT_SECRET": secret, "BASE_URL": srv.URL,
 		"ADMIN_GROUPS": "admins", "API_AUDIENCE": "dashboard-api",
 	}
-	discover := func(context.Context, providers.OIDCConfig) (*providers.Provider, error) { return idp.Provider(), nil }
-	h, err := runWith(t.Context(), func(k string) string { return env[k] }, nil, slog.New(slog.DiscardHandler), discover)
+	h, err := run(t.Context(), func(k string) string { return env[k] }, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

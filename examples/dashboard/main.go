@@ -99,12 +99,6 @@ func main() {
 // returns the application's handler. client makes the requests to the
 // provider; nil means a default one.
 func run(ctx context.Context, getenv func(string) string, client *http.Client, logger *slog.Logger) (http.Handler, error) {
-	return runWith(ctx, getenv, client, logger, providers.OIDC)
-}
-
-// runWith is run with discover in place of providers.OIDC: a test's
-// seam, to give the application a provider of its own.
-func runWith(ctx context.Context, getenv func(string) string, client *http.Client, logger *slog.Logger, discover func(context.Context, providers.OIDCConfig) (*providers.Provider, error)) (http.Handler, error) {
 	issuer, clientID := getenv("OIDC_ISSUER"), getenv("OIDC_CLIENT_ID")
 	if issuer == "" || clientID == "" {
 		return nil, errors.New("OIDC_ISSUER and OIDC_CLIENT_ID are required")
@@ -130,7 +124,7 @@ func runWith(ctx context.Context, getenv func(string) string, client *http.Clien
 		return nil, fmt.Errorf("API_AUDIENCE: %q holds a space or a control character", audience)
 	}
 
-	provider, err := discover(ctx, providers.OIDCConfig{
+	provider, err := providers.OIDC(ctx, providers.OIDCConfig{
 		Name:         "oidc",
 		Issuer:       issuer,
 		ClientID:     clientID,

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -10,20 +9,19 @@ import (
 	"testing"
 
 	"github.com/portcullis-go/portcullis/middleware/authtest"
-	"github.com/portcullis-go/portcullis/providers"
 )
 
 // TestPrivateWithAuthtest runs the application configured from its
-// environment, given authtest's provider: ada, signed in through the
+// environment, pointed at authtest's provider: ada, signed in through the
 // whole flow, sees her claims on /private; a signed-out browser is sent
 // to sign in.
 func TestPrivateWithAuthtest(t *testing.T) {
 	srv := httptest.NewServer(nil)
 	t.Cleanup(srv.Close)
 	idp := authtest.NewProvider(t, authtest.Config{BaseURL: srv.URL, Name: "oidc"})
-	env := map[string]string{"OIDC_ISSUER": idp.Server().Issuer(), "OIDC_CLIENT_ID": "app", "BASE_URL": srv.URL}
-	discover := func(context.Context, providers.OIDCConfig) (*providers.Provider, error) { return idp.Provider(), nil }
-	h, err := runWith(t.Context(), func(k string) string { return env[k] }, slog.New(slog.DiscardHandler), discover)
+	id, secret := idp.ClientCredentials()
+	env := map[string]string{"OIDC_ISSUER": idp.Server().Issuer(), "OIDC_CLIENT_ID": id, "OIDC_CLIENT_SECRET": secret, "BASE_URL": srv.URL}
+	h, err := run(t.Context(), func(k string) string { return env[k] }, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

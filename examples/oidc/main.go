@@ -59,12 +59,6 @@ func main() {
 
 // run builds the application from the environment.
 func run(ctx context.Context, getenv func(string) string, logger *slog.Logger) (http.Handler, error) {
-	return runWith(ctx, getenv, logger, providers.OIDC)
-}
-
-// runWith is run with discover in place of providers.OIDC: a test's
-// seam, to give the application a provider of its own.
-func runWith(ctx context.Context, getenv func(string) string, logger *slog.Logger, discover func(context.Context, providers.OIDCConfig) (*providers.Provider, error)) (http.Handler, error) {
 	baseURL := env(getenv, "BASE_URL", "http://127.0.0.1:8080")
 	if getenv("REDIS_URL") != "" && getenv("SESSION_KEYS") == "" {
 		// A random key per instance: none could read another's cookies.
@@ -83,7 +77,7 @@ func runWith(ctx context.Context, getenv func(string) string, logger *slog.Logge
 
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	provider, err := discover(ctx, providers.OIDCConfig{
+	provider, err := providers.OIDC(ctx, providers.OIDCConfig{
 		Name:         "oidc",
 		Issuer:       getenv("OIDC_ISSUER"),
 		ClientID:     getenv("OIDC_CLIENT_ID"),

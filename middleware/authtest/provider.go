@@ -44,6 +44,7 @@ type Provider struct {
 	srv      *httptest.Server
 	op       *devoidc.Server
 	provider *providers.Provider
+	secret   string
 }
 
 // NewProvider starts a devoidc provider on 127.0.0.1 for the application
@@ -98,12 +99,19 @@ func NewProvider(t testing.TB, cfg Config) *Provider {
 	if err != nil {
 		t.Fatalf("authtest: NewProvider: %v", err)
 	}
-	return &Provider{cfg: cfg, srv: srv, op: op, provider: p}
+	return &Provider{cfg: cfg, srv: srv, op: op, provider: p, secret: secret}
 }
 
 // Provider returns the provider to put in the application's
 // middleware.Config.Providers. Its discovery document is already fetched.
 func (p *Provider) Provider() *providers.Provider { return p.provider }
+
+// ClientCredentials returns the client ID and secret the application is
+// registered with, for an application that builds its provider itself
+// from its configuration (an issuer, a client ID and secret read from the
+// environment): give it Server().Issuer() and these, and its own setup
+// runs in the test.
+func (p *Provider) ClientCredentials() (id, secret string) { return "app", p.secret }
 
 // Server returns the running devoidc server: its Issuer (the userinfo
 // endpoint is Issuer() + "/userinfo"), Stats, EndSessions, RotateKey.
