@@ -89,11 +89,9 @@ func NewShared(ctx context.Context, cfg SharedConfig) (*Shared, error) {
 	if cfg.Client == nil {
 		return nil, errors.New("redisstore: shared: Client is required")
 	}
-	if cfg.Prefix == "" {
-		cfg.Prefix = DefaultPrefix
-	}
-	if strings.ContainsFunc(cfg.Prefix, func(r rune) bool { return r < 0x21 || r == 0x7f }) {
-		return nil, fmt.Errorf("redisstore: shared: Prefix %q holds spaces or control characters", cfg.Prefix)
+	var err error
+	if cfg.Prefix, err = checkPrefix("redisstore: shared", cfg.Prefix); err != nil {
+		return nil, err
 	}
 	logKeys := []string{cfg.Prefix + "{log}seq", cfg.Prefix + "{log}entries", cfg.Prefix + "{log}expiries"}
 	for _, k := range logKeys[1:] {

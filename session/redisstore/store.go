@@ -79,11 +79,8 @@ func New(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: Keys: %w", err)
 	}
-	if cfg.Prefix == "" {
-		cfg.Prefix = DefaultPrefix
-	}
-	if strings.ContainsFunc(cfg.Prefix, func(r rune) bool { return r < 0x21 || r == 0x7f }) {
-		return nil, fmt.Errorf("redisstore: Prefix %q holds spaces or control characters", cfg.Prefix)
+	if cfg.Prefix, err = checkPrefix("redisstore", cfg.Prefix); err != nil {
+		return nil, err
 	}
 	if cfg.CookieName == "" {
 		cfg.CookieName = "__Host-portcullis-id"
@@ -120,6 +117,19 @@ func New(cfg Config) (*Store, error) {
 
 // Name returns the name of the session cookie.
 func (s *Store) Name() string { return s.name }
+
+// checkPrefix returns prefix, or DefaultPrefix when it is empty, or an
+// error (starting with who, the caller's name) for a prefix that cannot
+// start a key: the one rule of Config and SharedConfig.
+func checkPrefix(who, prefix string) (string, error) {
+	if prefix == "" {
+		return DefaultPrefix, nil
+	}
+	if strings.ContainsFunc(prefix, func(r rune) bool { return r < 0x21 || r == 0x7f }) {
+		return "", fmt.Errorf("%s: Prefix %q holds spaces or control characters", who, prefix)
+	}
+	return prefix, nil
+}
 
 func (s *Store) sessionKey(id string) string { return s.prefix + "s:" + id }
 
