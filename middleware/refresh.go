@@ -182,9 +182,10 @@ func (rf *refresher) do(ctx context.Context, p *providers.Provider, s *session.S
 			// Another instance's answer (kept in this memo too, for
 			// the requests still to come here), or no answer at all:
 			// the shared store was unreachable and nothing was called.
-			rf.memo.Delete(key)
 			if remote && (err == nil || errors.Is(err, providers.ErrDenied)) {
 				rf.memo.Put(key, memoEntry{tokens: tokens, err: err}, rf.now().Add(refreshGrace))
+			} else {
+				rf.memo.Delete(key) // the pending reservation
 			}
 			return refreshResult{tokens: tokens, remembered: remote, remote: remote}, err
 		}
