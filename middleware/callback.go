@@ -41,7 +41,7 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) {
 			err = a.providerDown(w, p, returnTo, su, err)
 		}
 		a.emit(r.Context(), loginFailure(name, err))
-		a.fail(w, r, err)
+		a.fail(w, r, a.retrying(p, f, err))
 		return
 	}
 	a.emit(r.Context(), Event{Kind: EventLogin, Provider: name, User: UserRef(&s.User), Status: http.StatusSeeOther})

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/portcullis-go/portcullis/providers"
+	"maps"
 	"math"
 	"net/http"
 	"regexp"
@@ -52,7 +53,7 @@ func TestChooserEscapesDisplayNames(t *testing.T) {
 	// Display names come from configuration; they are still escaped, and
 	// a URL that is not a path is neutralised by html/template.
 	rec := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a.pages.render(w, 200, "chooser", ChooserPage{Providers: []ChooserButton{{Name: "x", DisplayName: `<img src=x onerror=alert(1)>`, URL: "javascript:alert(1)"}}})
+		a.pages.render(w, Page{Name: "chooser", Status: 200, ChooserPage: ChooserPage{Providers: []ChooserButton{{Name: "x", DisplayName: `<img src=x onerror=alert(1)>`, URL: "javascript:alert(1)"}}}}, nil)
 	}), "GET", "/", nil)
 	body := rec.Body.String()
 	if strings.Contains(body, "<img") || strings.Contains(body, "javascript:") {
@@ -71,7 +72,7 @@ func TestPagesAreSelfContained(t *testing.T) {
 	pages["logout"] = serve(a.Handler(), "GET", "https://app.example/auth/logout", nil).Body.String()
 	rec := serve(a.Handler(), "GET", "https://app.example/auth/callback/corp?state=x&code=y", map[string]string{"Accept": "text/html"})
 	pages["error"] = rec.Body.String()
-	if rec.Header().Get("Content-Security-Policy") != pageCSP || !strings.Contains(pageCSP, "default-src 'none'") || strings.Contains(pageCSP, "script-src") {
+	if csp := rec.Header().Get("Content-Security-Policy"); csp != a.pages.csp["error"] || !strings.Contains(csp, "default-src 'none'") || strings.Contains(csp, "script-src") || strings.Contains(csp, "unsafe-inline") {
 		t.Errorf("CSP %q", rec.Header().Get("Content-Security-Policy"))
 	}
 	external := regexp.MustCompile(`(?i)(src|href|action)\s*=\s*"(https?:|//)`)
@@ -85,49 +86,72 @@ func TestPagesAreSelfContained(t *testing.T) {
 			t.Errorf("%s page loads something from elsewhere or runs a script", name)
 		}
 	}
-	if !strings.Contains(pages["logout"], `<button class="button primary" type="submit">Sign out</button>`) ||
-		!strings.Contains(pages["logout"], `<form method="post" action="/auth/logout">`) {
-		t.Errorf("logout page: %s", pages["logout"])
+	// Nobody is signed in: the sign-out page says so and offers to sign in.
+	if !strings.Contains(pages["logout"], `<h1>You are not signed in</h1>`) || !strings.Contains(pages["logout"], `<a class="button primary" href="/auth/login">Sign in</a>`) ||
+		strings.Contains(pages["logout"], "<form") || strings.Contains(pages["logout"], "Sign out") {
+		t.Errorf("logout page without a session: %s", pages["logout"])
 	}
 }
 
 // TestPageColoursContrast computes WCAG 2 contrast ratios of the colour
-// pairs the pages use, in the light and the dark scheme: body text and
-// buttons need 4.5:1, focus rings and borders of controls 3:1.
+// pairs the pages use, read from a served page's style, in the light and
+// the dark scheme, with the default colours and with brand accents (a dark
+// one, a saturated one, the lightest that passes): body text and buttons
+// need 4.5:1, focus rings 3:1 (their own check asks 4.5:1 of the accent).
 func TestPageColoursContrast(t *testing.T) {
-	layout, err := pageFiles.ReadFile("pages/layout.html")
-	if err != nil {
-		t.Fatal(err)
-	}
-	css := string(layout)
-	light := cssVars(t, css[strings.Index(css, ":root{"):])
-	dark := cssVars(t, css[strings.Index(css, "prefers-color-scheme:dark"):])
-	for scheme, v := range map[string]map[string]string{"light": light, "dark": dark} {
-		for _, pair := range []struct {
-			fg, bg string
-			min    float64
-		}{
-			{"text", "card", 4.5}, {"text", "bg", 4.5}, {"muted", "card", 4.5}, {"accent", "card", 4.5},
-			{"accent-text", "accent", 4.5}, {"danger", "card", 4.5}, {"focus", "card", 3}, {"focus", "bg", 3},
-		} {
-			if r := contrast(t, v[pair.fg], v[pair.bg]); r < pair.min {
-				t.Errorf("%s scheme: --%s on --%s has contrast %.2f, want ≥ %.1f", scheme, pair.fg, pair.bg, r, pair.min)
+	for _, accent := range []string{"", "#0b3d91", "#c2185b", "#006b3f", "#717171", "#000000", "#1f5fbf"} {
+		t.Run("accent "+accent, func(t *testing.T) {
+			a, err := newAuth(t, Config{BaseURL: "https://app.example", Providers: []*providers.Provider{devProvider(t, "dev", "https://app.example")}, Keys: [][]byte{testKey}, Brand: Brand{Accent: accent}})
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
+			body := serve(a.Handler(), "GET", "https://app.example/auth/logout", nil).Body.String()
+			light, dark := pageColours(t, body)
+			if accent != "" && light["accent"] != accent {
+				t.Errorf("light accent %s, want %s as given", light["accent"], accent)
+			}
+			for scheme, v := range map[string]map[string]string{"light": light, "dark": dark} {
+				for _, pair := range []struct {
+					fg, bg string
+					min    float64
+				}{
+					{"text", "card", 4.5}, {"text", "bg", 4.5}, {"muted", "card", 4.5}, {"accent", "card", 4.5}, {"accent", "bg", 4.5},
+					{"accent-text", "accent", 4.5}, {"accent-text", "accent-hover", 4.5}, {"danger", "card", 4.5},
+					{"focus", "card", 3}, {"focus", "bg", 3},
+				} {
+					if r := contrast(t, v[pair.fg], v[pair.bg]); r < pair.min {
+						t.Errorf("%s scheme: --%s %s on --%s %s has contrast %.2f, want ≥ %.1f", scheme, pair.fg, v[pair.fg], pair.bg, v[pair.bg], r, pair.min)
+					}
+				}
+			}
+		})
 	}
 }
 
-func cssVars(t *testing.T, css string) map[string]string {
+// pageColours returns the colour variables of a served page's style
+// element in the light and the dark scheme (the dark one inheriting what
+// it does not set).
+func pageColours(t *testing.T, body string) (light, dark map[string]string) {
 	t.Helper()
-	m := map[string]string{}
-	block := css[:strings.Index(css, "}")]
-	for _, m2 := range regexp.MustCompile(`--([a-z-]+):(#[0-9a-fA-F]{3,6})`).FindAllStringSubmatch(block, -1) {
-		m[m2[1]] = m2[2]
+	m := regexp.MustCompile(`(?s)<style>(.*?)</style>`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no style element:\n%s", body)
 	}
-	if len(m) < 8 {
-		t.Fatalf("found only %d colour variables in %q", len(m), block)
+	css := m[1]
+	darkRe := regexp.MustCompile(`@media \(prefers-color-scheme:dark\)\{:root\{([^}]*)\}\}`)
+	light, dark = map[string]string{}, map[string]string{}
+	for _, d := range darkRe.FindAllStringSubmatch(css, -1) {
+		maps.Copy(dark, cssVars(t, d[1]+"}"))
 	}
-	return m
+	for _, l := range regexp.MustCompile(`:root\{([^}]*)\}`).FindAllStringSubmatch(darkRe.ReplaceAllString(css, ""), -1) {
+		maps.Copy(light, cssVars(t, l[1]+"}"))
+	}
+	for k, v := range light {
+		if _, ok := dark[k]; !ok {
+			dark[k] = v
+		}
+	}
+	return light, dark
 }
 
 func contrast(t *testing.T, a, b string) float64 {
@@ -204,4 +228,17 @@ func TestErrorResponses(t *testing.T) {
 			}
 		})
 	}
+}
+
+func cssVars(t *testing.T, css string) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	block := css[:strings.Index(css, "}")]
+	for _, m2 := range regexp.MustCompile(`--([a-z-]+):(#[0-9a-fA-F]{3,6})`).FindAllStringSubmatch(block, -1) {
+		m[m2[1]] = m2[2]
+	}
+	if len(m) < 4 {
+		t.Fatalf("found only %d colour variables in %q", len(m), block)
+	}
+	return m
 }
