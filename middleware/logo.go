@@ -48,6 +48,10 @@ var logoAttributes = setOf("id", "viewBox", "preserveAspectRatio", "width", "hei
 	"font-family", "font-size", "font-weight", "font-style", "text-anchor",
 	"dominant-baseline", "letter-spacing", "dx", "dy", "version")
 
+// rootReplaced are attributes of the root <svg> that sanitizeLogo sets
+// itself.
+var rootReplaced = setOf("aria-hidden", "focusable", "role", "aria-label", "aria-labelledby")
+
 // localRef is the one form of url() a logo may use: a reference to an
 // element of its own, such as fill="url(#grad)".
 var (
@@ -108,6 +112,9 @@ func sanitizeLogo(logo string) (string, error) {
 			for _, a := range t.Attr {
 				if a.Name.Space == "xmlns" || a.Name.Space == "" && a.Name.Local == "xmlns" {
 					continue // namespace declarations: written again below
+				}
+				if len(open) == 0 && a.Name.Space == "" && rootReplaced[a.Name.Local] {
+					continue // the logo is hidden from assistive technology: Name is its text
 				}
 				if a.Name.Space != "" || !logoAttributes[a.Name.Local] {
 					return "", fmt.Errorf("attribute %q of <%s> is not allowed: use presentation attributes such as fill, stroke and transform (no event handlers, href, style or class)", attrName(a.Name), name)
