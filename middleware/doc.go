@@ -52,6 +52,14 @@
 // (see Config's Example (ErrorHandler)). Run code at each sign-in:
 // Config.OnLogin; link identities to accounts: Config.LinkAccount.
 //
+// Put my app's name on the pages: Config.Brand gives every built-in page
+// (sign-in, errors, sign-out) a name, a logo (inline SVG, checked, or an
+// image on your own origin) and an accent colour, checked for contrast in
+// the light and dark schemes (see [Brand]'s Example). Replace a page:
+// Config.Pages, templates named "chooser", "error", "forbidden",
+// "unavailable", "logout" or "signed-out", each executed with a [Page]
+// (see Config's Example (Pages)).
+//
 // Test my handler: package middleware/authtest provides a signed-in
 // request for a handler behind Require, and an in-process provider
 // (providers/devoidc) for tests that go through the whole sign-in.
