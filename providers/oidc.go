@@ -128,6 +128,17 @@ const clockSkew = time.Minute
 //
 // OIDC makes network requests; ctx bounds the first attempt.
 func OIDC(ctx context.Context, cfg OIDCConfig) (*Provider, error) {
+	if strings.Contains(strings.ToLower(cfg.Issuer), entraTenantPlaceholder) {
+		return nil, fmt.Errorf("providers: %s: Issuer %q is Microsoft Entra ID's multi-tenant template: use providers.Entra, whose Tenant and AllowedTenants say which tenants may sign in", cfg.Name, cfg.Issuer)
+	}
+	return newOIDC(ctx, cfg, func(ctx context.Context, client *http.Client, v *idTokenVerifier) (*document, error) {
+		return fetchDocument(ctx, client, v.issuer)
+	})
+}
+
+// newOIDC is [OIDC] with the discovery document fetched and checked by
+// discover, which may complete v (the issuer checks of Entra, entra.go).
+func newOIDC(ctx context.Context, cfg OIDCConfig, discover func(ctx context.Context, client *http.Client, v *idTokenVerifier) (*document, error)) (*Provider, error) {
 	if err := validName(cfg.Name); err != nil {
 		return nil, err
 	}
@@ -200,7 +211,8 @@ func OIDC(ctx context.Context, cfg OIDCConfig) (*Provider, error) {
 	}
 	userInfo := cfg.UserInfo
 	p.disc = newDiscovery(cfg.Name, cfg.Logger, v.now, func(ctx context.Context) (*metadata, error) {
-		doc, err := fetchDocument(ctx, client, v.issuer)
+		v := v // this attempt's, which discover may complete
+		doc, err := discover(ctx, client, &v)
 		if err != nil {
 			return nil, err
 		}
@@ -268,6 +280,8 @@ func oidcMetadata(doc *document, v idTokenVerifier, userInfo bool, client *http.
 		ClientID:             v.clientID,
 		SupportedSigningAlgs: slices.Clone(v.algs),
 		Now:                  v.now,
+		// checkIssuer replaces go-oidc's exact match (verifyToken).
+		SkipIssuerCheck: v.checkIssuer != nil,
 	})
 	m := &metadata{
 		endpoint:         oauth2.Endpoint{AuthURL: doc.AuthURL, TokenURL: doc.TokenURL, AuthStyle: oauth2.AuthStyleInHeader},
