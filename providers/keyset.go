@@ -99,13 +99,13 @@ type jwksCache struct {
 
 	mu        sync.Mutex
 	keys      []publishedKey // nil until a fetch succeeds
-	fetchedAt time.Time         // start of the fetch that returned keys
-	maxAge    time.Duration     // how long keys are fresh after fetchedAt
-	retryAt   time.Time         // no fetch before this
-	recheckAt time.Time         // no fetch for a bad signature before this
-	failures  int               // consecutive failed fetches
-	lastErr   error             // cause of the last fetch if it failed
-	fetching  bool              // a fetch is under way
+	fetchedAt time.Time      // start of the fetch that returned keys
+	maxAge    time.Duration  // how long keys are fresh after fetchedAt
+	retryAt   time.Time      // no fetch before this
+	recheckAt time.Time      // no fetch for a bad signature before this
+	failures  int            // consecutive failed fetches
+	lastErr   error          // cause of the last fetch if it failed
+	fetching  bool           // a fetch is under way
 }
 
 // keyState is a snapshot of the cache.
