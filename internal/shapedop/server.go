@@ -209,6 +209,14 @@ func (s *Server) URL() string { return s.front.URL }
 // LogoutURL returns the URL of the logout endpoint, advertised or not.
 func (s *Server) LogoutURL() string { return s.front.URL + s.logoutPath }
 
+// AllowPostLogoutRedirect registers one more post-logout redirect URI,
+// for an application whose address is known only once it runs.
+func (s *Server) AllowPostLogoutRedirect(uri string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.plrURIs = append(s.plrURIs, uri)
+}
+
 // Logouts returns the parameters of every request to the logout endpoint,
 // oldest first.
 func (s *Server) Logouts() []url.Values {
@@ -249,7 +257,7 @@ func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request) {
 	case hint != "" && clientID != "" && clientID != audience(hint):
 		page(w, http.StatusBadRequest, "Invalid parameter: client_id")
 		return
-	case target != "" && !slices.Contains(s.plrURIs, target):
+	case target != "" && !s.allowed(target):
 		page(w, http.StatusBadRequest, "Invalid redirect uri")
 		return
 	case hint == "" || target == "":
@@ -262,6 +270,13 @@ func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", target)
 	w.WriteHeader(http.StatusFound)
+}
+
+// allowed reports whether uri is a registered post-logout redirect URI.
+func (s *Server) allowed(uri string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Contains(s.plrURIs, uri)
 }
 
 // issued reports whether raw is an ID token the oidctest server issued.
