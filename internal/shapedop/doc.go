@@ -36,7 +36,7 @@
 //     post_logout_redirect_uri needs id_token_hint or client_id, and must
 //     be a registered "Valid post logout redirect URI"; without a valid
 //     id_token_hint the user must confirm and is not redirected.
-//     https://www.keycloak.org/docs/latest/securing_apps/#_oidc_available_endpoints,
+//     https://www.keycloak.org/docs/latest/securing_apps/ (Available Endpoints),
 //     https://www.keycloak.org/docs/latest/upgrading/#openid-connect-logout
 //   - [GitLab]: issuer https://gitlab.com (or the instance's origin),
 //     endpoints /oauth/authorize, /oauth/token, /oauth/userinfo,
