@@ -3,6 +3,7 @@ package providers
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -140,9 +141,16 @@ type EntraConfig struct {
 //     issuer exactly, and "tid" the tenant id within it.
 //
 // The user's Issuer is [Provider.Issuer], Authority/Tenant/v2.0; the
-// user's own tenant id is kept in User.Claims["tid"]. The email is kept
-// only when "xms_edov" is true (an optional claim to add in the app
-// registration); Groups are filled from GroupClaims.
+// user's own tenant id and object id, which Microsoft says to key a
+// user's data by, are kept in User.Claims as "tid" and "oid". The email
+// is kept only when "xms_edov" is true (an optional claim to add in the
+// app registration). Groups are filled from GroupClaims; when the token
+// says the user has groups it does not list (the overage, "hasgroups"),
+// or holds more than portcullis keeps (64 per claim), GroupsIncomplete is
+// set and the groups policy refuses unless a listed group matches: the
+// full list is at Microsoft Graph (GET /me/memberOf, or the
+// "_claim_sources" endpoint, with a token for Graph), which an
+// application may call at sign-in.
 //
 // Entra refuses a configuration that is wrong, saying what to use: no
 // client ID, a Tenant or AllowedTenants entry that is not one of the forms
@@ -291,13 +299,21 @@ func (r *entraRule) discover(ctx context.Context, client *http.Client, v *idToke
 
 // entraClaims are the Entra claims read after verification.
 type entraClaims struct {
-	TenantID   claimString            `json:"tid"`
-	Email      claimString            `json:"email"`
-	EDOV       claimBool              `json:"xms_edov"`
-	Roles      claimGroups            `json:"roles"`
-	Groups     claimGroups            `json:"groups"`
-	ClaimNames map[string]claimString `json:"_claim_names"`
-	HasGroups  claimBool              `json:"hasgroups"`
+	TenantID   json.RawMessage `json:"tid"`
+	ObjectID   json.RawMessage `json:"oid"`
+	Email      claimString     `json:"email"`
+	EDOV       claimBool       `json:"xms_edov"`
+	Roles      claimGroups     `json:"roles"`
+	Groups     claimGroups     `json:"groups"`
+	HasGroups  claimBool       `json:"hasgroups"`
+}
+
+// entraCounts are the lengths of the lists entraClaims decodes, to tell
+// whether decoding dropped entries (claimGroups keeps at most 64).
+type entraCounts struct {
+	Roles      []json.RawMessage          `json:"roles"`
+	Groups     []json.RawMessage          `json:"groups"`
+	ClaimNames map[string]json.RawMessage `json:"_claim_names"`
 }
 
 // checkToken applies the issuer rules to a token whose signature, "aud"
@@ -346,7 +362,10 @@ func (r *entraRule) identify(p *Provider, id *Identity, groupClaims []string) er
 	if err := verifiedPayload(id.Tokens.IDToken, &c); err != nil {
 		return err
 	}
-	tid := string(c.TenantID)
+	var n entraCounts
+	verifiedPayload(id.Tokens.IDToken, &n) // odd shapes count as absent
+	var tid string
+	json.Unmarshal(c.TenantID, &tid) // checkToken made it a tenant id
 	if r.multi && (r.allowed != nil && !slices.Contains(r.allowed, tid) || r.noConsumers && tid == entraConsumers) {
 		return fmt.Errorf("%w: not a user of an allowed Microsoft Entra tenant (tid)", ErrNotAllowed)
 	}
@@ -356,17 +375,32 @@ func (r *entraRule) identify(p *Provider, id *Identity, groupClaims []string) er
 	if c.EDOV {
 		u.Email = string(c.Email)
 	}
-	u.Groups = nil
+	u.Groups, u.GroupsIncomplete = nil, false
 	for _, claim := range groupClaims {
-		list := c.Roles
+		list, sent := c.Roles, len(n.Roles)
 		if claim == "groups" {
-			list = c.Groups
+			list, sent = c.Groups, len(n.Groups)
+			// The overage: the groups are at Microsoft Graph, not here.
+			_, overage := n.ClaimNames["groups"]
+			u.GroupsIncomplete = u.GroupsIncomplete || overage || bool(c.HasGroups)
 		}
+		u.GroupsIncomplete = u.GroupsIncomplete || len(list) < sent
 		for _, g := range list {
 			if !slices.Contains(u.Groups, g) {
 				u.Groups = append(u.Groups, g)
 			}
 		}
+	}
+	// The tenant and the object id: what Microsoft says to key a user's
+	// data by (id-token-claims-reference, "Use claims to reliably
+	// identify a user").
+	if u.Claims == nil {
+		u.Claims = map[string]json.RawMessage{}
+	}
+	u.Claims["tid"] = c.TenantID
+	var oid string
+	if json.Unmarshal(c.ObjectID, &oid) == nil && tenantIDRE.MatchString(oid) {
+		u.Claims["oid"] = c.ObjectID
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package providers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -221,6 +222,45 @@ func TestEntraLogin(t *testing.T) {
 					t.Errorf("groups %q, want the roles then the groups", id.User.Groups)
 				}
 			}},
+		{name: "groups overage", fake: fakeentra.Config{User: fakeentra.User{Roles: []string{"Admin"}, Groups: []string{"a1b2"}, Overage: true}}, cfg: allowContoso,
+			check: func(t *testing.T, id *Identity) {
+				if !id.User.GroupsIncomplete || !slices.Equal(id.User.Groups, []string{"Admin"}) {
+					t.Errorf("groups %q, incomplete %v: want the roles, and incomplete", id.User.Groups, id.User.GroupsIncomplete)
+				}
+			}},
+		{name: "groups overage, roles only", fake: fakeentra.Config{User: fakeentra.User{Roles: []string{"Admin"}, Overage: true}},
+			cfg: EntraConfig{Tenant: fakeentra.Contoso, GroupClaims: []string{"roles"}},
+			check: func(t *testing.T, id *Identity) {
+				if id.User.GroupsIncomplete {
+					t.Error("incomplete, but the roles are all there")
+				}
+			}},
+		{name: "hasgroups", fake: fakeentra.Config{Claims: func(c map[string]any) { c["hasgroups"] = true }}, cfg: allowContoso,
+			check: func(t *testing.T, id *Identity) {
+				if !id.User.GroupsIncomplete {
+					t.Error("hasgroups without groups is not incomplete")
+				}
+			}},
+		{name: "more groups than kept", fake: fakeentra.Config{User: fakeentra.User{Groups: manyGroups(200)}}, cfg: allowContoso,
+			check: func(t *testing.T, id *Identity) {
+				if !id.User.GroupsIncomplete || len(id.User.Groups) == 0 {
+					t.Errorf("%d groups kept of 200, incomplete %v", len(id.User.Groups), id.User.GroupsIncomplete)
+				}
+			}},
+		{name: "tenant and object id kept", fake: fakeentra.Config{User: fakeentra.User{Tenant: fakeentra.Fabrikam}},
+			cfg: EntraConfig{Tenant: "organizations", AllowedTenants: []string{fakeentra.Fabrikam}},
+			check: func(t *testing.T, id *Identity) {
+				var tid, oid string
+				if ok, err := id.User.Claim("tid", &tid); !ok || err != nil || tid != fakeentra.Fabrikam {
+					t.Errorf("tid %q (%v, %v)", tid, ok, err)
+				}
+				if ok, err := id.User.Claim("oid", &oid); !ok || err != nil || oid == "" {
+					t.Errorf("oid %q (%v, %v)", oid, ok, err)
+				}
+				if id.User.GroupsIncomplete {
+					t.Error("no groups claim at all is not incomplete")
+				}
+			}},
 		{name: "roles only", fake: fakeentra.Config{User: fakeentra.User{Roles: []string{"Admin"}, Groups: []string{"a1b2"}}},
 			cfg: EntraConfig{Tenant: fakeentra.Contoso, GroupClaims: []string{"roles"}},
 			check: func(t *testing.T, id *Identity) {
@@ -282,4 +322,12 @@ func TestEntraRefresh(t *testing.T) {
 	if _, err := p.Refresh(context.Background(), s); err == nil {
 		t.Fatal("a refreshed ID token of another tenant was accepted")
 	}
+}
+
+func manyGroups(n int) []string {
+	g := make([]string, n)
+	for i := range g {
+		g[i] = fmt.Sprintf("00000000-0000-0000-0000-%012d", i)
+	}
+	return g
 }
