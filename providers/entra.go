@@ -299,13 +299,13 @@ func (r *entraRule) discover(ctx context.Context, client *http.Client, v *idToke
 
 // entraClaims are the Entra claims read after verification.
 type entraClaims struct {
-	TenantID   json.RawMessage `json:"tid"`
-	ObjectID   json.RawMessage `json:"oid"`
-	Email      claimString     `json:"email"`
-	EDOV       claimBool       `json:"xms_edov"`
-	Roles      claimGroups     `json:"roles"`
-	Groups     claimGroups     `json:"groups"`
-	HasGroups  claimBool       `json:"hasgroups"`
+	TenantID  json.RawMessage `json:"tid"`
+	ObjectID  json.RawMessage `json:"oid"`
+	Email     claimString     `json:"email"`
+	EDOV      claimBool       `json:"xms_edov"`
+	Roles     claimGroups     `json:"roles"`
+	Groups    claimGroups     `json:"groups"`
+	HasGroups claimBool       `json:"hasgroups"`
 }
 
 // entraCounts are the lengths of the lists entraClaims decodes, to tell
