@@ -213,7 +213,9 @@ func (s *Server) idToken(nonce string) string {
 }
 
 func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request) {
-	if to := r.URL.Query().Get("post_logout_redirect_uri"); to != "" {
+	// "This URL must match one of the redirect URIs registered for your
+	// application" (v2-protocols-oidc, Send a sign-out request).
+	if to := r.URL.Query().Get("post_logout_redirect_uri"); slices.Contains(s.cfg.RedirectURIs, to) {
 		http.Redirect(w, r, to, http.StatusFound)
 		return
 	}

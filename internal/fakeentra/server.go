@@ -31,7 +31,9 @@
 //     sub, oid, name, preferred_username, nonce, and email, xms_edov,
 //     roles, groups or the groups overage (_claim_names and
 //     _claim_sources) as the [User] says; a refresh token when the scope
-//     held offline_access, and refresh grants.
+//     held offline_access, and refresh grants;
+//   - the end_session_endpoint, which sends the user back only to a
+//     registered redirect URI.
 //
 // Every request is recorded ([Server.Requests]).
 package fakeentra
@@ -77,7 +79,8 @@ type User struct {
 
 // Config sets up a Server. It is read-only once the server runs.
 type Config struct {
-	// RedirectURIs are the registered redirect URIs (exact match).
+	// RedirectURIs are the registered redirect URIs (exact match), for
+	// sign-in and for the post-logout redirect alike.
 	RedirectURIs []string
 	// User signs in at once, without a page. Default: Ada, a Contoso user.
 	User User
