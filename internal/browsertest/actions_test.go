@@ -1,7 +1,6 @@
 package browsertest
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -55,10 +54,6 @@ func (tb *tab) timezone(tz string) {
 	}
 }
 
-// run is chromedp.Run on the tab's context.
-func run[T any](tb *tab, a chromedp.Action[T]) (T, error) { return chromedp.Run(tb.ctx, a) }
-
-var _ = context.Background
 
 // mkdirKeep makes a directory under the temp dir that outlives the test
 // (a build shared by the tests of one binary).

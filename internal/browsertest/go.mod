@@ -11,4 +11,13 @@ require (
 	github.com/chromedp/chromedp v0.23.1
 )
 
-require github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
+require (
+	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
+	github.com/go-jose/go-jose/v4 v4.1.4 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
+	github.com/gorilla/securecookie v1.1.2 // indirect
+	github.com/gorilla/sessions v1.4.0 // indirect
+	golang.org/x/oauth2 v0.36.0 // indirect
+)
+
+require github.com/portcullis-go/portcullis v0.0.0
