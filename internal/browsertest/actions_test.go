@@ -54,7 +54,6 @@ func (tb *tab) timezone(tz string) {
 	}
 }
 
-
 // mkdirKeep makes a directory under the temp dir that outlives the test
 // (a build shared by the tests of one binary).
 func mkdirKeep(prefix string) (string, error) { return os.MkdirTemp("", prefix) }
