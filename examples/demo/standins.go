@@ -77,7 +77,7 @@ func startProviders(appURL, opURL string, logger *slog.Logger) (*opServers, http
 	}
 	var ops opServers
 	var err error
-	if ops.dev, err = newOP("Development provider", "", "devoidc", false, true); err != nil {
+	if ops.dev, err = newOP("", "", "devoidc", false, true); err != nil {
 		return nil, nil, err
 	}
 	if ops.google, err = newOP("Stand-in for Google", "/google", "google", false, true); err != nil {

@@ -140,7 +140,7 @@ func (tb *tab) saveFailure(name string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(tb.ctx), 10*time.Second)
 	defer cancel()
 	loc, _ := chromedp.Run(ctx, chromedp.Location())
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		tb.t.Logf("no screenshot of the failure (%v); the tab was at %s", err, loc)
 		return

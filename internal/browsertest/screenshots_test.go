@@ -43,7 +43,7 @@ func TestScreenshots(t *testing.T) {
 				if w == 360 {
 					continue // checked, not kept: 390 shows the phone
 				}
-				png, err := chromedp.Run(tb.ctx, chromedp.FullScreenshot(90))
+				png, err := chromedp.Run(tb.ctx, chromedp.FullScreenshot(100))
 				if err != nil {
 					t.Fatalf("screenshot of %s: %v", name, err)
 				}
