@@ -347,11 +347,16 @@ func TestRecipeKeycloak(t *testing.T) {
 			t.Errorf("Keycloak's logout token: %+v, %v", lt, err)
 		}
 		// With "Backchannel logout revoke offline sessions" on, the token
-		// carries a second member in "events", which portcullis refuses
-		// (BCL-05: exactly the back-channel logout event): keep that
-		// switch off (docs/providers/keycloak.md).
-		if _, err := p.VerifyLogoutToken(context.Background(), token(map[string]any{backchannelLogoutEvent: map[string]any{}, "revoke_offline_access": true})); err == nil {
-			t.Error("a logout token with revoke_offline_access accepted: update docs/providers/keycloak.md")
+		// carries "revoke_offline_access": true beside the logout event,
+		// which portcullis accepts (BCL-05); any other member is refused.
+		for _, revoke := range []bool{true, false} {
+			lt, err := p.VerifyLogoutToken(context.Background(), token(map[string]any{backchannelLogoutEvent: map[string]any{}, "revoke_offline_access": revoke}))
+			if err != nil || lt.SID != "kc-session-1" {
+				t.Errorf("Keycloak's logout token with revoke_offline_access %v: %+v, %v", revoke, lt, err)
+			}
+		}
+		if _, err := p.VerifyLogoutToken(context.Background(), token(map[string]any{backchannelLogoutEvent: map[string]any{}, "revoke_offline_access": true, "urn:x": map[string]any{}})); err == nil {
+			t.Error("a logout token with a third member in events accepted")
 		}
 	})
 }
