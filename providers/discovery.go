@@ -243,6 +243,7 @@ type document struct {
 	IssParam      bool     `json:"authorization_response_iss_parameter_supported"`
 	ResponseTypes []string `json:"response_types_supported"`
 	SigningAlgs   []string `json:"id_token_signing_alg_values_supported"`
+	AuthMethods   []string `json:"token_endpoint_auth_methods_supported"`
 }
 
 // fetchDocument GETs issuer's discovery document with client (which
