@@ -2,6 +2,10 @@ package middleware
 
 import (
 	"html/template"
+	"maps"
+	"math"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -151,4 +155,109 @@ func TestBrandIsCopied(t *testing.T) {
 	if body := serve(a.Handler(), "GET", "https://app.example/auth/logout", nil).Body.String(); !strings.Contains(body, "Acme") || strings.Contains(body, "Changed") {
 		t.Errorf("logout page does not show the brand as New saw it")
 	}
+}
+
+// TestPageColoursContrast computes WCAG 2 contrast ratios of the colour
+// pairs the pages use, read from a served page's style, in the light and
+// the dark scheme, with the default colours and with brand accents (a dark
+// one, a saturated one, the lightest that passes): body text and buttons
+// need 4.5:1, focus rings 3:1 (their own check asks 4.5:1 of the accent).
+func TestPageColoursContrast(t *testing.T) {
+	for _, accent := range []string{"", "#0b3d91", "#c2185b", "#006b3f", "#717171", "#000000", "#1f5fbf"} {
+		t.Run("accent "+accent, func(t *testing.T) {
+			a, err := newAuth(t, Config{BaseURL: "https://app.example", Providers: []*providers.Provider{devProvider(t, "dev", "https://app.example")}, Keys: [][]byte{testKey}, Brand: Brand{Accent: accent}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := serve(a.Handler(), "GET", "https://app.example/auth/logout", nil).Body.String()
+			light, dark := pageColours(t, body)
+			if accent != "" && light["accent"] != accent {
+				t.Errorf("light accent %s, want %s as given", light["accent"], accent)
+			}
+			for scheme, v := range map[string]map[string]string{"light": light, "dark": dark} {
+				for _, pair := range []struct {
+					fg, bg string
+					min    float64
+				}{
+					{"text", "card", 4.5}, {"text", "bg", 4.5}, {"muted", "card", 4.5}, {"accent", "card", 4.5}, {"accent", "bg", 4.5},
+					{"accent-text", "accent", 4.5}, {"accent-text", "accent-hover", 4.5}, {"danger", "card", 4.5},
+					{"focus", "card", 3}, {"focus", "bg", 3},
+				} {
+					if r := contrast(t, v[pair.fg], v[pair.bg]); r < pair.min {
+						t.Errorf("%s scheme: --%s %s on --%s %s has contrast %.2f, want ≥ %.1f", scheme, pair.fg, v[pair.fg], pair.bg, v[pair.bg], r, pair.min)
+					}
+				}
+			}
+		})
+	}
+}
+
+// pageColours returns the colour variables of a served page's style
+// element in the light and the dark scheme (the dark one inheriting what
+// it does not set).
+func pageColours(t *testing.T, body string) (light, dark map[string]string) {
+	t.Helper()
+	m := regexp.MustCompile(`(?s)<style>(.*?)</style>`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no style element:\n%s", body)
+	}
+	css := m[1]
+	darkRe := regexp.MustCompile(`@media \(prefers-color-scheme:dark\)\{:root\{([^}]*)\}\}`)
+	light, dark = map[string]string{}, map[string]string{}
+	for _, d := range darkRe.FindAllStringSubmatch(css, -1) {
+		maps.Copy(dark, cssVars(t, d[1]+"}"))
+	}
+	for _, l := range regexp.MustCompile(`:root\{([^}]*)\}`).FindAllStringSubmatch(darkRe.ReplaceAllString(css, ""), -1) {
+		maps.Copy(light, cssVars(t, l[1]+"}"))
+	}
+	for k, v := range light {
+		if _, ok := dark[k]; !ok {
+			dark[k] = v
+		}
+	}
+	return light, dark
+}
+
+func contrast(t *testing.T, a, b string) float64 {
+	t.Helper()
+	la, lb := luminance(t, a), luminance(t, b)
+	if la < lb {
+		la, lb = lb, la
+	}
+	return (la + 0.05) / (lb + 0.05)
+}
+
+func luminance(t *testing.T, hex string) float64 {
+	t.Helper()
+	hex = strings.TrimPrefix(hex, "#")
+	if len(hex) == 3 {
+		hex = string([]byte{hex[0], hex[0], hex[1], hex[1], hex[2], hex[2]})
+	}
+	var c [3]float64
+	for i := range c {
+		v, err := strconv.ParseUint(hex[2*i:2*i+2], 16, 8)
+		if err != nil {
+			t.Fatalf("colour %q: %v", hex, err)
+		}
+		s := float64(v) / 255
+		if s <= 0.03928 {
+			c[i] = s / 12.92
+		} else {
+			c[i] = math.Pow((s+0.055)/1.055, 2.4)
+		}
+	}
+	return 0.2126*c[0] + 0.7152*c[1] + 0.0722*c[2]
+}
+
+func cssVars(t *testing.T, css string) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	block := css[:strings.Index(css, "}")]
+	for _, m2 := range regexp.MustCompile(`--([a-z-]+):(#[0-9a-fA-F]{3,6})`).FindAllStringSubmatch(block, -1) {
+		m[m2[1]] = m2[2]
+	}
+	if len(m) < 4 {
+		t.Fatalf("found only %d colour variables in %q", len(m), block)
+	}
+	return m
 }

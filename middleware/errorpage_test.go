@@ -2,9 +2,11 @@ package middleware
 
 import (
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -132,5 +134,50 @@ func TestReplacedErrorPageFallsBack(t *testing.T) {
 	})
 	if rec := serve(h, "GET", "https://app.example/auth/callback/dev?state=x", html); rec.Header().Get("Content-Security-Policy") != "default-src 'self' https://cdn.example" {
 		t.Errorf("CSP %q", rec.Header().Get("Content-Security-Policy"))
+	}
+}
+
+func TestErrorResponses(t *testing.T) {
+	a := newTestAuth(t)
+	html := map[string]string{"Accept": "text/html", "Sec-Fetch-Mode": "navigate"}
+	api := map[string]string{"Accept": "application/json"}
+	secret := "SECRET-VALUE-eyJhbGciOi"
+	for _, tc := range []struct {
+		name   string
+		err    error
+		status int
+		code   string
+	}{
+		{"provider denied", fail(ErrLoginFailed, "provider_error", &providers.Error{Code: "access_denied", Description: "<script>" + secret}), 401, "login_failed"},
+		{"provider odd code", fail(ErrLoginFailed, "provider_error", &providers.Error{Code: "<b>" + secret}), 401, "login_failed"},
+		{"store", fail(ErrStoreUnavailable, "session_store", errors.New(secret)), 503, "unavailable"},
+		{"not found", fail(ErrNotFound, "unknown_endpoint", nil), 404, "not_found"},
+		{"invalid request", fail(ErrInvalidRequest, "state_mismatch", errors.New(secret)), 400, "invalid_request"},
+		{"login failed", fail(ErrLoginFailed, "token_verification_failed", errors.New(secret)), 401, "login_failed"},
+		{"forbidden", fail(ErrForbidden, "on_login_refused", errors.New(secret)), 403, "forbidden"},
+		{"unavailable", fail(ErrProviderUnavailable, "provider_unreachable", errors.New(secret)), 502, "provider_unavailable"},
+		{"internal", fmt.Errorf("boom: %s", secret), 500, "internal_error"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if Status(tc.err) != tc.status {
+				t.Fatalf("Status = %d, want %d", Status(tc.err), tc.status)
+			}
+			for kind, hdr := range map[string]map[string]string{"html": html, "json": api} {
+				rec := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.serveError(w, r, tc.err) }), "GET", "/", hdr)
+				body := rec.Body.String()
+				if rec.Code != tc.status || strings.Contains(body, "SECRET") || strings.Contains(body, "<script") || strings.Contains(body, "<b>") {
+					t.Errorf("%s: status %d body %s", kind, rec.Code, body)
+				}
+				if rec.Header().Get("Cache-Control") != "no-store" {
+					t.Errorf("%s: no Cache-Control: no-store", kind)
+				}
+				if kind == "json" && !strings.Contains(body, `"error":"`+tc.code+`"`) {
+					t.Errorf("json body %s lacks error %s", body, tc.code)
+				}
+				if kind == "html" && !strings.Contains(body, "Error "+strconv.Itoa(tc.status)) {
+					t.Errorf("html page lacks the status")
+				}
+			}
+		})
 	}
 }

@@ -5,16 +5,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"html/template"
-	"maps"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -101,156 +97,6 @@ func TestPagesAreSelfContained(t *testing.T) {
 		strings.Contains(pages["logout"], "<form") || strings.Contains(pages["logout"], "Sign out") {
 		t.Errorf("logout page without a session: %s", pages["logout"])
 	}
-}
-
-// TestPageColoursContrast computes WCAG 2 contrast ratios of the colour
-// pairs the pages use, read from a served page's style, in the light and
-// the dark scheme, with the default colours and with brand accents (a dark
-// one, a saturated one, the lightest that passes): body text and buttons
-// need 4.5:1, focus rings 3:1 (their own check asks 4.5:1 of the accent).
-func TestPageColoursContrast(t *testing.T) {
-	for _, accent := range []string{"", "#0b3d91", "#c2185b", "#006b3f", "#717171", "#000000", "#1f5fbf"} {
-		t.Run("accent "+accent, func(t *testing.T) {
-			a, err := newAuth(t, Config{BaseURL: "https://app.example", Providers: []*providers.Provider{devProvider(t, "dev", "https://app.example")}, Keys: [][]byte{testKey}, Brand: Brand{Accent: accent}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			body := serve(a.Handler(), "GET", "https://app.example/auth/logout", nil).Body.String()
-			light, dark := pageColours(t, body)
-			if accent != "" && light["accent"] != accent {
-				t.Errorf("light accent %s, want %s as given", light["accent"], accent)
-			}
-			for scheme, v := range map[string]map[string]string{"light": light, "dark": dark} {
-				for _, pair := range []struct {
-					fg, bg string
-					min    float64
-				}{
-					{"text", "card", 4.5}, {"text", "bg", 4.5}, {"muted", "card", 4.5}, {"accent", "card", 4.5}, {"accent", "bg", 4.5},
-					{"accent-text", "accent", 4.5}, {"accent-text", "accent-hover", 4.5}, {"danger", "card", 4.5},
-					{"focus", "card", 3}, {"focus", "bg", 3},
-				} {
-					if r := contrast(t, v[pair.fg], v[pair.bg]); r < pair.min {
-						t.Errorf("%s scheme: --%s %s on --%s %s has contrast %.2f, want ≥ %.1f", scheme, pair.fg, v[pair.fg], pair.bg, v[pair.bg], r, pair.min)
-					}
-				}
-			}
-		})
-	}
-}
-
-// pageColours returns the colour variables of a served page's style
-// element in the light and the dark scheme (the dark one inheriting what
-// it does not set).
-func pageColours(t *testing.T, body string) (light, dark map[string]string) {
-	t.Helper()
-	m := regexp.MustCompile(`(?s)<style>(.*?)</style>`).FindStringSubmatch(body)
-	if m == nil {
-		t.Fatalf("no style element:\n%s", body)
-	}
-	css := m[1]
-	darkRe := regexp.MustCompile(`@media \(prefers-color-scheme:dark\)\{:root\{([^}]*)\}\}`)
-	light, dark = map[string]string{}, map[string]string{}
-	for _, d := range darkRe.FindAllStringSubmatch(css, -1) {
-		maps.Copy(dark, cssVars(t, d[1]+"}"))
-	}
-	for _, l := range regexp.MustCompile(`:root\{([^}]*)\}`).FindAllStringSubmatch(darkRe.ReplaceAllString(css, ""), -1) {
-		maps.Copy(light, cssVars(t, l[1]+"}"))
-	}
-	for k, v := range light {
-		if _, ok := dark[k]; !ok {
-			dark[k] = v
-		}
-	}
-	return light, dark
-}
-
-func contrast(t *testing.T, a, b string) float64 {
-	t.Helper()
-	la, lb := luminance(t, a), luminance(t, b)
-	if la < lb {
-		la, lb = lb, la
-	}
-	return (la + 0.05) / (lb + 0.05)
-}
-
-func luminance(t *testing.T, hex string) float64 {
-	t.Helper()
-	hex = strings.TrimPrefix(hex, "#")
-	if len(hex) == 3 {
-		hex = string([]byte{hex[0], hex[0], hex[1], hex[1], hex[2], hex[2]})
-	}
-	var c [3]float64
-	for i := range c {
-		v, err := strconv.ParseUint(hex[2*i:2*i+2], 16, 8)
-		if err != nil {
-			t.Fatalf("colour %q: %v", hex, err)
-		}
-		s := float64(v) / 255
-		if s <= 0.03928 {
-			c[i] = s / 12.92
-		} else {
-			c[i] = math.Pow((s+0.055)/1.055, 2.4)
-		}
-	}
-	return 0.2126*c[0] + 0.7152*c[1] + 0.0722*c[2]
-}
-
-func TestErrorResponses(t *testing.T) {
-	a := newTestAuth(t)
-	html := map[string]string{"Accept": "text/html", "Sec-Fetch-Mode": "navigate"}
-	api := map[string]string{"Accept": "application/json"}
-	secret := "SECRET-VALUE-eyJhbGciOi"
-	for _, tc := range []struct {
-		name   string
-		err    error
-		status int
-		code   string
-	}{
-		{"provider denied", fail(ErrLoginFailed, "provider_error", &providers.Error{Code: "access_denied", Description: "<script>" + secret}), 401, "login_failed"},
-		{"provider odd code", fail(ErrLoginFailed, "provider_error", &providers.Error{Code: "<b>" + secret}), 401, "login_failed"},
-		{"store", fail(ErrStoreUnavailable, "session_store", errors.New(secret)), 503, "unavailable"},
-		{"not found", fail(ErrNotFound, "unknown_endpoint", nil), 404, "not_found"},
-		{"invalid request", fail(ErrInvalidRequest, "state_mismatch", errors.New(secret)), 400, "invalid_request"},
-		{"login failed", fail(ErrLoginFailed, "token_verification_failed", errors.New(secret)), 401, "login_failed"},
-		{"forbidden", fail(ErrForbidden, "on_login_refused", errors.New(secret)), 403, "forbidden"},
-		{"unavailable", fail(ErrProviderUnavailable, "provider_unreachable", errors.New(secret)), 502, "provider_unavailable"},
-		{"internal", fmt.Errorf("boom: %s", secret), 500, "internal_error"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if Status(tc.err) != tc.status {
-				t.Fatalf("Status = %d, want %d", Status(tc.err), tc.status)
-			}
-			for kind, hdr := range map[string]map[string]string{"html": html, "json": api} {
-				rec := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.serveError(w, r, tc.err) }), "GET", "/", hdr)
-				body := rec.Body.String()
-				if rec.Code != tc.status || strings.Contains(body, "SECRET") || strings.Contains(body, "<script") || strings.Contains(body, "<b>") {
-					t.Errorf("%s: status %d body %s", kind, rec.Code, body)
-				}
-				if rec.Header().Get("Cache-Control") != "no-store" {
-					t.Errorf("%s: no Cache-Control: no-store", kind)
-				}
-				if kind == "json" && !strings.Contains(body, `"error":"`+tc.code+`"`) {
-					t.Errorf("json body %s lacks error %s", body, tc.code)
-				}
-				if kind == "html" && !strings.Contains(body, "Error "+strconv.Itoa(tc.status)) {
-					t.Errorf("html page lacks the status")
-				}
-			}
-		})
-	}
-}
-
-func cssVars(t *testing.T, css string) map[string]string {
-	t.Helper()
-	m := map[string]string{}
-	block := css[:strings.Index(css, "}")]
-	for _, m2 := range regexp.MustCompile(`--([a-z-]+):(#[0-9a-fA-F]{3,6})`).FindAllStringSubmatch(block, -1) {
-		m[m2[1]] = m2[2]
-	}
-	if len(m) < 4 {
-		t.Fatalf("found only %d colour variables in %q", len(m), block)
-	}
-	return m
 }
 
 // testLogo is an inline SVG logo with a gradient (a url(#id) reference),
