@@ -310,6 +310,11 @@ func TestEveryPage(t *testing.T) {
 					if !strings.Contains(body, "<main>") || !strings.Contains(body, "<h1") {
 						t.Error("no <main> or <h1>")
 					}
+					// Narrow screens: one shrinkable column, long words wrap,
+					// nothing sized to its content's full width.
+					if strings.Contains(body, "max-content") || !strings.Contains(body, "grid-template-columns:minmax(0,26rem)") || !strings.Contains(body, "overflow-wrap:anywhere") {
+						t.Error("the layout may overflow a 360 px screen")
+					}
 				}
 				if v.brand.Name != "" {
 					if !strings.Contains(body, "Acme Notes") || !strings.Contains(body, "<title>") || !strings.Contains(body, " – Acme Notes</title>") {
