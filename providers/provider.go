@@ -40,6 +40,11 @@ type Provider struct {
 	identify func(ctx context.Context, m *metadata, tok *oauth2.Token, f Flow) (*Identity, error)
 	// groupsClaim is OIDCConfig.GroupsClaim when it is not "groups".
 	groupsClaim []string
+	// clientSecret, when set, produces the client secret of each
+	// authenticated call to the provider (token, refresh, revocation,
+	// introspection) in place of oauth.ClientSecret: fetched per call,
+	// the function does its own caching (clientauth.go).
+	clientSecret func(ctx context.Context) (string, error)
 }
 
 // metadata is what a provider's operations need beyond its configuration:
