@@ -1,6 +1,8 @@
 package session
 
 import (
+	"bytes"
+	"encoding/json"
 	"time"
 
 	"github.com/portcullis-go/portcullis/internal/bounded"
@@ -79,6 +81,12 @@ func (s *Session) clone() *Session {
 	}
 	if s.AMR != nil {
 		cp.AMR = append([]string(nil), s.AMR...)
+	}
+	if s.User.Claims != nil {
+		cp.User.Claims = make(map[string]json.RawMessage, len(s.User.Claims))
+		for k, v := range s.User.Claims {
+			cp.User.Claims[k] = bytes.Clone(v)
+		}
 	}
 	return &cp
 }
