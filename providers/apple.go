@@ -13,6 +13,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/oauth2"
 )
 
 // appleIssuer is Apple's OpenID Connect issuer; its discovery document is
@@ -134,7 +136,27 @@ func Apple(ctx context.Context, cfg AppleConfig) (*Provider, error) {
 		}
 	}
 	p.clientSecret = secret.get
+	secretPost(p)
 	return p, nil
+}
+
+// secretPost makes p's code exchange and refresh send the client
+// credentials in the request body (client_secret_post, RFC 6749 §2.3.1),
+// the only method Apple's discovery document lists
+// (token_endpoint_auth_methods_supported), whenever the metadata is
+// fetched. p is not in use yet.
+func secretPost(p *Provider) {
+	if m := p.disc.known.Load(); m != nil {
+		m.endpoint.AuthStyle = oauth2.AuthStyleInParams
+	}
+	fetch := p.disc.fetch
+	p.disc.fetch = func(ctx context.Context) (*metadata, error) {
+		m, err := fetch(ctx)
+		if m != nil {
+			m.endpoint.AuthStyle = oauth2.AuthStyleInParams
+		}
+		return m, err
+	}
 }
 
 // appleID reports whether s has the shape of a Team ID or Key ID: 10 ASCII
