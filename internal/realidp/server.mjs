@@ -15,6 +15,9 @@
 //   REALIDP_ACCESS_TTL        access token lifetime in seconds (default 60)
 //   REALIDP_ID_TOKEN_TTL      ID token lifetime in seconds (default: REALIDP_ACCESS_TTL)
 //   REALIDP_REFRESH_TTL       refresh token lifetime in seconds (default 14 days)
+//   REALIDP_DEV_INTERACTIONS  1: node-oidc-provider's own login and consent pages
+//                             (features.devInteractions) instead of finishing
+//                             interactions in code, for real-browser tests
 //
 // The one client:  client_id portcullis-test, client_secret portcullis-test-secret,
 // client_secret_basic, grant types authorization_code + refresh_token, response type
@@ -199,6 +202,15 @@ ${form}
   },
 };
 
+// devInteractions (REALIDP_DEV_INTERACTIONS=1): node-oidc-provider's own pages
+// at /interaction/:uid, a login form (any password; the login is the account id,
+// so type realidp-user-1) and a consent form, for a browser to fill in.
+const DEV_INTERACTIONS = process.env.REALIDP_DEV_INTERACTIONS === '1';
+if (DEV_INTERACTIONS) {
+  configuration.features.devInteractions = { enabled: true };
+  delete configuration.interactions; // the pages' own interactions.url
+}
+
 const provider = new Provider(ISSUER, configuration);
 
 // One line on stderr per failed request, so a CI log shows why a test was refused.
@@ -266,7 +278,7 @@ const providerCallback = provider.callback();
 
 const server = http.createServer((req, res) => {
   const path = (req.url || '').split('?')[0];
-  if (path.startsWith('/interaction/')) {
+  if (!DEV_INTERACTIONS && path.startsWith('/interaction/')) {
     if (req.method !== 'GET') {
       res.writeHead(405, { allow: 'GET' }).end();
       return;
