@@ -413,3 +413,23 @@ func FuzzParseFormPost(f *testing.F) {
 		}
 	})
 }
+
+// TestFormPostCrossOriginProtection: an application that wraps everything
+// in http.CrossOriginProtection refuses Apple's cross-site POST unless it
+// bypasses the callback, as doc.go says; with the bypass the login works.
+func TestFormPostCrossOriginProtection(t *testing.T) {
+	for _, bypass := range []bool{false, true} {
+		e := newAppleEnv(t, fakeapple.Config{}, nil)
+		cop := http.NewCrossOriginProtection()
+		if bypass {
+			cop.AddInsecureBypassPattern("POST /auth/callback/apple")
+		}
+		e.app.Config.Handler = cop.Handler(e.app.Config.Handler)
+		c := e.browser()
+		action, form := e.authorize(c)
+		resp, _ := e.postForm(c, action, form)
+		if want := map[bool]int{false: http.StatusForbidden, true: http.StatusSeeOther}[bypass]; resp.StatusCode != want {
+			t.Errorf("bypass %v: status %d, want %d", bypass, resp.StatusCode, want)
+		}
+	}
+}
