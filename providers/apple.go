@@ -13,8 +13,6 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
-
-	"golang.org/x/oauth2"
 )
 
 // appleIssuer is Apple's OpenID Connect issuer; its discovery document is
@@ -73,7 +71,7 @@ type AppleConfig struct {
 //   - The client secret is a JWT signed ES256 with the .p8 key (header kid;
 //     claims iss the Team ID, iat, exp at most six months later, aud
 //     https://appleid.apple.com, sub the Services ID), sent in the body of
-//     every token request, the only method Apple's discovery document
+//     every token and revocation request, the only method Apple's discovery document
 //     lists (client_secret_post). Apple mints one on demand, valid for an
 //     hour, and keeps it until half of that is left.
 //   - "email_verified" and "is_private_email" may be the strings "true"
@@ -123,8 +121,11 @@ func Apple(ctx context.Context, cfg AppleConfig) (*Provider, error) {
 		Issuer:      cmp.Or(cfg.Authority, appleIssuer),
 		ClientID:    cfg.ClientID,
 		Scopes:      scopes,
-		HTTPClient:  cfg.HTTPClient,
-		Logger:      cfg.Logger,
+		// The only method Apple's discovery document lists.
+		ClientAuth:       "client_secret_post",
+		ClientSecretFunc: secret.get,
+		HTTPClient:       cfg.HTTPClient,
+		Logger:           cfg.Logger,
 	})
 	if err != nil {
 		return nil, err
@@ -135,28 +136,7 @@ func Apple(ctx context.Context, cfg AppleConfig) (*Provider, error) {
 			id.User.Name = appleUserName(params)
 		}
 	}
-	p.clientSecret = secret.get
-	secretPost(p)
 	return p, nil
-}
-
-// secretPost makes p's code exchange and refresh send the client
-// credentials in the request body (client_secret_post, RFC 6749 §2.3.1),
-// the only method Apple's discovery document lists
-// (token_endpoint_auth_methods_supported), whenever the metadata is
-// fetched. p is not in use yet.
-func secretPost(p *Provider) {
-	if m := p.disc.known.Load(); m != nil {
-		m.endpoint.AuthStyle = oauth2.AuthStyleInParams
-	}
-	fetch := p.disc.fetch
-	p.disc.fetch = func(ctx context.Context) (*metadata, error) {
-		m, err := fetch(ctx)
-		if m != nil {
-			m.endpoint.AuthStyle = oauth2.AuthStyleInParams
-		}
-		return m, err
-	}
 }
 
 // appleID reports whether s has the shape of a Team ID or Key ID: 10 ASCII

@@ -88,6 +88,9 @@ func TestAppleLogin(t *testing.T) {
 				if err != nil {
 					t.Fatalf("sign-in %d: %v", i+1, err)
 				}
+				if err := p.Revoke(context.Background(), id.Tokens.RefreshToken, "refresh_token"); err != nil {
+					t.Errorf("sign-in %d: revoke: %v", i+1, err)
+				}
 				u := id.User
 				if u.Name != wantName || u.Email != "x7k2m9p4qz@privaterelay.appleid.com" || u.Subject != "001234.0a1b2c3d4e5f.1234" || u.Issuer != fa.URL {
 					t.Errorf("sign-in %d: user %+v", i+1, u)

@@ -51,6 +51,9 @@ type Provider struct {
 	// reads what such a provider sends beside the code (Apple's "user").
 	formPost     bool
 	fromResponse func(params url.Values, id *Identity)
+	// auth is the configured client authentication (clientauth.go);
+	// metadata.clientAuth is the method it settled on.
+	auth clientAuth
 }
 
 // metadata is what a provider's operations need beyond its configuration:
@@ -81,6 +84,10 @@ type metadata struct {
 	// logout verifies Back-Channel Logout tokens; nil for providers
 	// without ID tokens.
 	logout *logoutVerifier
+	// clientAuth is the client authentication method of every call that
+	// authenticates the client (clientauth.go): client_secret_basic,
+	// client_secret_post or private_key_jwt.
+	clientAuth string
 }
 
 // metadata returns p's metadata, fetching the discovery document when it
