@@ -71,9 +71,9 @@ type AppleConfig struct {
 //   - The client secret is a JWT signed ES256 with the .p8 key (header kid;
 //     claims iss the Team ID, iat, exp at most six months later, aud
 //     https://appleid.apple.com, sub the Services ID), sent in the body of
-//     every token and revocation request, the only method Apple's discovery document
-//     lists (client_secret_post). Apple mints one on demand, valid for an
-//     hour, and keeps it until half of that is left.
+//     every token and revocation request (client_secret_post, the only
+//     method Apple's discovery document lists). Apple mints one on demand,
+//     valid for an hour, and keeps it until half of that is left.
 //   - "email_verified" and "is_private_email" may be the strings "true"
 //     and "false"; they are read either way. The email is kept only when
 //     verified. A private relay address (is_private_email) is a working
