@@ -147,12 +147,17 @@ type Config struct {
 	// address the provider says it verified — never link by an email
 	// claim read elsewhere. Returning an error refuses the sign-in (403
 	// when it wraps ErrForbidden, 503 otherwise: the lookup failed). It
-	// is not called for bearer tokens. Default: no linking.
+	// is not called for bearer tokens. The provider's claims are in ctx:
+	// [SignInClaims]. Default: no linking.
 	LinkAccount func(ctx context.Context, u session.User) (account string, err error)
 	// OnLogin runs after a login is verified and before the session is
 	// saved. Returning an error refuses the login with 403 (wrap
 	// ErrForbidden or not; the user sees a generic page). Use it to
-	// provision users or to apply a sign-in policy.
+	// provision users or to apply a sign-in policy, and to map the
+	// provider's claims ([SignInClaims] on ctx) into s.User: Groups,
+	// Account, or a claim of its own in s.User.Claims (kept in the
+	// session within the bounds session.User.Claims documents; a session
+	// beyond them is not saved, and the login fails with 500).
 	OnLogin func(ctx context.Context, s *session.Session) error
 	// OnLogout runs after sessions ended and the revocation list recorded
 	// it; ended is the recorded entry, in one of the shapes documented on
@@ -177,7 +182,9 @@ type Config struct {
 	// admit (package policy): they get 403 and no session, so outsiders
 	// never hold one. It judges the identity the provider has just
 	// verified: its User (verified email, groups), AuthTime, ACR and AMR,
-	// and the client address. A step-up requirement is a refusal here.
+	// and the client address; a policy.Func reads the provider's claims
+	// from its request's context ([SignInClaims] on Request.HTTP's
+	// context). A step-up requirement is a refusal here.
 	// Routes can be stricter still with [Auth.RequireWith]. Default: every
 	// identity the providers verify. New refuses a misconfigured policy
 	// (policy.Validate).
