@@ -76,9 +76,10 @@ type AppleConfig struct {
 //     valid for an hour, and keeps it until half of that is left.
 //   - "email_verified" and "is_private_email" may be the strings "true"
 //     and "false"; they are read either way. The email is kept only when
-//     verified. A private relay address (is_private_email) is a working
-//     address that forwards to the user; the claim is in the ID token the
-//     session keeps (session.Tokens.IDToken).
+//     verified. A private relay address is a working address that
+//     forwards to the user: "is_private_email" is kept in the session as
+//     Apple sent it (true, or the string "true"), for
+//     session.User.Claim.
 //   - The user's name is not in the ID token: Apple sends it, on the
 //     user's first authorization of the Services ID only, in the "user"
 //     form field (JSON with name.firstName and name.lastName). It becomes
@@ -124,8 +125,11 @@ func Apple(ctx context.Context, cfg AppleConfig) (*Provider, error) {
 		// The only method Apple's discovery document lists.
 		ClientAuth:       "client_secret_post",
 		ClientSecretFunc: secret.get,
-		HTTPClient:       cfg.HTTPClient,
-		Logger:           cfg.Logger,
+		// Whether the email is a private relay address, for the
+		// application (session.User.Claim).
+		KeepClaims: []string{"is_private_email"},
+		HTTPClient: cfg.HTTPClient,
+		Logger:     cfg.Logger,
 	})
 	if err != nil {
 		return nil, err

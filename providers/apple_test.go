@@ -92,6 +92,9 @@ func TestAppleLogin(t *testing.T) {
 					t.Errorf("sign-in %d: revoke: %v", i+1, err)
 				}
 				u := id.User
+				if got, want := string(u.Claims["is_private_email"]), map[bool]string{false: `"true"`, true: `true`}[tc.cfg.BoolClaims]; got != want {
+					t.Errorf("sign-in %d: kept is_private_email %s, want %s", i+1, got, want)
+				}
 				if u.Name != wantName || u.Email != "x7k2m9p4qz@privaterelay.appleid.com" || u.Subject != "001234.0a1b2c3d4e5f.1234" || u.Issuer != fa.URL {
 					t.Errorf("sign-in %d: user %+v", i+1, u)
 				}
