@@ -171,10 +171,47 @@ func checkLogoValue(name, v string) error {
 	if strings.Contains(strings.ToLower(v), "url(") && !localRef.MatchString(strings.TrimSpace(v)) {
 		return errors.New("only url(#id) references to the logo's own elements are allowed")
 	}
+	if f, ok := foreignFunction(v); ok {
+		return fmt.Errorf("the function %q is not allowed: values may use colours (rgb(), hsl(), …), transforms (translate(), rotate(), …) and url(#id) only", f)
+	}
 	if strings.ContainsAny(v, "\\") || strings.Contains(strings.ToLower(v), "javascript:") {
 		return errors.New("backslashes and javascript: are not allowed")
 	}
 	return nil
+}
+
+// logoFunctions are the CSS and SVG functions a logo's attribute values
+// may call: colours, transforms, and url() (checked to be a local
+// reference above). Anything else is refused, so that no function that
+// names a resource — image-set(), -webkit-image-set(), image(),
+// cross-fade(), element(), src(), and whatever CSS adds next — can make
+// the logo load something, whatever CSP the page it is placed on has.
+var logoFunctions = map[string]bool{
+	"url": true,
+	"rgb": true, "rgba": true, "hsl": true, "hsla": true, "hwb": true,
+	"lab": true, "lch": true, "oklab": true, "oklch": true, "color": true,
+	"matrix": true, "translate": true, "translatex": true, "translatey": true,
+	"scale": true, "scalex": true, "scaley": true, "rotate": true,
+	"skewx": true, "skewy": true,
+}
+
+// foreignFunction returns the first function called in v that is not one
+// of logoFunctions ("" for a parenthesis without a name).
+func foreignFunction(v string) (string, bool) {
+	v = strings.ToLower(v)
+	for i := 0; i < len(v); i++ {
+		if v[i] != '(' {
+			continue
+		}
+		j := i
+		for j > 0 && (v[j-1] >= 'a' && v[j-1] <= 'z' || v[j-1] >= '0' && v[j-1] <= '9' || v[j-1] == '-' || v[j-1] == '_') {
+			j--
+		}
+		if name := v[j:i]; !logoFunctions[name] {
+			return name, true
+		}
+	}
+	return "", false
 }
 
 func textElement(name string) bool {

@@ -24,6 +24,14 @@ func TestSanitizeLogo(t *testing.T) {
 		{name: "style attribute", in: `<svg viewBox="0 0 1 1" style="background:url(https://x.example)"></svg>`, err: `"style"`},
 		{name: "event handler", in: `<svg viewBox="0 0 1 1" onload="alert(1)"></svg>`, err: `"onload"`},
 		{name: "image", in: `<svg viewBox="0 0 1 1"><image href="https://x.example/a.png"/></svg>`, err: "<image>"},
+		// A mask or fill takes CSS images, and image-set() names a URL
+		// without url(): only colour, transform and url() functions pass.
+		{name: "image-set in mask", in: `<svg viewBox="0 0 1 1"><rect mask="image-set('https://x.example/a.png' 1x)"/></svg>`, err: `"image-set"`},
+		{name: "-webkit-image-set, entity-quoted", in: `<svg viewBox="0 0 1 1"><rect mask="-webkit-image-set(&quot;https://x.example/a.png&quot; 1x)"/></svg>`, err: `"-webkit-image-set"`},
+		{name: "cross-fade in fill", in: `<svg viewBox="0 0 1 1"><rect fill="cross-fade(red, blue)"/></svg>`, err: `"cross-fade"`},
+		{name: "a bare parenthesis", in: `<svg viewBox="0 0 1 1"><rect mask="('https://x.example/a.png')"/></svg>`, err: `function ""`},
+		{name: "colour and transform functions", in: `<svg viewBox="0 0 1 1"><rect fill="rgb(1 2 3)" stroke="OKLCH(0.5 0.1 200)" transform="translate(1 2) rotate(45) scale(2)"/></svg>`,
+			want: `<svg viewBox="0 0 1 1" xmlns="http://www.w3.org/2000/svg" aria-hidden="true" focusable="false"><rect fill="rgb(1 2 3)" stroke="OKLCH(0.5 0.1 200)" transform="translate(1 2) rotate(45) scale(2)"></rect></svg>`},
 		{name: "use", in: `<svg viewBox="0 0 1 1"><use href="#a"/></svg>`, err: "<use>"},
 		{name: "link", in: `<svg viewBox="0 0 1 1"><a href="javascript:alert(1)"><path d="M0 0"/></a></svg>`, err: "<a>"},
 		{name: "xlink:href", in: `<svg xmlns:xlink="http://www.w3.org/1999/xlink" viewBox="0 0 1 1"><path xlink:href="#a"/></svg>`, err: "xlink"},
@@ -77,7 +85,7 @@ func FuzzSanitizeLogo(f *testing.F) {
 			t.Fatalf("not one svg element: %q", out)
 		}
 		lower := strings.ToLower(out)
-		for _, bad := range []string{"<script", "<style", " on", "href", "javascript:", "<!", "<?", "<foreign", "<image", "<use", "\\"} {
+		for _, bad := range []string{"<script", "<style", " on", "href", "javascript:", "<!", "<?", "<foreign", "<image", "<use", "\\", "image-set(", "image(", "cross-fade(", "element(", "src("} {
 			if strings.Contains(lower, bad) {
 				t.Fatalf("output %q contains %q", out, bad)
 			}
