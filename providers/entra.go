@@ -415,5 +415,5 @@ func (r *entraRule) identify(p *Provider, id *Identity, groupClaims []string) er
 	if json.Unmarshal(c.ObjectID, &oid) == nil && tenantIDRE.MatchString(oid) {
 		u.Claims["oid"] = c.ObjectID
 	}
-	return nil
+	return checkKeptSize(u.Claims)
 }

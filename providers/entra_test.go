@@ -187,6 +187,12 @@ func TestEntraLogin(t *testing.T) {
 					t.Error("oid not kept beside the kept claims")
 				}
 			}},
+		// keep() admits 4 KiB exactly; tid and oid on top must refuse the
+		// login by name, not fail when the session is saved.
+		{name: "kept claims at the bound, with tid and oid over it", fake: fakeentra.Config{User: ada, Claims: func(c map[string]any) {
+			big := strings.Repeat("x", 1020)
+			c["c1"], c["c2"], c["c3"], c["c4"] = big, big, big, big
+		}}, cfg: EntraConfig{Tenant: fakeentra.Contoso, KeepClaims: []string{"c1", "c2", "c3", "c4"}}, wantErr: ErrInvalidResponse},
 		{name: "consumers, work account", fake: fakeentra.Config{User: ada}, cfg: EntraConfig{Tenant: "consumers"}, wantErr: errAny},
 		{name: "iss of another tenant than tid", fake: fakeentra.Config{User: ada, Claims: func(c map[string]any) {
 			c["iss"] = strings.Replace(c["iss"].(string), fakeentra.Contoso, fakeentra.Fabrikam, 1)
