@@ -294,8 +294,9 @@ func (r *entraRule) discover(ctx context.Context, client *http.Client, v *idToke
 	want := r.wantIssuer
 	if want == "" {
 		// A tenant given by domain: its document says which tenant it is.
-		id, ok := strings.CutPrefix(doc.Issuer, r.authority+"/")
-		if id, ok = strings.CutSuffix(id, "/v2.0"); !ok || !tenantIDRE.MatchString(id) {
+		id, prefixed := strings.CutPrefix(doc.Issuer, r.authority+"/")
+		id, suffixed := strings.CutSuffix(id, "/v2.0")
+		if !prefixed || !suffixed || !tenantIDRE.MatchString(id) {
 			return nil, fmt.Errorf("%w: %s states the issuer %.256q, not %s/{tenant id}/v2.0 (is Authority right?)", errUnusableDocument, u, doc.Issuer, r.authority)
 		}
 		want = doc.Issuer
