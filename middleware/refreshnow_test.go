@@ -59,6 +59,15 @@ func forcedApp(e *e2e) {
 	e.app.Config.Handler = mux
 }
 
+// shown is a body of refreshNow for a test's message: the error's reason
+// and state, but never a token.
+func shown(body string) string {
+	if strings.Contains(body, " ") {
+		return body
+	}
+	return "(a token)"
+}
+
 // countKinds counts the events of each kind.
 func countKinds(events []Event) map[EventKind]int {
 	n := map[EventKind]int{}
@@ -84,7 +93,7 @@ func TestRefreshForced(t *testing.T) {
 	mark := events.len()
 	code, tok, set := get(t, e.app.URL+"/refresh", cookies)
 	if code != 200 || tok == old || len(set) == 0 {
-		t.Fatalf("Refresh: status %d %q, new token %v, cookies set %d", code, tok, tok != old, len(set))
+		t.Fatalf("Refresh: status %d %s, new token %v, cookies set %d", code, shown(tok), tok != old, len(set))
 	}
 	if st := e.op.Stats(); st.Refreshes != 1 || st.RefreshReuses != 0 {
 		t.Fatalf("provider stats %+v, want exactly one refresh", st)
@@ -133,7 +142,7 @@ func TestRefreshForcedConcurrent(t *testing.T) {
 	wg.Wait()
 	for i := range n {
 		if codes[i] != 200 || tokens[i] != tokens[0] {
-			t.Fatalf("Refresh %d: %d %q, same token as the others %v", i, codes[i], tokens[i], tokens[i] == tokens[0])
+			t.Fatalf("Refresh %d: %d %s, same token as the others %v", i, codes[i], shown(tokens[i]), tokens[i] == tokens[0])
 		}
 	}
 	if st := e.op.Stats(); st.Refreshes != 1 || st.RefreshReuses != 0 || st.GrantsRevoked != 0 {
@@ -245,7 +254,7 @@ func TestRefreshForcedFailure(t *testing.T) {
 			base := tokenCalls()
 			rec := call(refresh, cookies, nil)
 			if rec.Code != tc.status || rec.Body.String() != tc.want || tokenCalls()-base != 1 {
-				t.Fatalf("Refresh: %d %q, token calls %d; want %d %q after one call", rec.Code, rec.Body, tokenCalls()-base, tc.status, tc.want)
+				t.Fatalf("Refresh: %d %s, token calls %d; want %d %q after one call", rec.Code, shown(rec.Body.String()), tokenCalls()-base, tc.status, tc.want)
 			}
 			if strings.HasSuffix(tc.want, "ended") {
 				if !sessionCleared(rec) {
@@ -261,7 +270,7 @@ func TestRefreshForcedFailure(t *testing.T) {
 			}
 			// At once again: backing off, the provider is not called.
 			if rec := call(refresh, cookies, nil); rec.Code != 502 || rec.Body.String() != "refresh_backoff kept" || tokenCalls()-base != 1 {
-				t.Fatalf("Refresh during backoff: %d %q, token calls %d", rec.Code, rec.Body, tokenCalls()-base)
+				t.Fatalf("Refresh during backoff: %d %s, token calls %d", rec.Code, shown(rec.Body.String()), tokenCalls()-base)
 			}
 		})
 	}
@@ -294,7 +303,7 @@ func TestRefreshNoRefreshToken(t *testing.T) {
 	cookies := signedIn(t, a, nil) // an access token only
 	rec := serve(refreshNow(t, a), "GET", "https://app.example/refresh", map[string]string{"Accept": "application/json"}, cookies...)
 	if rec.Code != 400 || rec.Body.String() != "no_refresh_token kept" || len(rec.Result().Cookies()) != 0 {
-		t.Fatalf("Refresh without a refresh token: %d %q, %d cookies set", rec.Code, rec.Body, len(rec.Result().Cookies()))
+		t.Fatalf("Refresh without a refresh token: %d %s, %d cookies set", rec.Code, shown(rec.Body.String()), len(rec.Result().Cookies()))
 	}
 	if n := a.refresher.callCount(); n != 0 {
 		t.Fatalf("%d token-endpoint calls without a refresh token", n)
@@ -340,7 +349,7 @@ func TestRefreshForcedInstances(t *testing.T) {
 	wg.Wait()
 	for i := range n {
 		if codes[i] != 200 || tokens[i] != tokens[0] {
-			t.Fatalf("Refresh %d (instance %d): %d %q, same token as the others %v", i, i%2, codes[i], tokens[i], tokens[i] == tokens[0])
+			t.Fatalf("Refresh %d (instance %d): %d %s, same token as the others %v", i, i%2, codes[i], shown(tokens[i]), tokens[i] == tokens[0])
 		}
 	}
 	if st := e.op.Stats(); st.Refreshes != 1 || st.RefreshReuses != 0 || st.GrantsRevoked != 0 {
