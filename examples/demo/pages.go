@@ -142,9 +142,9 @@ const homeHTML = `{{define "content"}}
 {{end}}`
 
 const privateHTML = `{{define "title"}}Private — {{end}}{{define "content"}}
-{{- if eq .Refresh "done"}}<p class="note" role="status" id="refresh-result">Refreshed: a new access token, valid until <time datetime="{{iso .Expiry}}">{{utc .Expiry}}</time>.</p>
-{{- else if eq .Refresh "notdue"}}<p class="note" role="status" id="refresh-result">Not refreshed yet: portcullis refreshes a token in its last {{secs .RefreshBefore}} seconds (Config.RefreshBefore), on the next request. Try again when it is due.</p>
-{{- else if eq .Refresh "failed"}}<p class="note" role="status" id="refresh-result">The refresh failed: the provider could not be reached. Your token stays in use while it is valid.</p>{{end}}
+{{- if eq .Refresh "done"}}<p class="note" role="status" id="refresh-result">Refreshed just now: the provider issued a new access token, valid until <time datetime="{{iso .Expiry}}">{{utc .Expiry}}</time>.</p>
+{{- else if eq .Refresh "failed"}}<p class="note" role="status" id="refresh-result">The refresh failed: the provider could not be reached. Your session is as it was, and its token stays in use while it is valid.</p>
+{{- else if eq .Refresh "norefresh"}}<p class="note" role="status" id="refresh-result">Not refreshed: {{.Provider}} issued no refresh token for this session. Sign in again for new tokens.</p>{{end}}
 <section class="card" aria-labelledby="title">
 <h1 id="title">Hello, {{.User.Name}}</h1>
 <p>You are signed in with {{.Provider}}. This page is behind <code>auth.Require</code>.</p>
@@ -162,7 +162,10 @@ const privateHTML = `{{define "title"}}Private — {{end}}{{define "content"}}
 <p>Expires <time id="expiry" datetime="{{iso .Expiry}}">{{utc .Expiry}}</time> (<span data-zone>UTC</span>), in
 <span class="big" id="countdown" data-countdown="{{unix .Expiry}}" data-due="{{secs .RefreshBefore}}">—</span></p>
 <p class="muted" id="refresh-state">portcullis refreshes it in its last {{secs .RefreshBefore}} seconds, on the next request.</p>
-<form method="post" action="/refresh"><input type="hidden" name="expiry" value="{{unix .Expiry}}"><button type="submit" id="refresh">Refresh now</button></form>
+{{- if .CanRefresh}}
+<p class="muted">“Refresh now” asks the provider for new tokens at once (<code>auth.Refresh</code>), as an app does after your groups changed there.</p>
+<form method="post" action="/refresh"><button type="submit" id="refresh">Refresh now</button></form>
+{{- end}}
 </section>
 {{- if .UserInfoURL}}
 <section class="card" aria-labelledby="api">
