@@ -33,6 +33,13 @@ type idTokenVerifier struct {
 	// groupsClaim is the path of the groups claim when it is not "groups"
 	// (OIDCConfig.GroupsClaim); nil for the default.
 	groupsClaim []string
+	// checkIssuer, when set, replaces go-oidc's exact match of "iss"
+	// with issuer (verifier is then built with SkipIssuerCheck): it gets
+	// a token whose signature, "aud" and "exp" go-oidc verified, and the
+	// "issuer" member of the published key that verified it ("" if none),
+	// and refuses the token with an error. Microsoft Entra ID's tenant
+	// rules (entra.go).
+	checkIssuer func(tok *oidc.IDToken, keyIssuer string) error
 }
 
 // idClaims are the ID token claims portcullis reads. The protocol claims
@@ -58,6 +65,11 @@ func (v *idTokenVerifier) verifyToken(ctx context.Context, raw string) (*oidc.ID
 	tok, err := v.verifier.Verify(ctx, raw)
 	if err != nil {
 		return nil, v.verifyError(raw, err, rep)
+	}
+	if v.checkIssuer != nil {
+		if err := v.checkIssuer(tok, rep.keyIssuer); err != nil {
+			return nil, err
+		}
 	}
 	return tok, nil
 }
@@ -116,8 +128,12 @@ func (v *idTokenVerifier) checkCommon(tok *oidc.IDToken, c *idClaims) error {
 // messages quote the unverified issuer and audiences, and errors end up in
 // logs. It branches on types, never on go-oidc's text (see refusalOf).
 func (v *idTokenVerifier) verifyError(raw string, err error, rep *keyReport) error {
+	issuer := v.issuer
+	if v.checkIssuer != nil {
+		issuer = "" // go-oidc did not check it
+	}
 	r := refusalOf(raw, err, rep, v.algs, func(payload []byte) refusal {
-		return idClaimsRefusal(payload, v.issuer, v.clientID, v.now())
+		return idClaimsRefusal(payload, issuer, v.clientID, v.now())
 	})
 	if r == refusedKeysUnavailable {
 		// Not the token's fault: the login or refresh may succeed later.
@@ -383,6 +399,9 @@ func keysUnavailable(err error) bool {
 type keyReport struct {
 	called bool
 	err    error
+	// keyIssuer is the "issuer" member of the published key that
+	// verified the signature (Microsoft Entra ID's), if it had one.
+	keyIssuer string
 }
 
 type keyReportKey struct{}
