@@ -106,6 +106,10 @@ type EntraConfig struct {
 	// With "groups", an overage (a user in more than 200 groups) sets
 	// User.GroupsIncomplete.
 	GroupClaims []string
+	// KeepClaims names ID token claims to keep in session.User.Claims, as
+	// [OIDCConfig.KeepClaims] does (at most 14 here: "tid" and "oid" are
+	// always kept, and are not to be named).
+	KeepClaims []string
 	// Scopes requested. Default "openid profile email offline_access"
 	// (offline_access brings the refresh token); "openid" is always
 	// included.
@@ -186,6 +190,14 @@ func Entra(ctx context.Context, cfg EntraConfig) (*Provider, error) {
 			groupClaims = append(groupClaims, c)
 		}
 	}
+	for _, c := range cfg.KeepClaims {
+		if c == "tid" || c == "oid" {
+			return nil, fmt.Errorf("providers: %s: KeepClaims: %q is always kept for Entra; leave it out", name, c)
+		}
+	}
+	if len(cfg.KeepClaims) > maxKeepClaims-2 {
+		return nil, fmt.Errorf("providers: %s: KeepClaims names %d claims, at most %d for Entra (\"tid\" and \"oid\" are always kept)", name, len(cfg.KeepClaims), maxKeepClaims-2)
+	}
 	scopes := cfg.Scopes
 	if len(scopes) == 0 {
 		scopes = []string{oidc.ScopeOpenID, "profile", "email", oidc.ScopeOfflineAccess}
@@ -198,6 +210,7 @@ func Entra(ctx context.Context, cfg EntraConfig) (*Provider, error) {
 		ClientSecret: cfg.ClientSecret,
 		Scopes:       scopes,
 		AuthParams:   cfg.AuthParams,
+		KeepClaims:   cfg.KeepClaims,
 		HTTPClient:   cfg.HTTPClient,
 		Logger:       cfg.Logger,
 	}, rule.discover)

@@ -55,6 +55,9 @@ func TestEntraRefusesBadConfig(t *testing.T) {
 		{"http authority", EntraConfig{ClientID: "id", Tenant: fakeentra.Contoso, Authority: "http://login.microsoftonline.com"}, "https"},
 		{"authority with a path", EntraConfig{ClientID: "id", Tenant: fakeentra.Contoso, Authority: "https://login.microsoftonline.com/common"}, "origin only"},
 		{"bad group claim", EntraConfig{ClientID: "id", Tenant: fakeentra.Contoso, GroupClaims: []string{"wids"}}, "GroupClaims"},
+		{"keeping tid", EntraConfig{ClientID: "id", Tenant: fakeentra.Contoso, KeepClaims: []string{"tid"}}, "always kept"},
+		{"keeping 15 claims", EntraConfig{ClientID: "id", Tenant: fakeentra.Contoso, KeepClaims: strings.Split("a b c d e f g h i j k l m n o", " ")}, "at most 14"},
+		{"keeping a protocol claim", EntraConfig{ClientID: "id", Tenant: fakeentra.Contoso, KeepClaims: []string{"nonce"}}, "protocol claim"},
 		{"owned auth param", EntraConfig{ClientID: "id", Tenant: fakeentra.Contoso, AuthParams: map[string][]string{"nonce": {"x"}}}, "nonce"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -168,6 +171,20 @@ func TestEntraLogin(t *testing.T) {
 			check: func(t *testing.T, id *Identity) {
 				if id.User.Email != "" {
 					t.Errorf("email %q kept without xms_edov", id.User.Email)
+				}
+			}},
+		{name: "kept claims beside tid and oid", fake: fakeentra.Config{User: ada, Claims: func(c map[string]any) { c["department"] = "R&D" }},
+			cfg: EntraConfig{Tenant: fakeentra.Contoso, KeepClaims: []string{"department"}},
+			check: func(t *testing.T, id *Identity) {
+				var dept, tid string
+				if ok, err := id.User.Claim("department", &dept); !ok || err != nil || dept != "R&D" {
+					t.Errorf("department %q (%v, %v)", dept, ok, err)
+				}
+				if ok, _ := id.User.Claim("tid", &tid); !ok || tid != fakeentra.Contoso {
+					t.Errorf("tid %q, want %s beside the kept claims", tid, fakeentra.Contoso)
+				}
+				if _, ok := id.User.Claims["oid"]; !ok {
+					t.Error("oid not kept beside the kept claims")
 				}
 			}},
 		{name: "consumers, work account", fake: fakeentra.Config{User: ada}, cfg: EntraConfig{Tenant: "consumers"}, wantErr: errAny},

@@ -40,6 +40,9 @@ type idTokenVerifier struct {
 	// and refuses the token with an error. Microsoft Entra ID's tenant
 	// rules (entra.go).
 	checkIssuer func(tok *oidc.IDToken, keyIssuer string) error
+	// keepClaims are the claims kept in the session
+	// (OIDCConfig.KeepClaims).
+	keepClaims []string
 }
 
 // idClaims are the ID token claims portcullis reads. The protocol claims
@@ -173,13 +176,18 @@ func (v *idTokenVerifier) identify(ctx context.Context, p *Provider, tok *oauth2
 		Name:     string(c.Name),
 		Login:    string(c.PreferredUsername),
 		Picture:  string(c.Picture),
-		Groups:   c.Groups,
 	}
-	if v.groupsClaim != nil {
-		// A configured claim path (Keycloak's realm_access.roles, Entra's
-		// roles, an Auth0 namespaced claim) replaces "groups".
-		u.Groups = groupsAt(idt.Claims, v.groupsClaim)
+	var claims, uiClaims map[string]json.RawMessage
+	if idt.Claims(&claims) != nil {
+		return nil, errIDClaims
 	}
+	// A configured claim path (Keycloak's realm_access.roles, Entra's
+	// roles, an Auth0 namespaced claim) replaces "groups".
+	groupsPath := v.groupsClaim
+	if groupsPath == nil {
+		groupsPath = []string{"groups"}
+	}
+	u.Groups, u.GroupsIncomplete = groupsIn(claims, groupsPath)
 	if userInfo != nil {
 		ui, err := userInfo(ctx, tok)
 		if err != nil {
@@ -188,8 +196,11 @@ func (v *idTokenVerifier) identify(ctx context.Context, p *Provider, tok *oauth2
 		if ui.Subject != idt.Subject {
 			return nil, errors.New("userinfo: sub differs from the ID token's")
 		}
-		// Only the profile claims are read, tolerantly: an odd claim in
-		// the response drops that claim, never the sign-in.
+		if ui.claims(&uiClaims) != nil {
+			return nil, errors.New("userinfo: response is not a JSON object")
+		}
+		// The profile claims are read tolerantly: an odd claim in the
+		// response drops that claim, never the sign-in.
 		extra := &ui.profileClaims
 		if e := extra.verifiedEmail(); e != "" {
 			u.Email = e
@@ -197,15 +208,18 @@ func (v *idTokenVerifier) identify(ctx context.Context, p *Provider, tok *oauth2
 		u.Name = cmp.Or(string(extra.Name), u.Name)
 		u.Login = cmp.Or(string(extra.PreferredUsername), u.Login)
 		u.Picture = cmp.Or(string(extra.Picture), u.Picture)
-		groups := []string(extra.Groups)
-		if v.groupsClaim != nil {
-			groups = groupsAt(ui.claims, v.groupsClaim)
-		}
-		if len(groups) > 0 {
-			u.Groups = groups
+		if groups, incomplete := groupsIn(uiClaims, groupsPath); len(groups) > 0 || incomplete {
+			u.Groups, u.GroupsIncomplete = groups, incomplete
 		}
 	}
-	id := &Identity{User: u, Tokens: tokens(tok, raw), SID: c.SID, ACR: string(c.ACR), AMR: []string(c.AMR)}
+	claims, err = mergeClaims(claims, uiClaims)
+	if err != nil {
+		return nil, err
+	}
+	if u.Claims, err = keep(claims, v.keepClaims); err != nil {
+		return nil, err
+	}
+	id := &Identity{User: u, Tokens: tokens(tok, raw), SID: c.SID, ACR: string(c.ACR), AMR: []string(c.AMR), Claims: claims}
 	if c.AuthTime.valid {
 		id.AuthTime = time.Unix(c.AuthTime.unix, 0)
 	}

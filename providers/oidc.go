@@ -88,6 +88,21 @@ type OIDCConfig struct {
 	// groups (a group policy then refuses). At most 8 elements. Default
 	// "groups".
 	GroupsClaim []string
+	// KeepClaims names top-level claims of the ID token (and UserInfo)
+	// to keep in the session, as raw JSON in session.User.Claims: a
+	// tenant id ("tid"), a department, Keycloak's "realm_access", an
+	// Auth0 namespaced claim. Read one with session.User.Claim. Claims
+	// the provider did not send are simply absent. At most 16 distinct,
+	// non-empty names, none of them a protocol claim (iss, sub, aud,
+	// exp, iat, nbf, nonce, azp, at_hash, c_hash, auth_time, acr, amr,
+	// sid, jti: the session keeps what it needs of those in its own
+	// fields). Each kept value may be at most 1 KiB of compact JSON, and
+	// the kept claims 4 KiB together, names included: a login whose
+	// kept claims are larger is refused (an error wrapping
+	// [ErrInvalidResponse] that names the claim, never its value), never
+	// silently truncated. Every claim, kept or not, is available at
+	// sign-in through [Identity.Claims]. Default: none.
+	KeepClaims []string
 	// AuthParams are added to every authorization request, for what a
 	// provider needs beyond the protocol: Auth0's "audience", RFC 8707's
 	// "resource", "organization", "login_hint", "domain_hint", "prompt".
@@ -205,6 +220,10 @@ func newOIDC(ctx context.Context, cfg OIDCConfig, discover func(ctx context.Cont
 	case len(cfg.GroupsClaim) > 0 && !slices.Equal(cfg.GroupsClaim, []string{"groups"}):
 		groupsClaim = slices.Clone(cfg.GroupsClaim)
 	}
+	keepClaims, err := keepClaimsOption(cfg.Name, cfg.KeepClaims)
+	if err != nil {
+		return nil, err
+	}
 	algs, err := signingAlgs(cfg.SigningAlgs)
 	if err != nil {
 		return nil, fmt.Errorf("providers: %s: %w", cfg.Name, err)
@@ -247,6 +266,7 @@ func newOIDC(ctx context.Context, cfg OIDCConfig, discover func(ctx context.Cont
 		issuer:         cfg.Issuer,
 		algs:           algs,
 		groupsClaim:    groupsClaim,
+		keepClaims:     keepClaims,
 		now:            func() time.Time { return p.now() },
 	}
 	userInfo := cfg.UserInfo
