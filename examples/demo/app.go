@@ -48,6 +48,9 @@ func newApp(cfg appConfig) (http.Handler, error) {
 		Providers: cfg.Providers,
 		Keys:      cfg.Keys,
 		Logger:    cfg.Logger,
+		// The sign-in page and the other pages portcullis shows carry
+		// the demo's name, logo and colour, as its own pages do.
+		Brand: middleware.Brand{Name: appName, Logo: logoSVG, Accent: accent},
 		// Scripts may call the API routes with an access token.
 		BearerTokens: &middleware.BearerTokens{Provider: "devoidc", Audience: apiAudience},
 	})

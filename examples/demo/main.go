@@ -21,6 +21,9 @@
 // which says so; the provider tells the app when its session ends
 // (back-channel logout). "Sign out everywhere" ends every session of the
 // user in the app and at the provider, so that the next sign-in asks again.
+// portcullis's own pages (the sign-in page, the sign-out confirmation,
+// the signed-out and error pages) carry the demo's name, logo and colour
+// (middleware.Config.Brand).
 //
 // /api/whoami answers JSON to a signed-in browser, and to a script with an
 // access token, which the development provider issues to the demo's

@@ -155,7 +155,8 @@ func TestDemo(t *testing.T) {
 				t.Fatalf("home page signed out: %s", body)
 			}
 			_, chooser := b.do("GET", d.appURL+"/private", nil)
-			for _, want := range []string{"Google (stand-in)", "GitHub (stand-in)", "Development provider"} {
+			for _, want := range []string{"Google (stand-in)", "GitHub (stand-in)", "Development provider",
+				`<span class="name">portcullis demo</span>`, `<span class="logo"><svg`} {
 				if !strings.Contains(chooser, want) {
 					t.Errorf("sign-in page lacks %q", want)
 				}
@@ -177,6 +178,9 @@ func TestDemo(t *testing.T) {
 			}
 			if resp, body := b.do("GET", d.appURL+"/admin", nil); resp.StatusCode != tt.admin || tt.admin == http.StatusOK && !strings.Contains(body, `<h1 id="title">Admin</h1>`) {
 				t.Errorf("admin page for ada: %d, want %d: %s", resp.StatusCode, tt.admin, body)
+			}
+			if _, body := b.do("GET", d.appURL+"/auth/logout", nil); !strings.Contains(body, `<span class="name">portcullis demo</span>`) {
+				t.Errorf("the sign-out confirmation lacks the demo's name: %s", body)
 			}
 			// Sign out: through the provider's logout when it has one,
 			// back on the home page, which says so.
