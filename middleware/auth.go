@@ -103,12 +103,17 @@ func New(cfg Config) (*Auth, error) {
 	}
 	// A GET pattern matches HEAD too: these would start a login, finish
 	// one or end a logout flow. HEAD does nothing (serveHead).
-	for _, path := range [...]string{"/login", "/login/{provider}", "/callback/{provider}", "/logout/callback"} {
+	for _, path := range [...]string{"/login", "/login/{provider}", "/logout/callback"} {
 		a.mux.HandleFunc("HEAD "+p+path, serveHead)
 	}
+	a.mux.HandleFunc("HEAD "+p+"/callback/{provider}", func(w http.ResponseWriter, r *http.Request) { a.serveCallbackMethod(w, r) })
 	a.mux.Handle("GET "+p+"/login", limited(a.serveLogin))
 	a.mux.Handle("GET "+p+"/login/{provider}", limited(a.serveLoginProvider))
+	// The callback is a GET, or a POST for a provider that answers with
+	// response_mode=form_post (formpost.go); serveCallback refuses the
+	// other method.
 	a.mux.Handle("GET "+p+"/callback/{provider}", limited(a.serveCallback))
+	a.mux.Handle("POST "+p+"/callback/{provider}", limited(a.serveCallback))
 	a.mux.HandleFunc("GET "+p+"/logout", a.serveLogoutPage)
 	a.mux.HandleFunc("POST "+p+"/logout", a.serveLogout)
 	a.mux.HandleFunc("GET "+p+"/logout/callback", a.serveLogoutCallback)
@@ -137,6 +142,7 @@ func New(cfg Config) (*Auth, error) {
 //	GET  /auth/login?return_to=/path            sign-in page, or straight to the only provider
 //	GET  /auth/login/{provider}?return_to=/path start a login with that provider
 //	GET  /auth/callback/{provider}              finish it (the provider's redirect URI)
+//	POST /auth/callback/{provider}              the same, for a form_post provider only (Apple)
 //	GET  /auth/logout                           a page with a sign-out button
 //	POST /auth/logout?return_to=/path           sign out (same-origin requests only)
 //	GET  /auth/logout/callback                  back from the provider's logout (state checked)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/portcullis-go/portcullis/middleware/policy"
@@ -27,6 +26,9 @@ const (
 // touched: a junk callback cannot cancel sign-ins in progress in other
 // tabs. No session is written unless every check passed.
 func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) {
+	if a.serveCallbackMethod(w, r) {
+		return
+	}
 	name := r.PathValue("provider")
 	p := a.s.providers[name]
 	s, f, err := a.callback(w, r, p)
@@ -95,18 +97,17 @@ var registeredOAuthCodes = map[string]bool{
 // session. The flow is returned when its state matched, for the return
 // path and a restart.
 func (a *Auth) callback(w http.ResponseWriter, r *http.Request, p *providers.Provider) (*session.Session, *flow, error) {
-	if len(r.URL.RawQuery) > maxCallbackQuery {
-		return nil, nil, fail(ErrInvalidRequest, "query_too_large", nil)
-	}
-	q, err := url.ParseQuery(r.URL.RawQuery)
+	// The query of a GET, or the form of a form_post provider's POST
+	// (formpost.go).
+	q, err := a.callbackParams(w, r)
 	if err != nil {
-		return nil, nil, fail(ErrInvalidRequest, "malformed_query", nil)
+		return nil, nil, err
 	}
 	// Whatever fails below, the flows this callback names are used up
 	// (a few at most: more is refused as repeated anyway).
 	for _, st := range q["state"][:min(len(q["state"]), 2)] {
 		if len(st) <= maxStateLen {
-			a.flows.expire(w, r, st)
+			a.flows.expire(w, r, st, callbackMethod(p) == http.MethodPost)
 		}
 	}
 	for _, k := range [...]string{"state", "code", "iss", "error", "error_description", "error_uri"} {

@@ -103,6 +103,20 @@
 // one the browser had, so a planted cookie cannot fix the session — and
 // the browser is sent to the return path with 303.
 //
+// A provider that answers with response_mode=form_post
+// ([providers.Provider.FormPost], Sign in with Apple) sends the browser
+// back with a cross-site POST of an HTML form instead: its callback takes
+// POST only (GET gets 405 and spends no flow), reads the parameters from
+// an application/x-www-form-urlencoded body of at most 16 KiB with no
+// query beside it, and then runs exactly the checks above; the 303 that
+// ends it means a reload does not post again. Its flow cookies alone are
+// SameSite=None; Secure (a Lax cookie is not sent with a cross-site POST);
+// every other cookie stays Lax. The state is what protects this POST, as
+// it protects a GET callback, so Handler applies no same-origin check to
+// it: an application that wraps its whole mux in
+// [http.CrossOriginProtection] must exempt the callback, as
+// cop.AddInsecureBypassPattern("POST /auth/callback/apple").
+//
 // On each protected request [Auth.Require] loads the session (decrypt,
 // verify, check its lifetimes, that its provider still has the issuer
 // that made it, and the revocation list), puts it in the request context

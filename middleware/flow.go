@@ -104,8 +104,10 @@ func (fc *flowCookies) name(state string) string {
 }
 
 // set writes f's cookie, first expiring the oldest flows the request
-// carries so that at most maxFlows remain.
-func (fc *flowCookies) set(w http.ResponseWriter, r *http.Request, f *flow) error {
+// carries so that at most maxFlows remain. crossSite makes it a
+// SameSite=None cookie (crossSiteCookie), for a flow whose callback is a
+// cross-site POST.
+func (fc *flowCookies) set(w http.ResponseWriter, r *http.Request, f *flow, crossSite bool) error {
 	name := fc.name(f.State)
 	encoded, err := securecookie.EncodeMulti(name, encodeFlow(f), fc.codecs...)
 	if err != nil {
@@ -136,8 +138,27 @@ func (fc *flowCookies) set(w http.ResponseWriter, r *http.Request, f *flow) erro
 		total -= alive[0].size
 		alive = alive[1:]
 	}
-	http.SetCookie(w, fc.cookie(name, encoded, int(flowLifetime/time.Second)))
+	c := fc.cookie(name, encoded, int(flowLifetime/time.Second))
+	if crossSite {
+		c = crossSiteCookie(c)
+	}
+	http.SetCookie(w, c)
 	return nil
+}
+
+// crossSiteCookie makes c a SameSite=None cookie, as the flow cookie of a
+// provider whose authorization response is a form POST
+// (providers.Provider.FormPost) must be: browsers send a Lax cookie with a
+// cross-site top-level GET but not with a cross-site POST (RFC 6265bis,
+// "SameSite" cookies). None requires Secure, which browsers honour over http on
+// loopback hosts too (they are secure contexts), so it is set whatever
+// the BaseURL's scheme; HttpOnly stays. Nothing else about the flow
+// changes: the cookie is still encrypted, named after the state, scoped
+// to the flow's lifetime, and the callback's checks are the same.
+func crossSiteCookie(c *http.Cookie) *http.Cookie {
+	c.SameSite = http.SameSiteNoneMode
+	c.Secure = true
+	return c
 }
 
 // cookieBytes is what a cookie adds to the Cookie header: "name=value; ".
@@ -146,18 +167,23 @@ func cookieBytes(name, value string) int { return len(name) + 1 + len(value) + 2
 // take finds and decodes the flow for state, and expires its cookie.
 // Every failure is errInvalidFlow.
 func (fc *flowCookies) take(w http.ResponseWriter, r *http.Request, state string, now time.Time) (*flow, error) {
-	fc.expire(w, r, state)
+	fc.expire(w, r, state, false)
 	return fc.find(r, state, now)
 }
 
 // expire expires the cookie of the flow with the given state, if the
-// request carries it; no other flow is touched.
-func (fc *flowCookies) expire(w http.ResponseWriter, r *http.Request, state string) {
+// request carries it; no other flow is touched. crossSite writes the
+// expiry with the attributes the cookie was set with (crossSiteCookie).
+func (fc *flowCookies) expire(w http.ResponseWriter, r *http.Request, state string, crossSite bool) {
 	if state == "" {
 		return
 	}
 	if name := fc.name(state); len(r.CookiesNamed(name)) > 0 {
-		http.SetCookie(w, fc.cookie(name, "", -1))
+		c := fc.cookie(name, "", -1)
+		if crossSite {
+			c = crossSiteCookie(c)
+		}
+		http.SetCookie(w, c)
 	}
 }
 

@@ -55,7 +55,7 @@ func (a *Auth) startFlow(w http.ResponseWriter, r *http.Request, p *providers.Pr
 		a.fail(w, r, err)
 		return
 	}
-	if err := a.flows.set(w, r, f); err != nil {
+	if err := a.flows.set(w, r, f, p.FormPost()); err != nil {
 		a.fail(w, r, fail(ErrInternal, "flow_cookie", err))
 		return
 	}

@@ -152,7 +152,7 @@ func (a *Auth) serveLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := &flow{Provider: p.Name(), Issuer: p.Issuer(), State: state, ReturnTo: returnTo, Created: a.now()}
-	if err := a.logouts.set(w, r, f); err != nil {
+	if err := a.logouts.set(w, r, f, false); err != nil {
 		w.Header().Set("Location", returnTo)
 		w.WriteHeader(http.StatusSeeOther)
 		return

@@ -12,8 +12,9 @@ import (
 // maxCodeLen bounds an authorization code.
 const maxCodeLen = 4 << 10
 
-// Callback finishes a login from the authorization response's query
-// parameters (the callback URL's): it checks the response, redeems the code
+// Callback finishes a login from the authorization response's
+// parameters (the callback URL's query, or the form body of the POST of a
+// [Provider.FormPost] provider): it checks the response, redeems the code
 // with f's PKCE verifier and redirect URL, and verifies the result
 // completely (for OpenID Connect, see [OIDC]). In order:
 //
@@ -69,7 +70,14 @@ func (p *Provider) Callback(ctx context.Context, f Flow, query url.Values) (*Ide
 		// authenticated.
 		return nil, fmt.Errorf("providers: %s: %w: step-up needs an OpenID Connect provider", p.name, ErrNotAllowed)
 	}
-	return p.exchange(ctx, m, f, code)
+	id, err := p.exchange(ctx, m, f, code)
+	if err != nil {
+		return nil, err
+	}
+	if p.fromResponse != nil {
+		p.fromResponse(query, id)
+	}
+	return id, nil
 }
 
 // responseError is an authorization response that failed a check. Reason

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"time"
 
@@ -45,6 +46,11 @@ type Provider struct {
 	// introspection) in place of oauth.ClientSecret: fetched per call,
 	// the function does its own caching (clientauth.go).
 	clientSecret func(ctx context.Context) (string, error)
+	// formPost makes the authorization request ask for
+	// response_mode=form_post (responsemode.go); fromResponse, when set,
+	// reads what such a provider sends beside the code (Apple's "user").
+	formPost     bool
+	fromResponse func(params url.Values, id *Identity)
 	// auth is the configured client authentication (clientauth.go);
 	// metadata.clientAuth is the method it settled on.
 	auth clientAuth
@@ -210,6 +216,9 @@ func (p *Provider) AuthCodeURL(ctx context.Context, f Flow) (string, error) {
 	}
 	if f.Prompt != "" {
 		opts = append(opts, oauth2.SetAuthURLParam("prompt", f.Prompt))
+	}
+	if p.formPost {
+		opts = append(opts, oauth2.SetAuthURLParam("response_mode", "form_post"))
 	}
 	if p.issuer != "" {
 		// A step-up's prompt=login replaces any other prompt.
