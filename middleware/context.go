@@ -311,6 +311,13 @@ func varies(h http.Header, field string) bool {
 // with an expired token returns ErrProviderUnavailable and keeps the
 // session for a later attempt.
 func (st *requestState) refresh(ctx context.Context) (*session.Session, error) {
+	return st.refreshTokens(ctx, false)
+}
+
+// refreshTokens is refresh; forced (Auth.Refresh) makes it never answer
+// with the tokens the session already holds, and return a transient
+// failure's error even while the token is valid.
+func (st *requestState) refreshTokens(ctx context.Context, forced bool) (*session.Session, error) {
 	a := st.a
 	s := st.session()
 	if s == nil {
@@ -318,7 +325,7 @@ func (st *requestState) refresh(ctx context.Context) (*session.Session, error) {
 	}
 	p := a.s.providers[s.User.Provider]
 	now := a.now()
-	tokens, remembered, shared, err := a.refresher.refresh(ctx, p, s)
+	tokens, remembered, shared, err := a.refresher.refresh(ctx, p, s, forced)
 	// An answer from the memo can be tokens that have expired since (a
 	// pinned rotation, remembered for the session's life): refresh those
 	// in turn, with their own refresh token, a bounded number of times.
@@ -330,7 +337,7 @@ func (st *requestState) refresh(ctx context.Context) (*session.Session, error) {
 		if !tokenExpired(&next, now) {
 			break
 		}
-		tokens, remembered, shared, err = a.refresher.refresh(ctx, p, &next)
+		tokens, remembered, shared, err = a.refresher.refresh(ctx, p, &next, false)
 	}
 	switch {
 	case err == nil:
@@ -376,7 +383,7 @@ func (st *requestState) refresh(ctx context.Context) (*session.Session, error) {
 		ev = EventStoreError
 	}
 	a.emit(ctx, Event{Kind: ev, Provider: p.Name(), Reason: reason, User: UserRef(&s.User)})
-	if !tokenExpired(s, now) {
+	if !forced && !tokenExpired(s, now) {
 		return s, nil
 	}
 	return nil, fail(kind, reason, err)

@@ -142,6 +142,10 @@
 // firewall's page) keeps the current token while it is valid and backs
 // off, honouring Retry-After; an expired token is never passed on. [Auth.TokenSource] and [Auth.Client] give
 // handlers the user's token for the provider's APIs through the same path.
+// [Auth.Refresh] takes it on demand, whatever the token's expiry (a
+// "refresh now" button, roles changed at the provider): the same path,
+// except that it reports a transient failure, leaving the session as it
+// was.
 //
 // # Frameworks
 //

@@ -133,23 +133,54 @@ func (rf *refresher) pin(ctx context.Context, p *providers.Provider, refreshToke
 // whether the answer came from the memo (an earlier call's, possibly long
 // ago for a pinned rotation) rather than from a call just made, and
 // whether it came from a call another request started (shared).
-func (rf *refresher) refresh(ctx context.Context, p *providers.Provider, s *session.Session) (tokens *session.Tokens, remembered, shared bool, err error) {
+//
+// forced (Auth.Refresh) never takes for an answer the tokens s already
+// holds: the memo's answer to a refresh token the provider did not rotate,
+// which s got from the refresh that answer records. It then calls the
+// provider again, through the same single-flight, lock and memo.
+func (rf *refresher) refresh(ctx context.Context, p *providers.Provider, s *session.Session, forced bool) (tokens *session.Tokens, remembered, shared bool, err error) {
+	tokens, remembered, shared, err = rf.refreshOnce(ctx, p, s, forced)
+	if forced && err == nil && holds(s, tokens) {
+		// A forced refresh joined a single-flight whose first caller
+		// took the memo's answer, which s already holds: once more.
+		tokens, remembered, shared, err = rf.refreshOnce(ctx, p, s, forced)
+	}
+	return tokens, remembered, shared, err
+}
+
+func (rf *refresher) refreshOnce(ctx context.Context, p *providers.Provider, s *session.Session, forced bool) (tokens *session.Tokens, remembered, shared bool, err error) {
 	key := newRefreshKey(p, s.Tokens.RefreshToken)
-	if m, ok := rf.memo.Get(key); ok && !m.pending {
+	// answered returns the memo's answer for key, unless a call is in
+	// progress or a forced refresh would get the tokens s holds.
+	answered := func() (memoEntry, bool) {
+		m, ok := rf.memo.Get(key)
+		return m, ok && !m.pending && !(forced && m.err == nil && holds(s, m.tokens))
+	}
+	if m, ok := answered(); ok {
 		return m.tokens, true, false, m.err
 	}
 	if b, ok := rf.backoff.Get(key); ok && rf.now().Before(b.next) {
 		return nil, false, false, errBackoff
 	}
 	res, err, shared := rf.flight.Do(ctx, key, func(ctx context.Context) (refreshResult, error) {
-		if m, ok := rf.memo.Get(key); ok && !m.pending {
+		if m, ok := answered(); ok {
 			// A call that ended between the lookup above and the
 			// single-flight has already recorded its answer.
 			return refreshResult{tokens: m.tokens, remembered: true}, m.err
 		}
-		return rf.do(ctx, p, s, key)
+		return rf.do(ctx, p, s, key, forced)
 	})
 	return res.tokens, res.remembered, shared || res.remote, err
+}
+
+// holds reports whether s already carries tokens (their access and
+// refresh tokens).
+func holds(s *session.Session, tokens *session.Tokens) bool {
+	return sameTokens(&s.Tokens, tokens)
+}
+
+func sameTokens(a, b *session.Tokens) bool {
+	return a != nil && b != nil && a.AccessToken == b.AccessToken && a.RefreshToken == b.RefreshToken
 }
 
 // refreshResult is what the single-flight shares: the tokens, and whether
@@ -163,7 +194,7 @@ type refreshResult struct {
 
 // do makes the token-endpoint call and records the outcome; it runs once
 // per key at a time (the single-flight), detached from the request.
-func (rf *refresher) do(ctx context.Context, p *providers.Provider, s *session.Session, key refreshKey) (refreshResult, error) {
+func (rf *refresher) do(ctx context.Context, p *providers.Provider, s *session.Session, key refreshKey, forced bool) (refreshResult, error) {
 	now := rf.now()
 	evicted, err := rf.memo.PutPinned(key, memoEntry{pending: true}, now.Add(rf.timeout+refreshGrace))
 	if err != nil {
@@ -175,7 +206,11 @@ func (rf *refresher) do(ctx context.Context, p *providers.Provider, s *session.S
 	var tokens *session.Tokens
 	if rf.shared != nil {
 		var remote bool
-		tokens, remote, err = rf.shared.do(ctx, key, func(ctx context.Context) (*session.Tokens, error) {
+		var have *session.Tokens
+		if forced {
+			have = &s.Tokens
+		}
+		tokens, remote, err = rf.shared.do(ctx, key, have, func(ctx context.Context) (*session.Tokens, error) {
 			return rf.call(ctx, p, s)
 		})
 		if remote || errors.Is(err, ErrStoreUnavailable) {

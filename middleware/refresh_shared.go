@@ -83,9 +83,18 @@ func refreshNames(key refreshKey) (memo, lock string) {
 }
 
 // do returns the outcome for key: another instance's answer (remote), or
-// the result of call, made while holding the lock.
-func (sr *sharedRefresh) do(ctx context.Context, key refreshKey, call func(context.Context) (*session.Tokens, error)) (tokens *session.Tokens, remote bool, err error) {
+// the result of call, made while holding the lock. An answer that is the
+// tokens have (non-nil for a forced refresh: the tokens its session
+// already carries) does not count as one.
+func (sr *sharedRefresh) do(ctx context.Context, key refreshKey, have *session.Tokens, call func(context.Context) (*session.Tokens, error)) (tokens *session.Tokens, remote bool, err error) {
 	memo, lock := refreshNames(key)
+	answer := func() (*session.Tokens, bool, error) {
+		tokens, found, err := sr.answer(ctx, memo)
+		if found && err == nil && sameTokens(tokens, have) {
+			return nil, false, nil
+		}
+		return tokens, found, err
+	}
 	patience := sr.timeout + sr.margin
 	deadline := sr.now().Add(patience)
 	ctx, cancel := context.WithTimeout(ctx, patience)
@@ -97,7 +106,7 @@ func (sr *sharedRefresh) do(ctx context.Context, key refreshKey, call func(conte
 	// token may be spent.
 	held := false
 	for {
-		tokens, found, err := sr.answer(ctx, memo)
+		tokens, found, err := answer()
 		if found || err != nil {
 			if ctx.Err() != nil {
 				return nil, false, errSharedWait // this wait's own deadline
@@ -129,7 +138,7 @@ func (sr *sharedRefresh) do(ctx context.Context, key refreshKey, call func(conte
 		}
 	}
 	// An answer written between the read above and the claim.
-	if tokens, found, err := sr.answer(ctx, memo); found || err != nil {
+	if tokens, found, err := answer(); found || err != nil {
 		sr.release(ctx, lock, holder)
 		return tokens, found, err
 	}

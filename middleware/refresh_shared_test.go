@@ -60,10 +60,10 @@ func TestSharedRefreshOutcomes(t *testing.T) {
 			a, b := newTestSharedRefresh(t, st, testSharedKeys), newTestSharedRefresh(t, st, testSharedKeys)
 			key := testRefreshKey("rt-1-" + tc.name)
 			var calls atomic.Int64
-			if _, remote, _ := a.do(context.Background(), key, countingCall(&calls, tc.tokens, tc.err)); remote {
+			if _, remote, _ := a.do(context.Background(), key, nil, countingCall(&calls, tc.tokens, tc.err)); remote {
 				t.Fatal("the first refresh was answered remotely")
 			}
-			got, remote, err := b.do(context.Background(), key, countingCall(&calls, nil, errors.New("must not be called")))
+			got, remote, err := b.do(context.Background(), key, nil, countingCall(&calls, nil, errors.New("must not be called")))
 			if calls.Load() != 1 || !remote {
 				t.Fatalf("second instance: %d calls, remote %v; want the first's answer", calls.Load(), remote)
 			}
@@ -97,11 +97,11 @@ func TestSharedRefreshLockHeld(t *testing.T) {
 		t.Fatal("claim")
 	}
 	var calls atomic.Int64
-	if _, _, err := sr.do(context.Background(), key, countingCall(&calls, &session.Tokens{AccessToken: "x"}, nil)); !errors.Is(err, errSharedWait) || calls.Load() != 0 {
+	if _, _, err := sr.do(context.Background(), key, nil, countingCall(&calls, &session.Tokens{AccessToken: "x"}, nil)); !errors.Is(err, errSharedWait) || calls.Load() != 0 {
 		t.Fatalf("lock held elsewhere: %v after %d calls, want errSharedWait and none", err, calls.Load())
 	}
 	time.Sleep(time.Until(lockEnd))
-	if tok, _, err := sr.do(context.Background(), key, countingCall(&calls, &session.Tokens{AccessToken: "x"}, nil)); err != nil || tok.AccessToken != "x" || calls.Load() != 1 {
+	if tok, _, err := sr.do(context.Background(), key, nil, countingCall(&calls, &session.Tokens{AccessToken: "x"}, nil)); err != nil || tok.AccessToken != "x" || calls.Load() != 1 {
 		t.Fatalf("after the lock expired: %v, %v, %d calls", tok, err, calls.Load())
 	}
 }
@@ -124,13 +124,13 @@ func TestSharedRefreshAnswerNotRecorded(t *testing.T) {
 	b := newTestSharedRefresh(t, st, testSharedKeys)
 	key := testRefreshKey("rt-unrecorded")
 	var calls atomic.Int64
-	if tok, _, err := a.do(context.Background(), key, countingCall(&calls, &session.Tokens{AccessToken: "at-2"}, nil)); err != nil || tok.AccessToken != "at-2" {
+	if tok, _, err := a.do(context.Background(), key, nil, countingCall(&calls, &session.Tokens{AccessToken: "at-2"}, nil)); err != nil || tok.AccessToken != "at-2" {
 		t.Fatalf("holder: %v, %v (the request that refreshed goes on with the new tokens)", tok, err)
 	}
 	if unrecorded.Load() != 1 {
 		t.Fatal("the unrecorded answer was not reported")
 	}
-	if _, _, err := b.do(context.Background(), key, countingCall(&calls, nil, nil)); !errors.Is(err, errSharedWait) || calls.Load() != 1 {
+	if _, _, err := b.do(context.Background(), key, nil, countingCall(&calls, nil, nil)); !errors.Is(err, errSharedWait) || calls.Load() != 1 {
 		t.Fatalf("other instance: %v after %d calls, want errSharedWait and no second call", err, calls.Load())
 	}
 }
@@ -142,7 +142,7 @@ func TestSharedRefreshStoreDown(t *testing.T) {
 	st.SetDown(true)
 	sr := newTestSharedRefresh(t, st, testSharedKeys)
 	var calls atomic.Int64
-	_, _, err := sr.do(context.Background(), testRefreshKey("rt-down"), countingCall(&calls, &session.Tokens{}, nil))
+	_, _, err := sr.do(context.Background(), testRefreshKey("rt-down"), nil, countingCall(&calls, &session.Tokens{}, nil))
 	if !errors.Is(err, ErrStoreUnavailable) || calls.Load() != 0 {
 		t.Fatalf("store down: %v after %d calls, want ErrStoreUnavailable and none", err, calls.Load())
 	}
@@ -159,10 +159,10 @@ func TestSharedRefreshUnreadableAnswer(t *testing.T) {
 	old := newTestSharedRefresh(t, st, testSharedKeys)
 	key := testRefreshKey("rt-rotation")
 	var calls atomic.Int64
-	if _, _, err := upgraded.do(context.Background(), key, countingCall(&calls, &session.Tokens{AccessToken: "at-2"}, nil)); err != nil {
+	if _, _, err := upgraded.do(context.Background(), key, nil, countingCall(&calls, &session.Tokens{AccessToken: "at-2"}, nil)); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := old.do(context.Background(), key, countingCall(&calls, nil, nil)); !errors.Is(err, ErrStoreUnavailable) || calls.Load() != 1 {
+	if _, _, err := old.do(context.Background(), key, nil, countingCall(&calls, nil, nil)); !errors.Is(err, ErrStoreUnavailable) || calls.Load() != 1 {
 		t.Fatalf("answer sealed with a key this instance lacks: %v after %d calls", err, calls.Load())
 	}
 	// Moved under another name, it does not open either (the name is
@@ -171,10 +171,10 @@ func TestSharedRefreshUnreadableAnswer(t *testing.T) {
 	v, _, _ := st.Get(context.Background(), memo)
 	other, _ := refreshNames(testRefreshKey("rt-other"))
 	st.Set(context.Background(), other, v, time.Now().Add(time.Minute))
-	if _, _, err := upgraded.do(context.Background(), testRefreshKey("rt-other"), countingCall(&calls, nil, nil)); !errors.Is(err, ErrStoreUnavailable) || calls.Load() != 1 {
+	if _, _, err := upgraded.do(context.Background(), testRefreshKey("rt-other"), nil, countingCall(&calls, nil, nil)); !errors.Is(err, ErrStoreUnavailable) || calls.Load() != 1 {
 		t.Fatalf("an answer moved to another token's name: %v after %d calls", err, calls.Load())
 	}
-	if tok, remote, err := newTestSharedRefresh(t, st, [][]byte{newKey}).do(context.Background(), key, countingCall(&calls, nil, nil)); err != nil || !remote || tok.AccessToken != "at-2" {
+	if tok, remote, err := newTestSharedRefresh(t, st, [][]byte{newKey}).do(context.Background(), key, nil, countingCall(&calls, nil, nil)); err != nil || !remote || tok.AccessToken != "at-2" {
 		t.Fatalf("with the new key: %v, %v, %v", tok, remote, err)
 	}
 }
@@ -190,7 +190,7 @@ func TestSharedRefreshLockGoneWithoutAnswer(t *testing.T) {
 	_, lock := refreshNames(key)
 	st.Claim(context.Background(), lock, []byte("crashed"), time.Now().Add(100*time.Millisecond))
 	var calls atomic.Int64
-	if _, _, err := sr.do(context.Background(), key, countingCall(&calls, &session.Tokens{AccessToken: "x"}, nil)); !errors.Is(err, errSharedWait) || calls.Load() != 0 {
+	if _, _, err := sr.do(context.Background(), key, nil, countingCall(&calls, &session.Tokens{AccessToken: "x"}, nil)); !errors.Is(err, errSharedWait) || calls.Load() != 0 {
 		t.Fatalf("the lock went away without an answer: %v after %d calls, want errSharedWait and none", err, calls.Load())
 	}
 }
@@ -221,11 +221,11 @@ func TestSharedRefreshAnswerRepublished(t *testing.T) {
 	key := testRefreshKey("rt-republished")
 	memo, lock := refreshNames(key)
 	var calls atomic.Int64
-	if tok, _, err := a.do(context.Background(), key, countingCall(&calls, &session.Tokens{AccessToken: "at-2"}, nil)); err != nil || tok.AccessToken != "at-2" {
+	if tok, _, err := a.do(context.Background(), key, nil, countingCall(&calls, &session.Tokens{AccessToken: "at-2"}, nil)); err != nil || tok.AccessToken != "at-2" {
 		t.Fatalf("holder: %v %v", tok, err)
 	}
 	time.AfterFunc(300*time.Millisecond, func() { down.Store(false) })
-	tok, remote, err := b.do(context.Background(), key, countingCall(&calls, nil, nil))
+	tok, remote, err := b.do(context.Background(), key, nil, countingCall(&calls, nil, nil))
 	if err != nil || !remote || tok.AccessToken != "at-2" || calls.Load() != 1 {
 		t.Fatalf("other instance: %v, remote %v, %v after %d calls; want the republished answer", tok, remote, err, calls.Load())
 	}

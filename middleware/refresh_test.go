@@ -184,7 +184,7 @@ func TestRefreshMemoNeverSilentlyForgets(t *testing.T) {
 		for i := range maxMemo {
 			rf.memo.PutPinned(key(i), memoEntry{tokens: tok}, now.Add(time.Hour))
 		}
-		if _, _, _, err := rf.refresh(context.Background(), p, s); !errors.Is(err, errMemoFull) {
+		if _, _, _, err := rf.refresh(context.Background(), p, s, false); !errors.Is(err, errMemoFull) {
 			t.Fatalf("refresh with a memo full of pinned entries: %v, want errMemoFull", err)
 		}
 		if rf.callCount() != 0 {
@@ -198,7 +198,7 @@ func TestRefreshMemoNeverSilentlyForgets(t *testing.T) {
 		for i := 1; i < maxMemo; i++ {
 			rf.memo.Put(key(i), memoEntry{tokens: tok}, now.Add(refreshGrace+time.Duration(i)*time.Millisecond))
 		}
-		if _, _, _, err := rf.refresh(context.Background(), p, s); !errors.Is(err, providers.ErrDenied) {
+		if _, _, _, err := rf.refresh(context.Background(), p, s, false); !errors.Is(err, providers.ErrDenied) {
 			t.Fatalf("refresh of a token devoidc never issued: %v, want ErrDenied", err)
 		}
 		if evictions != 1 || rf.memo.Len() != maxMemo {
@@ -215,12 +215,12 @@ func TestRefreshMemoNeverSilentlyForgets(t *testing.T) {
 		rf := newRefresher(time.Second, clock, nil)
 		k := newRefreshKey(p, s.Tokens.RefreshToken)
 		rf.memo.Put(k, memoEntry{tokens: &session.Tokens{AccessToken: "remembered"}}, now.Add(time.Second))
-		if got, _, _, err := rf.refresh(context.Background(), p, s); err != nil || got.AccessToken != "remembered" {
+		if got, _, _, err := rf.refresh(context.Background(), p, s, false); err != nil || got.AccessToken != "remembered" {
 			t.Fatalf("within the window: %v, %v", got, err)
 		}
 		now = now.Add(2 * time.Second)
 		rf.backoff.Put(k, backoffEntry{next: now.Add(time.Hour)}, now.Add(time.Hour)) // so no provider is called
-		if got, _, _, err := rf.refresh(context.Background(), p, s); err != errBackoff || got != nil {
+		if got, _, _, err := rf.refresh(context.Background(), p, s, false); err != errBackoff || got != nil {
 			t.Fatalf("expired memo entry served: %v, %v", got, err)
 		}
 	})

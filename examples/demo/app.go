@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -13,7 +14,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -48,6 +48,9 @@ func newApp(cfg appConfig) (http.Handler, error) {
 		Providers: cfg.Providers,
 		Keys:      cfg.Keys,
 		Logger:    cfg.Logger,
+		// The sign-in page and the other pages portcullis shows carry
+		// the demo's name, logo and colour, as its own pages do.
+		Brand: middleware.Brand{Name: appName, Logo: logoSVG, Accent: accent},
 		// Scripts may call the API routes with an access token.
 		BearerTokens: &middleware.BearerTokens{Provider: "devoidc", Audience: apiAudience},
 	})
@@ -127,7 +130,8 @@ type privateData struct {
 	page
 	Expiry, SessionEnds time.Time
 	RefreshBefore       time.Duration
-	Refresh             string // the answer to "Refresh now": done, notdue, failed
+	CanRefresh          bool   // the session has a refresh token
+	Refresh             string // the answer to "Refresh now": done, failed, norefresh
 	UserInfoURL         string
 	UserInfo            string // the provider's answer, indented JSON
 	UserInfoError       string
@@ -138,6 +142,7 @@ func (a *app) private(w http.ResponseWriter, r *http.Request) {
 	data := privateData{
 		page: a.page(r), Expiry: s.Tokens.Expiry, SessionEnds: s.Expires,
 		RefreshBefore: time.Minute, // middleware.Config.RefreshBefore's default
+		CanRefresh:    s.Tokens.RefreshToken != "",
 		Refresh:       r.URL.Query().Get("refresh"),
 		UserInfoURL:   a.cfg.UserInfo[s.User.Provider],
 	}
@@ -172,21 +177,27 @@ func (a *app) userinfo(r *http.Request, u string) (string, string) {
 	return out.String(), ""
 }
 
-// refresh is "Refresh now": it asks for the user's token through
-// auth.TokenSource, which refreshes it when it is due (within
-// RefreshBefore of its expiry; Require has then already done it for this
-// request), and says which happened.
+// refresh is "Refresh now": auth.Refresh redeems the session's refresh
+// token at once, whatever the access token's expiry (as an application
+// does after a user's roles changed at the provider), and saves the new
+// tokens with the redirect back to /private, which shows their expiry.
 func (a *app) refresh(w http.ResponseWriter, r *http.Request) {
-	before, _ := strconv.ParseInt(r.PostFormValue("expiry"), 10, 64)
-	tok, err := a.auth.TokenSource(r).Token()
-	answer := "notdue"
-	switch {
+	answer := "done"
+	switch _, err := a.auth.Refresh(r); {
+	case errors.Is(err, middleware.ErrUnauthenticated):
+		// The provider refused: the session has ended, and /private
+		// asks to sign in again.
+		answer = ""
+	case errors.Is(err, middleware.ErrInvalidRequest):
+		answer = "norefresh" // the provider issued no refresh token
 	case err != nil:
-		answer = "failed"
-	case tok.Expiry.Unix() != before:
-		answer = "done"
+		answer = "failed" // the session is as it was
 	}
-	http.Redirect(w, r, "/private?refresh="+answer, http.StatusSeeOther)
+	target := "/private"
+	if answer != "" {
+		target += "?refresh=" + answer
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
 }
 
 // admin is for the group "admins" only (policy.Groups): others get the

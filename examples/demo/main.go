@@ -13,13 +13,17 @@
 // development provider, all three devoidc servers in this process with the
 // same test users (pick one; nothing reaches Google or GitHub). It shows
 // the profile, the groups, the access token's expiry counting down in the
-// browser's time zone, "Refresh now", and the provider's answer to its
-// user API called with the user's token (auth.Client). /admin is for the
+// browser's time zone, "Refresh now" (auth.Refresh: new tokens at once,
+// whatever their expiry), and the provider's answer to its user API
+// called with the user's token (auth.Client). /admin is for the
 // group "admins" (Ada Lovelace) only. "Sign out" also ends the session at
 // the provider (RP-initiated logout) and comes back to the home page,
 // which says so; the provider tells the app when its session ends
 // (back-channel logout). "Sign out everywhere" ends every session of the
 // user in the app and at the provider, so that the next sign-in asks again.
+// portcullis's own pages (the sign-in page, the sign-out confirmation,
+// the signed-out and error pages) carry the demo's name, logo and colour
+// (middleware.Config.Brand).
 //
 // /api/whoami answers JSON to a signed-in browser, and to a script with an
 // access token, which the development provider issues to the demo's

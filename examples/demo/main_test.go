@@ -9,8 +9,10 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portcullis-go/portcullis/examples/internal/envkeys"
 )
@@ -153,7 +155,8 @@ func TestDemo(t *testing.T) {
 				t.Fatalf("home page signed out: %s", body)
 			}
 			_, chooser := b.do("GET", d.appURL+"/private", nil)
-			for _, want := range []string{"Google (stand-in)", "GitHub (stand-in)", "Development provider"} {
+			for _, want := range []string{"Google (stand-in)", "GitHub (stand-in)", "Development provider",
+				`<span class="name">portcullis demo</span>`, `<span class="logo"><svg`} {
 				if !strings.Contains(chooser, want) {
 					t.Errorf("sign-in page lacks %q", want)
 				}
@@ -175,6 +178,9 @@ func TestDemo(t *testing.T) {
 			}
 			if resp, body := b.do("GET", d.appURL+"/admin", nil); resp.StatusCode != tt.admin || tt.admin == http.StatusOK && !strings.Contains(body, `<h1 id="title">Admin</h1>`) {
 				t.Errorf("admin page for ada: %d, want %d: %s", resp.StatusCode, tt.admin, body)
+			}
+			if _, body := b.do("GET", d.appURL+"/auth/logout", nil); !strings.Contains(body, `<span class="name">portcullis demo</span>`) {
+				t.Errorf("the sign-out confirmation lacks the demo's name: %s", body)
 			}
 			// Sign out: through the provider's logout when it has one,
 			// back on the home page, which says so.
@@ -198,28 +204,48 @@ func TestDemoAdminRefused(t *testing.T) {
 	}
 }
 
-// TestDemoRefreshNotDue: "Refresh now" on a fresh token says it is not
-// due yet, and the token is the same.
-func TestDemoRefreshNotDue(t *testing.T) {
+// expiryOf is the access token's expiry (Unix seconds) on a private page.
+var expiryOf = regexp.MustCompile(`id="countdown" data-countdown="(\d+)"`)
+
+// TestDemoRefreshNow: "Refresh now" on a fresh token refreshes it at
+// once: back on the private page, which says so, with a later expiry,
+// and the provider's user API still answers with the new token. A post
+// from another site is refused.
+func TestDemoRefreshNow(t *testing.T) {
 	d := startDemo(t)
 	b := newBrowser(t)
 	body := b.signIn(d, "devoidc", "ada")
-	expiry := regexp.MustCompile(`name="expiry" value="(\d+)"`).FindStringSubmatch(body)
-	if expiry == nil {
-		t.Fatalf("no Refresh now form: %s", body)
+	before := expiryOf.FindStringSubmatch(body)
+	if before == nil || !strings.Contains(body, `<button type="submit" id="refresh">Refresh now</button>`) {
+		t.Fatalf("no expiry or no Refresh now button: %s", body)
 	}
-	resp, body := b.do("POST", d.appURL+"/refresh", url.Values{"expiry": {expiry[1]}})
-	if resp.Request.URL.String() != d.appURL+"/private?refresh=notdue" || !strings.Contains(body, "Not refreshed yet") ||
-		!strings.Contains(body, `name="expiry" value="`+expiry[1]+`"`) {
-		t.Errorf("refresh of a fresh token: %s %s", resp.Request.URL, body)
+	time.Sleep(1100 * time.Millisecond) // the new expiry is a second later at least
+	resp, body := b.do("POST", d.appURL+"/refresh", url.Values{})
+	after := expiryOf.FindStringSubmatch(body)
+	if resp.Request.URL.String() != d.appURL+"/private?refresh=done" || !strings.Contains(body, "Refreshed just now") || after == nil {
+		t.Fatalf("after Refresh now: %s %s", resp.Request.URL, body)
 	}
-	// A post from another site is refused.
-	req, _ := http.NewRequest("POST", d.appURL+"/refresh", strings.NewReader("expiry=1"))
+	if old, now := atoi(t, before[1]), atoi(t, after[1]); now <= old {
+		t.Errorf("the expiry went from %d to %d: not refreshed", old, now)
+	}
+	if !strings.Contains(body, `id="userinfo"`) {
+		t.Errorf("the user API after the refresh: %s", body)
+	}
+	req, _ := http.NewRequest("POST", d.appURL+"/refresh", nil)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
 	if resp, _ := readPage(t)(b.client.Do(req)); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("cross-site refresh: %d", resp.StatusCode)
 	}
+}
+
+func atoi(t *testing.T, s string) int64 {
+	t.Helper()
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // TestDemoSignOutEverywhere: "Sign out everywhere" ends the session in

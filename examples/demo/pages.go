@@ -2,6 +2,7 @@ package main
 
 import (
 	"html/template"
+	"strings"
 	"time"
 )
 
@@ -12,7 +13,24 @@ import (
 // browser's time zone and counts the token's expiry down; without it the
 // times read in UTC.
 
+// The demo's identity, on its pages and on portcullis's
+// (middleware.Config.Brand): its name, its logo (a portcullis, inline
+// SVG) and its accent colour, the light scheme's --accent below.
+const (
+	appName = "portcullis demo"
+	accent  = "#2346c7"
+	logoSVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">` +
+		`<rect width="32" height="32" rx="7" fill="#2346c7"/>` +
+		`<rect x="5" y="5" width="22" height="3.5" rx="1" fill="#fff"/>` +
+		`<path d="M8.5 8h2.5v13l-1.25 4-1.25-4zM14.75 8h2.5v13l-1.25 4-1.25-4zM21 8h2.5v13l-1.25 4-1.25-4z" fill="#fff"/>` +
+		`<path d="M9 12.5h14M9 17h14" stroke="#fff" stroke-width="1.75"/></svg>`
+)
+
 var pageFuncs = template.FuncMap{
+	// logo is logoSVG, a constant of the demo's, for the header.
+	"logo": func() template.HTML {
+		return template.HTML(strings.Replace(logoSVG, "<svg ", `<svg aria-hidden="true" focusable="false" `, 1))
+	},
 	"iso":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"utc":  func(t time.Time) string { return t.UTC().Format("Jan 2, 15:04:05 UTC") },
 	"unix": func(t time.Time) int64 { return t.Unix() },
@@ -47,7 +65,8 @@ const layoutHTML = `<!doctype html>
 body { margin: 0; background: var(--bg); color: var(--text); font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
 header { display: flex; flex-wrap: wrap; align-items: center; gap: .4rem 1.25rem; padding: .75rem 1rem;
   background: var(--card); border-bottom: 1px solid var(--border); }
-.brand { font-weight: 700; color: inherit; text-decoration: none; }
+.brand { display: inline-flex; align-items: center; gap: .5rem; font-weight: 700; color: inherit; text-decoration: none; }
+.brand svg { width: 28px; height: 28px; flex: none; }
 nav { display: flex; flex-wrap: wrap; gap: .25rem 1rem; }
 a { color: var(--accent); }
 .status { margin-left: auto; color: var(--muted); font-size: .875rem; overflow-wrap: anywhere; }
@@ -81,7 +100,7 @@ ul.try { margin: 0; padding-left: 1.25rem; }
 </style></head>
 <body>
 <header>
-<a class="brand" href="/">portcullis demo</a>
+<a class="brand" href="/">{{logo}}portcullis demo</a>
 <nav aria-label="Pages"><a href="/">Home</a><a href="/private">Private</a><a href="/admin">Admin</a></nav>
 <span class="status" id="status">{{if .User}}Signed in as {{.User.Name}} · {{.Provider}}{{else}}Not signed in{{end}}</span>
 </header>
@@ -133,7 +152,7 @@ const homeHTML = `{{define "content"}}
 <section class="card" aria-labelledby="try">
 <h2 id="try">What to try</h2>
 <ul class="try">
-<li>Sign in with any provider, then look at <a href="/private">your private page</a>: your profile, your access token counting down, a refresh, and the provider's user API called with your token.</li>
+<li>Sign in with any provider, then look at <a href="/private">your private page</a>: your profile, your access token counting down, “Refresh now”, and the provider's user API called with your token.</li>
 <li>Open <a href="/admin">the admin page</a> as Ada Lovelace (in the group “admins”), then as Grace Hopper.</li>
 <li>Sign out, or sign out everywhere, and press the back button.</li>
 <li>Call the API from a script: <code>curl -H "Authorization: Bearer $TOKEN" /api/whoami</code> (see the command's documentation).</li>
@@ -142,9 +161,9 @@ const homeHTML = `{{define "content"}}
 {{end}}`
 
 const privateHTML = `{{define "title"}}Private — {{end}}{{define "content"}}
-{{- if eq .Refresh "done"}}<p class="note" role="status" id="refresh-result">Refreshed: a new access token, valid until <time datetime="{{iso .Expiry}}">{{utc .Expiry}}</time>.</p>
-{{- else if eq .Refresh "notdue"}}<p class="note" role="status" id="refresh-result">Not refreshed yet: portcullis refreshes a token in its last {{secs .RefreshBefore}} seconds (Config.RefreshBefore), on the next request. Try again when it is due.</p>
-{{- else if eq .Refresh "failed"}}<p class="note" role="status" id="refresh-result">The refresh failed: the provider could not be reached. Your token stays in use while it is valid.</p>{{end}}
+{{- if eq .Refresh "done"}}<p class="note" role="status" id="refresh-result">Refreshed just now: the provider issued a new access token, valid until <time datetime="{{iso .Expiry}}">{{utc .Expiry}}</time>.</p>
+{{- else if eq .Refresh "failed"}}<p class="note" role="status" id="refresh-result">The refresh failed: the provider could not be reached. Your session is as it was, and its token stays in use while it is valid.</p>
+{{- else if eq .Refresh "norefresh"}}<p class="note" role="status" id="refresh-result">Not refreshed: {{.Provider}} issued no refresh token for this session. Sign in again for new tokens.</p>{{end}}
 <section class="card" aria-labelledby="title">
 <h1 id="title">Hello, {{.User.Name}}</h1>
 <p>You are signed in with {{.Provider}}. This page is behind <code>auth.Require</code>.</p>
@@ -162,7 +181,10 @@ const privateHTML = `{{define "title"}}Private — {{end}}{{define "content"}}
 <p>Expires <time id="expiry" datetime="{{iso .Expiry}}">{{utc .Expiry}}</time> (<span data-zone>UTC</span>), in
 <span class="big" id="countdown" data-countdown="{{unix .Expiry}}" data-due="{{secs .RefreshBefore}}">—</span></p>
 <p class="muted" id="refresh-state">portcullis refreshes it in its last {{secs .RefreshBefore}} seconds, on the next request.</p>
-<form method="post" action="/refresh"><input type="hidden" name="expiry" value="{{unix .Expiry}}"><button type="submit" id="refresh">Refresh now</button></form>
+{{- if .CanRefresh}}
+<p class="muted">“Refresh now” asks the provider for new tokens at once (<code>auth.Refresh</code>), as an app does after your groups changed there.</p>
+<form method="post" action="/refresh"><button type="submit" id="refresh">Refresh now</button></form>
+{{- end}}
 </section>
 {{- if .UserInfoURL}}
 <section class="card" aria-labelledby="api">

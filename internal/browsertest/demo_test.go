@@ -89,7 +89,7 @@ func signInDemo(tb *tab, d *demoApp, button, name string) {
 // TestDemoBrowser: the demo in Chromium, as a person uses it, in the
 // time zone of Tokyo: the stand-in for Google, the private page (the
 // script formats times in the browser's zone and counts down), Refresh
-// now, Sign out with feedback, the back button showing nothing private,
+// now (the token's expiry moves), Sign out with feedback, the back button showing nothing private,
 // a fetch to the API signed out (401 JSON), the development provider,
 // Sign out everywhere, after which the provider asks again.
 func TestDemoBrowser(t *testing.T) {
@@ -117,8 +117,18 @@ func TestDemoBrowser(t *testing.T) {
 	if ui := tb.text("#userinfo"); !strings.Contains(ui, `"email": "ada@example.com"`) {
 		t.Errorf("userinfo %q", ui)
 	}
+	// Refresh now: new tokens at once, a later expiry on the page. (The
+	// sleep above puts the sign-in's token a second in the past.)
+	expiry := func() string { return eval[string](tb, `document.getElementById("expiry").getAttribute("datetime")`) }
+	before := expiry()
 	tb.do("refresh now", clickCSS("#refresh"))
-	tb.waitText("Not refreshed yet")
+	tb.waitText("Refreshed just now")
+	if after := expiry(); after <= before {
+		t.Errorf("after Refresh now the token expires at %s, before it at %s: not refreshed", after, before)
+	}
+	if loc := tb.location(); loc != d.url+"/private?refresh=done" {
+		t.Errorf("after Refresh now at %s", loc)
+	}
 
 	tb.do("sign out", clickCSS("#signout"))
 	tb.waitText("You are signed out, here and at the provider.")
