@@ -39,7 +39,7 @@ func NewPayload(key *rsa.PrivateKey, now time.Time, pad int) Payload {
 		"email": "ada.lovelace@example.com", "email_verified": true, "at_hash": "HK6E_P6Dh8Y93mRNtsDB1Q",
 		"name": "Ada Lovelace", "picture": "https://lh3.googleusercontent.com/a/ACg8ocJ9s0mExAmPlEpIcTuReUrL=s96-c",
 		"nonce": "n-0S6_WzA2Mj-0S6_WzA2Mj-0S6_WzA2Mj",
-		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(),
+		"iat":   now.Unix(), "exp": now.Add(time.Hour).Unix(),
 	}
 	if pad > 0 {
 		b := make([]byte, pad*3/4+3)
