@@ -88,6 +88,11 @@ func (p *Provider) exchange(ctx context.Context, m *metadata, f Flow, code strin
 		return nil, errors.New("providers: empty authorization code")
 	}
 	c := p.config(m, f.RedirectURL)
+	secret, err := p.clientSecretOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.ClientSecret = secret
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, p.client)
 	tok, err := c.Exchange(ctx, code, oauth2.VerifierOption(f.Verifier))
 	if err != nil {

@@ -86,7 +86,11 @@ func (p *Provider) Revoke(ctx context.Context, token, hint string) error {
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	// RFC 6749 §2.3.1: client id and secret are form-urlencoded first.
-	req.SetBasicAuth(url.QueryEscape(p.oauth.ClientID), url.QueryEscape(p.oauth.ClientSecret))
+	secret, err := p.clientSecretOf(ctx)
+	if err != nil {
+		return fmt.Errorf("providers: %s: revoke: %w", p.name, err)
+	}
+	req.SetBasicAuth(url.QueryEscape(p.oauth.ClientID), url.QueryEscape(secret))
 	resp, err := p.client.Do(req)
 	if err != nil {
 		return fmt.Errorf("providers: %s: revoke: %w", p.name, err)

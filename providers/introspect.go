@@ -208,7 +208,11 @@ func (p *Provider) introspect(ctx context.Context, in *introspector, token strin
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	// RFC 6749 §2.3.1: client id and secret are form-urlencoded first.
-	req.SetBasicAuth(url.QueryEscape(p.oauth.ClientID), url.QueryEscape(p.oauth.ClientSecret))
+	secret, err := p.clientSecretOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	req.SetBasicAuth(url.QueryEscape(p.oauth.ClientID), url.QueryEscape(secret))
 	resp, err := p.client.Do(req)
 	if err != nil {
 		return nil, err

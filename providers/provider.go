@@ -2,6 +2,7 @@ package providers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -39,6 +40,11 @@ type Provider struct {
 	identify func(ctx context.Context, m *metadata, tok *oauth2.Token, f Flow) (*Identity, error)
 	// groupsClaim is OIDCConfig.GroupsClaim when it is not "groups".
 	groupsClaim []string
+	// clientSecret, when set, produces the client secret of each
+	// authenticated call to the provider (token, refresh, revocation,
+	// introspection) in place of oauth.ClientSecret: fetched per call,
+	// the function does its own caching (clientauth.go).
+	clientSecret func(ctx context.Context) (string, error)
 }
 
 // metadata is what a provider's operations need beyond its configuration:
@@ -138,6 +144,20 @@ type Identity struct {
 	AuthTime time.Time
 	ACR      string
 	AMR      []string
+	// Claims holds every claim the provider asserted, as raw JSON by
+	// top-level name, for the application's own mapping at sign-in
+	// (middleware SignInClaims). For an OpenID Connect provider they are
+	// the verified ID token's claims with, when UserInfo is on, the
+	// UserInfo response's claims added over the profile claims — never
+	// over the claims the verification rests on (iss, sub, aud, exp, iat,
+	// nbf, nonce, azp, at_hash, c_hash, auth_time, acr, amr, sid, jti),
+	// which stay the ID token's. A merged set above 64 KiB of JSON is
+	// refused (ErrInvalidResponse). It is nil for [GitHub] and other
+	// plain OAuth 2.0 providers, which have no claims: their user is what
+	// the provider's code reads from its user API (an
+	// [OAuth2Config.Identify] may fill User.Claims itself). User.Claims
+	// holds the part kept in the session ([OIDCConfig.KeepClaims]).
+	Claims map[string]json.RawMessage
 }
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)

@@ -38,6 +38,11 @@ func (p *Provider) Refresh(ctx context.Context, s *session.Session) (*session.To
 		return nil, fmt.Errorf("providers: %s: refresh: %w", p.name, err)
 	}
 	c := p.config(m, "")
+	secret, err := p.clientSecretOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.ClientSecret = secret
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, p.client)
 	tok, err := c.TokenSource(ctx, &oauth2.Token{RefreshToken: s.Tokens.RefreshToken}).Token()
 	if err != nil {

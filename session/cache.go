@@ -1,7 +1,9 @@
 package session
 
 import (
+	"bytes"
 	"container/heap"
+	"encoding/json"
 	"sync"
 	"time"
 )
@@ -174,6 +176,12 @@ func (s *Session) clone() *Session {
 	}
 	if s.AMR != nil {
 		cp.AMR = append([]string(nil), s.AMR...)
+	}
+	if s.User.Claims != nil {
+		cp.User.Claims = make(map[string]json.RawMessage, len(s.User.Claims))
+		for k, v := range s.User.Claims {
+			cp.User.Claims[k] = bytes.Clone(v)
+		}
 	}
 	return &cp
 }

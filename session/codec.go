@@ -2,7 +2,10 @@ package session
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
 	"time"
 )
 
@@ -10,27 +13,74 @@ import (
 // decoding it is on the path of every authenticated request, and it must be
 // cheap, allocation-light and strict.
 //
-//	version byte (2; 1 is still read)
+//	version byte (3; 1 and 2 are still read)
 //	strings:  uvarint length, bytes   (ID, the User fields, the Tokens, SID)
 //	groups:   uvarint count, strings
 //	times:    varint Unix nanoseconds, 0 for the zero time
 //	version 2 appends: User.Account, AuthTime, ACR, AMR (count, strings)
+//	version 3 appends: User.Claims (uvarint count, then name and value
+//	                   strings, names in increasing byte order),
+//	                   User.GroupsIncomplete (one byte, 0 or 1)
 //
 // Decoding refuses unknown versions, lengths beyond the input and trailing
-// bytes, so a value either decodes exactly or not at all. A version 1 value
-// (written before step-up and account linking existed) decodes with those
-// fields empty, so an upgrade signs nobody out.
+// bytes, so a value either decodes exactly or not at all; claims out of
+// order, repeated, beyond the bounds below or whose value is not valid
+// JSON are refused too, so a session has one encoding. A version 1 value
+// (written before step-up and account linking existed) and a version 2
+// value (before kept claims) decode with the later fields empty, so an
+// upgrade signs nobody out.
 const (
-	codecVersion   = 2
+	codecVersion   = 3
+	codecVersionV2 = 2
 	codecVersionV1 = 1
 )
 
 // maxGroups and maxAMR bound the groups and authentication methods a
-// decoded session may hold.
+// decoded session may hold; maxClaims, maxClaimName, maxClaimValue and
+// maxClaimsSize its claims (User.Claims documents them): the number, one
+// name's and one value's length, and the names' and values' lengths
+// together.
 const (
-	maxGroups = 1024
-	maxAMR    = 32
+	maxGroups     = 1024
+	maxAMR        = 32
+	maxClaims     = 16
+	maxClaimName  = 256
+	maxClaimValue = 1 << 10
+	maxClaimsSize = 4 << 10
 )
+
+// encodable returns an error, wrapping ErrTooLarge when a bound is
+// exceeded, for a session decodeSession would refuse once encoded: the
+// stores call it before they write, so a session fails to save rather
+// than becoming a cookie no one can read. The errors name a claim, never
+// its value.
+func encodable(s *Session) error {
+	if len(s.User.Groups) > maxGroups || len(s.AMR) > maxAMR {
+		return fmt.Errorf("%w: %d groups and %d amr values, at most %d and %d", ErrTooLarge, len(s.User.Groups), len(s.AMR), maxGroups, maxAMR)
+	}
+	claims := s.User.Claims
+	if len(claims) > maxClaims {
+		return fmt.Errorf("%w: %d claims, at most %d", ErrTooLarge, len(claims), maxClaims)
+	}
+	total := 0
+	for name, v := range claims {
+		switch {
+		case name == "":
+			return errors.New("session: a claim with an empty name")
+		case len(name) > maxClaimName:
+			return fmt.Errorf("%w: a claim name of %d bytes, at most %d", ErrTooLarge, len(name), maxClaimName)
+		case len(v) > maxClaimValue:
+			return fmt.Errorf("%w: claim %q is %d bytes, at most %d", ErrTooLarge, name, len(v), maxClaimValue)
+		case !json.Valid(v):
+			return fmt.Errorf("session: claim %q is not valid JSON", name)
+		}
+		total += len(name) + len(v)
+	}
+	if total > maxClaimsSize {
+		return fmt.Errorf("%w: claims of %d bytes together, at most %d", ErrTooLarge, total, maxClaimsSize)
+	}
+	return nil
+}
 
 var errMalformed = errors.New("session: malformed encoding")
 
@@ -55,7 +105,32 @@ func appendSession(b []byte, s *Session) []byte {
 	b = appendString(b, u.Account)
 	b = appendTime(b, s.AuthTime)
 	b = appendString(b, s.ACR)
-	return appendStrings(b, s.AMR)
+	b = appendStrings(b, s.AMR)
+	b = appendClaims(b, u.Claims)
+	if u.GroupsIncomplete {
+		return append(b, 1)
+	}
+	return append(b, 0)
+}
+
+// appendClaims appends the claims sorted by name, so that a session has
+// one encoding whatever the map's order.
+func appendClaims(b []byte, claims map[string]json.RawMessage) []byte {
+	b = binary.AppendUvarint(b, uint64(len(claims)))
+	if len(claims) == 0 {
+		return b
+	}
+	var arr [maxClaims]string
+	names := arr[:0]
+	for name := range claims {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		b = appendString(b, name)
+		b = appendString(b, string(claims[name]))
+	}
+	return b
 }
 
 func appendStrings(b []byte, ss []string) []byte {
@@ -80,7 +155,7 @@ func appendTime(b []byte, t time.Time) []byte {
 
 // decodeSession decodes data produced by appendSession.
 func decodeSession(data []byte) (*Session, error) {
-	if len(data) == 0 || data[0] != codecVersion && data[0] != codecVersionV1 {
+	if len(data) == 0 || data[0] < codecVersionV1 || data[0] > codecVersion {
 		return nil, errMalformed
 	}
 	version := data[0]
@@ -101,11 +176,15 @@ func decodeSession(data []byte) (*Session, error) {
 	s.Created = d.time()
 	s.LastSeen = d.time()
 	s.Expires = d.time()
-	if version == codecVersion {
+	if version >= codecVersionV2 {
 		u.Account = d.string()
 		s.AuthTime = d.time()
 		s.ACR = d.string()
 		s.AMR = d.strings(maxAMR)
+	}
+	if version >= codecVersion {
+		u.Claims = d.claims()
+		u.GroupsIncomplete = d.flag()
 	}
 	if d.err || len(d.buf) != 0 {
 		return nil, errMalformed
@@ -168,6 +247,45 @@ func (d *decoder) strings(max uint64) []string {
 		ss[i] = d.string()
 	}
 	return ss
+}
+
+// claims reads the claims appendClaims wrote, within the bounds of
+// User.Claims; nil for none. The count is bounded before anything is
+// allocated.
+func (d *decoder) claims() map[string]json.RawMessage {
+	n := d.uvarint()
+	if d.err || n == 0 {
+		return nil
+	}
+	if n > maxClaims || n > uint64(len(d.buf)) {
+		d.err = true
+		return nil
+	}
+	claims := make(map[string]json.RawMessage, n)
+	prev, total := "", 0
+	for i := range n {
+		name, value := d.string(), d.string()
+		total += len(name) + len(value)
+		if d.err || name == "" || i > 0 && name <= prev || len(name) > maxClaimName ||
+			len(value) > maxClaimValue || total > maxClaimsSize || !json.Valid([]byte(value)) {
+			d.err = true
+			return nil
+		}
+		claims[name] = json.RawMessage(value)
+		prev = name
+	}
+	return claims
+}
+
+// flag reads one byte that must be 0 or 1.
+func (d *decoder) flag() bool {
+	if d.err || len(d.buf) == 0 || d.buf[0] > 1 {
+		d.err = true
+		return false
+	}
+	v := d.buf[0] == 1
+	d.buf = d.buf[1:]
+	return v
 }
 
 func (d *decoder) time() time.Time {

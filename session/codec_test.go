@@ -3,10 +3,17 @@ package session
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"maps"
+	"net/http/httptest"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/gorilla/sessions"
 )
 
 // fullSession returns a session with every field set, groups included, and
@@ -25,6 +32,12 @@ func fullSession() *Session {
 			Picture:  "https://example.com/avatar/zoë.png",
 			Groups:   []string{"admins", "", "ops/北京", "team:🚀"},
 			Account:  "acct-42",
+			Claims: map[string]json.RawMessage{
+				"tid":                       json.RawMessage(`"9188040d-6c67-4c5b-b112-36a304b66dad"`),
+				"realm_access":              json.RawMessage(`{"roles":["admin","ops/北京"]}`),
+				"https://example.com/level": json.RawMessage(`3`),
+			},
+			GroupsIncomplete: true,
 		},
 		Tokens: Tokens{
 			AccessToken:  "ya29.a0AfH6SMBx-access",
@@ -56,7 +69,9 @@ func equalSession(a, b *Session) bool {
 	ua, ub := a.User, b.User
 	if ua.Provider != ub.Provider || ua.Issuer != ub.Issuer || ua.Subject != ub.Subject ||
 		ua.Email != ub.Email || ua.Name != ub.Name || ua.Login != ub.Login ||
-		ua.Picture != ub.Picture || len(ua.Groups) != len(ub.Groups) {
+		ua.Picture != ub.Picture || len(ua.Groups) != len(ub.Groups) ||
+		ua.GroupsIncomplete != ub.GroupsIncomplete ||
+		!maps.EqualFunc(ua.Claims, ub.Claims, func(x, y json.RawMessage) bool { return bytes.Equal(x, y) }) {
 		return false
 	}
 	for i := range ua.Groups {
@@ -79,6 +94,17 @@ func TestCodecRoundTrip(t *testing.T) {
 	long := fullSession()
 	long.Tokens.IDToken = string(bytes.Repeat([]byte("ab"), 70000)) // lengths over two varint bytes
 	long.User.Groups = make([]string, maxGroups)
+	noClaims := fullSession()
+	noClaims.User.Claims, noClaims.User.GroupsIncomplete = nil, false
+	maxed := fullSession()
+	maxed.User.Claims = map[string]json.RawMessage{}
+	for i := range maxClaims {
+		// 16 claims of 255 bytes together: 4080 bytes, under maxClaimsSize.
+		name := string(rune('a'+i)) + strings.Repeat("n", 9)
+		maxed.User.Claims[name] = json.RawMessage(`"` + strings.Repeat("v", 243) + `"`)
+	}
+	big := fullSession()
+	big.User.Claims = map[string]json.RawMessage{strings.Repeat("n", maxClaimName): json.RawMessage(`"` + strings.Repeat("v", maxClaimValue-2) + `"`)}
 
 	for _, tc := range []struct {
 		name string
@@ -90,6 +116,9 @@ func TestCodecRoundTrip(t *testing.T) {
 		{"before 1970", prezone},
 		{"no groups", noGroups},
 		{"long token and maxGroups groups", long},
+		{"no claims, groups complete", noClaims},
+		{"maxClaims claims", maxed},
+		{"longest claim name and value", big},
 		{"empty", &Session{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -124,21 +153,52 @@ func nonMinimal(varint []byte) []byte {
 }
 
 // v1Encoding returns the version 1 encoding of s (written before step-up
-// and account linking), whose new fields must be empty.
+// and account linking), whose later fields must be empty.
 func v1Encoding(t *testing.T, s *Session) []byte {
 	t.Helper()
 	if s.User.Account != "" || !s.AuthTime.IsZero() || s.ACR != "" || len(s.AMR) != 0 {
 		t.Fatal("v1Encoding of a session with version 2 fields")
 	}
-	v2 := appendSession(nil, s)
+	v2 := v2Encoding(t, s)
 	// The version 2 fields, all empty, take four bytes.
 	return append([]byte{codecVersionV1}, v2[1:len(v2)-4]...)
+}
+
+// v2Encoding returns the version 2 encoding of s (written before kept
+// claims and GroupsIncomplete), whose version 3 fields must be empty.
+func v2Encoding(t *testing.T, s *Session) []byte {
+	t.Helper()
+	if len(s.User.Claims) != 0 || s.User.GroupsIncomplete {
+		t.Fatal("v2Encoding of a session with version 3 fields")
+	}
+	v3 := appendSession(nil, s)
+	// The version 3 fields, empty, take two bytes: a zero count and a zero flag.
+	if !bytes.HasSuffix(v3, []byte{0, 0}) {
+		t.Fatal("version 3 encoding does not end with empty claims and flag")
+	}
+	return append([]byte{codecVersionV2}, v3[1:len(v3)-2]...)
+}
+
+// TestCodecReadsVersion2: sessions written before version 3 still load,
+// with no claims and GroupsIncomplete false, and are written back as
+// version 3.
+func TestCodecReadsVersion2(t *testing.T) {
+	s := fullSession()
+	s.User.Claims, s.User.GroupsIncomplete = nil, false
+	got, err := decodeSession(v2Encoding(t, s))
+	if err != nil || !equalSession(got, s) {
+		t.Fatalf("version 2 encoding: %+v, %v", got, err)
+	}
+	if again := appendSession(nil, got); again[0] != codecVersion {
+		t.Fatal("a re-encoded version 2 session is not written as the current version")
+	}
 }
 
 // TestCodecReadsVersion1: sessions written before version 2 still load.
 func TestCodecReadsVersion1(t *testing.T) {
 	s := fullSession()
 	s.User.Account, s.AuthTime, s.ACR, s.AMR = "", time.Time{}, "", nil
+	s.User.Claims, s.User.GroupsIncomplete = nil, false
 	got, err := decodeSession(v1Encoding(t, s))
 	if err != nil || !equalSession(got, s) {
 		t.Fatalf("version 1 encoding: %+v, %v", got, err)
@@ -151,6 +211,7 @@ func TestCodecReadsVersion1(t *testing.T) {
 func TestCodecRejects(t *testing.T) {
 	full := fullSession()
 	full.User.Account, full.AuthTime, full.ACR, full.AMR = "", time.Time{}, "", nil
+	full.User.Claims, full.User.GroupsIncomplete = nil, false
 	valid := v1Encoding(t, full)
 	lastTime := binary.AppendVarint(nil, full.Expires.UnixNano())
 	if !bytes.HasSuffix(valid, lastTime) {
@@ -179,8 +240,9 @@ func TestCodecRejects(t *testing.T) {
 	}{
 		{"nil", nil},
 		{"version 0", append([]byte{0}, valid[1:]...)},
-		{"version 2 without its fields", append([]byte{codecVersion}, valid[1:]...)},
-		{"version 3", append([]byte{3}, valid[1:]...)},
+		{"version 2 without its fields", append([]byte{codecVersionV2}, valid[1:]...)},
+		{"version 3 without its fields", append([]byte{codecVersion}, valid[1:]...)},
+		{"version 4", append([]byte{4}, valid[1:]...)},
 		{"version 255", append([]byte{255}, valid[1:]...)},
 		{"version only", []byte{codecVersion}},
 		{"trailing zero byte", append(bytes.Clone(valid), 0)},
@@ -262,5 +324,180 @@ func TestCodecHugeCountAllocatesNothing(t *testing.T) {
 				t.Errorf("100 refused decodes allocated %d bytes", grew)
 			}
 		})
+	}
+}
+
+// claimsTail returns the encoding of an otherwise empty version 3 session
+// whose claims and flag are the given bytes.
+func claimsTail(t *testing.T, tail []byte) []byte {
+	t.Helper()
+	empty := appendSession(nil, &Session{})
+	if !bytes.HasSuffix(empty, []byte{0, 0}) {
+		t.Fatal("the empty session's encoding does not end with no claims and a zero flag")
+	}
+	return append(bytes.Clone(empty[:len(empty)-2]), tail...)
+}
+
+// claimBytes encodes count and the name/value pairs as appendClaims does,
+// in the order given.
+func claimBytes(count uint64, pairs ...string) []byte {
+	b := binary.AppendUvarint(nil, count)
+	for _, p := range pairs {
+		b = appendString(b, p)
+	}
+	return b
+}
+
+func TestCodecRejectsClaims(t *testing.T) {
+	long := func(n int) string { return `"` + strings.Repeat("v", n-2) + `"` }
+	// Control: what the cases change is accepted as it stands.
+	for _, tail := range [][]byte{
+		append(claimBytes(2, "a", `1`, "b", `{"x":[true]}`), 1),
+		append(claimBytes(1, strings.Repeat("n", maxClaimName), long(maxClaimValue)), 0),
+	} {
+		if _, err := decodeSession(claimsTail(t, tail)); err != nil {
+			t.Fatalf("control %x refused: %v", tail, err)
+		}
+	}
+	many := []string{}
+	for i := range maxClaims + 1 {
+		many = append(many, string(rune('a'+i)), `0`)
+	}
+	fourK := []string{}
+	for i := range 5 {
+		// Five values of 1000 bytes: each within maxClaimValue, 5005 bytes together.
+		fourK = append(fourK, string(rune('a'+i)), long(1000))
+	}
+	for _, tc := range []struct {
+		name string
+		tail []byte
+	}{
+		{"flag missing", claimBytes(0)},
+		{"flag 2", append(claimBytes(0), 2)},
+		{"byte after the flag", append(claimBytes(0), 0, 0)},
+		{"names out of order", append(claimBytes(2, "b", `1`, "a", `1`), 0)},
+		{"repeated name", append(claimBytes(2, "a", `1`, "a", `2`), 0)},
+		{"empty name", append(claimBytes(1, "", `1`), 0)},
+		{"name too long", append(claimBytes(1, strings.Repeat("n", maxClaimName+1), `1`), 0)},
+		{"value too long", append(claimBytes(1, "a", long(maxClaimValue+1)), 0)},
+		{"values together too long", append(claimBytes(5, fourK...), 0)},
+		{"value not JSON", append(claimBytes(1, "a", `{"x"`), 0)},
+		{"value empty", append(claimBytes(1, "a", ``), 0)},
+		{"maxClaims+1 claims", append(claimBytes(maxClaims+1, many...), 0)},
+		{"count 2^40", append(claimBytes(1<<40), make([]byte, 64)...)},
+		{"count past the end", append(claimBytes(3, "a", `1`), 0)},
+		{"non-minimal count", append([]byte{0x81, 0x00}, append(claimBytes(0, "a", `1`)[1:], 0)...)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if s, err := decodeSession(claimsTail(t, tc.tail)); err == nil {
+				t.Fatalf("decodeSession accepted claims %x as %+v", tc.tail, s.User.Claims)
+			}
+		})
+	}
+}
+
+// TestCodecClaimsOrderIndependent: the same claims encode to the same
+// bytes whatever order the map is built (and ranged) in.
+func TestCodecClaimsOrderIndependent(t *testing.T) {
+	want := appendSession(nil, fullSession())
+	for range 20 {
+		s := fullSession()
+		s.User.Claims = maps.Collect(maps.All(s.User.Claims))
+		if got := appendSession(nil, s); !bytes.Equal(got, want) {
+			t.Fatal("the same claims encoded differently")
+		}
+	}
+}
+
+// TestEncodable: what decodeSession would refuse is refused before it is
+// written, and the error names a claim, never its value.
+func TestEncodable(t *testing.T) {
+	const secret = "s3cr3t-claim-value"
+	withClaims := func(c map[string]json.RawMessage) *Session {
+		s := fullSession()
+		s.User.Claims = c
+		return s
+	}
+	many := map[string]json.RawMessage{}
+	for i := range maxClaims + 1 {
+		many[string(rune('a'+i))] = json.RawMessage(`0`)
+	}
+	together := map[string]json.RawMessage{}
+	for i := range 5 {
+		together[string(rune('a'+i))] = json.RawMessage(`"` + secret + strings.Repeat("v", 980) + `"`)
+	}
+	for _, tc := range []struct {
+		name     string
+		s        *Session
+		tooLarge bool
+		claim    string
+	}{
+		{"too many claims", withClaims(many), true, ""},
+		{"value too long", withClaims(map[string]json.RawMessage{"roles": json.RawMessage(`"` + secret + strings.Repeat("v", maxClaimValue) + `"`)}), true, "roles"},
+		{"values together too long", withClaims(together), true, ""},
+		{"name too long", withClaims(map[string]json.RawMessage{strings.Repeat("n", maxClaimName+1): json.RawMessage(`1`)}), true, ""},
+		{"empty name", withClaims(map[string]json.RawMessage{"": json.RawMessage(`1`)}), false, ""},
+		{"invalid JSON", withClaims(map[string]json.RawMessage{"tid": json.RawMessage(`"` + secret)}), false, "tid"},
+		{"too many groups", func() *Session { s := fullSession(); s.User.Groups = make([]string, maxGroups+1); return s }(), true, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := encodable(tc.s)
+			if err == nil {
+				t.Fatal("encodable accepted it")
+			}
+			if errors.Is(err, ErrTooLarge) != tc.tooLarge {
+				t.Errorf("encodable = %v; ErrTooLarge %v, want %v", err, !tc.tooLarge, tc.tooLarge)
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("the error quotes a claim value: %v", err)
+			}
+			if tc.claim != "" && !strings.Contains(err.Error(), `"`+tc.claim+`"`) {
+				t.Errorf("the error does not name claim %q: %v", tc.claim, err)
+			}
+			if _, err := decodeSession(appendSession(nil, tc.s)); err == nil {
+				t.Error("decodeSession accepts what encodable refuses")
+			}
+		})
+	}
+	if err := encodable(fullSession()); err != nil {
+		t.Fatalf("control: %v", err)
+	}
+}
+
+// TestStoresRefuseUnencodableClaims: both stores refuse to save claims the
+// codec would not read back, and write nothing.
+func TestStoresRefuseUnencodableClaims(t *testing.T) {
+	s := realisticSession(time.Now())
+	s.User.Claims = map[string]json.RawMessage{"roles": json.RawMessage(`"` + strings.Repeat("v", maxClaimValue) + `"`)}
+	c := newTestStore(t, CookieConfig{})
+	rec := httptest.NewRecorder()
+	if err := c.Save(rec, requestWith(), s); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("CookieStore.Save = %v, want ErrTooLarge", err)
+	}
+	if len(rec.Result().Cookies()) != 0 {
+		t.Error("CookieStore.Save wrote cookies for a session it refused")
+	}
+	g, err := NewGorillaStore(GorillaConfig{Store: sessions.NewCookieStore(testKey(1), testKey(2))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec = httptest.NewRecorder()
+	if err := g.Save(rec, requestWith(), s); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("GorillaStore.Save = %v, want ErrTooLarge", err)
+	}
+	if len(rec.Result().Cookies()) != 0 {
+		t.Error("GorillaStore.Save wrote cookies for a session it refused")
+	}
+}
+
+// TestCloneClaims: a session the cache hands out shares no claim bytes
+// with the cached one.
+func TestCloneClaims(t *testing.T) {
+	s := fullSession()
+	cp := s.clone()
+	cp.User.Claims["tid"][1] = 'X'
+	cp.User.Claims["new"] = json.RawMessage(`1`)
+	if string(s.User.Claims["tid"]) != `"9188040d-6c67-4c5b-b112-36a304b66dad"` || len(s.User.Claims) != 3 {
+		t.Fatal("changing a clone's claims changed the original")
 	}
 }

@@ -319,9 +319,9 @@ func (c *CookieStore) Save(w http.ResponseWriter, r *http.Request, s *Session) e
 	if s.Expires.After(s.Created.Add(c.lifetime)) {
 		return fmt.Errorf("session: session lifetime exceeds the store's Lifetime %v", c.lifetime)
 	}
-	if len(s.User.Groups) > maxGroups || len(s.AMR) > maxAMR {
+	if err := encodable(s); err != nil {
 		// Load would refuse it: fail here, not with a cookie no one can read.
-		return fmt.Errorf("%w: %d groups and %d amr values, at most %d and %d", ErrTooLarge, len(s.User.Groups), len(s.AMR), maxGroups, maxAMR)
+		return err
 	}
 	encoded, err := c.sealer.seal(c.name, s.Expires, appendSession(nil, s))
 	if err != nil {

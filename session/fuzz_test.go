@@ -17,6 +17,7 @@ func FuzzDecodeSession(f *testing.F) {
 	zeroTimes := fullSession()
 	zeroTimes.Tokens.Expiry, zeroTimes.Created, zeroTimes.LastSeen, zeroTimes.Expires = time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	valid := appendSession(nil, fullSession())
+	empty := appendSession(nil, &Session{})
 	for _, s := range []*Session{fullSession(), zeroTimes, {}, realisticSession(time.Now())} {
 		f.Add(appendSession(nil, s))
 	}
@@ -34,6 +35,12 @@ func FuzzDecodeSession(f *testing.F) {
 		append(append([]byte{codecVersion}, nonMinimal(valid[1:2])...), valid[2:]...),
 		append(append(bytes.Clone(head), 0x80, 0x00), make([]byte, 9)...),
 		append([]byte{codecVersion}, bytes.Repeat([]byte{0xff}, 11)...),
+		// Version 3's claims: out of order, not JSON, a flag of 2.
+		append(bytes.Clone(empty[:len(empty)-2]), 2, 1, 'b', 1, '1', 1, 'a', 1, '1', 0),
+		append(bytes.Clone(empty[:len(empty)-2]), 1, 1, 'a', 2, '{', '"', 0),
+		append(bytes.Clone(empty[:len(empty)-2]), 0, 2),
+		// A version 2 value: the claims and flag absent.
+		append([]byte{codecVersionV2}, empty[1:len(empty)-2]...),
 	} {
 		f.Add(seed)
 	}
@@ -49,7 +56,7 @@ func FuzzDecodeSession(f *testing.F) {
 		if data[0] == codecVersion && !bytes.Equal(again, data) {
 			t.Fatalf("decoded %x, re-encoded %x", data, again)
 		}
-		// A version 1 value re-encodes as the current version, which
+		// A version 1 or 2 value re-encodes as the current version, which
 		// decodes to the same session.
 		if s2, err := decodeSession(again); err != nil || !equalSession(s, s2) {
 			t.Fatalf("the re-encoding of %x does not decode to the same session: %v", data, err)

@@ -237,6 +237,9 @@ func (g *GorillaStore) Save(w http.ResponseWriter, r *http.Request, s *Session) 
 	if !s.Valid(now) {
 		return errors.New("session: gorilla store: Save of an expired session")
 	}
+	if err := encodable(s); err != nil {
+		return err
+	}
 	maxAge := max(int(s.Expires.Sub(now)/time.Second), 1)
 	// New, not Get (see GorillaStore). Its error only says the request
 	// carried no usable session: then the store starts a new record.

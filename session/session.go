@@ -3,6 +3,7 @@ package session
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"time"
 )
 
@@ -31,11 +32,41 @@ type User struct {
 	Picture string
 	// Groups holds group, organisation or team names the provider asserted.
 	Groups []string
+	// GroupsIncomplete is set when Groups is known to hold only some of
+	// the user's groups: the provider said the user has more than it
+	// listed (Microsoft Entra ID's groups overage), or portcullis dropped
+	// groups beyond its bound (64 per token). A group policy refuses such
+	// a user unless a listed group matches, with a reason that says the
+	// list was incomplete (middleware/policy.Groups): it never reads an
+	// incomplete list as "not in the group" silently.
+	GroupsIncomplete bool
 	// Account is the application's own identifier for this user, when its
 	// account-linking hook set one (middleware Config.LinkAccount): one
 	// application user can sign in through several providers. Empty
 	// otherwise.
 	Account string
+	// Claims holds the provider's claims the application chose to keep
+	// (providers.OIDCConfig.KeepClaims), or set itself at sign-in
+	// (middleware Config.OnLogin): raw JSON values by top-level claim
+	// name, nil when there are none. Read one with [User.Claim].
+	// [CookieStore] and [GorillaStore] keep at most 16 claims, each name
+	// at most 256 bytes and each value valid JSON of at most 1 KiB, names
+	// and values 4 KiB together; they refuse to save more (an error
+	// wrapping [ErrTooLarge]) rather than drop any. Claims are not verified again
+	// after sign-in: they say what the provider asserted then.
+	Claims map[string]json.RawMessage
+}
+
+// Claim decodes the kept claim called name into v, as [json.Unmarshal]
+// does, and reports whether the user has it. A claim that is absent is
+// (false, nil), v untouched; one that does not fit v is (true, the
+// decoding error).
+func (u *User) Claim(name string, v any) (bool, error) {
+	raw, ok := u.Claims[name]
+	if !ok {
+		return false, nil
+	}
+	return true, json.Unmarshal(raw, v)
 }
 
 // ID returns the user's stable key, "provider|subject", suitable for a
