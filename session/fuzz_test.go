@@ -64,15 +64,16 @@ func FuzzDecodeSession(f *testing.F) {
 	})
 }
 
-// fuzzStore returns a store and two values it accepts, one of three chunks
-// and one of a single cookie that ends in "==" (four unused bits), with
+// fuzzStore returns a store and two securecookie-format values it
+// accepts, one of three chunks and one of a single cookie that ends in
+// "==" (four unused bits), two sealed-format ones (one cookie, three), and
 // their sessions keyed by the encoded value. The values are the same in every fuzzing worker: seal is
 // deterministic, and securecookie refuses only timestamps older than
 // MaxAge, so a fixed future timestamp and fixed session times do.
-func fuzzStore(f *testing.F) (c *CookieStore, three, one []string, real map[string]*Session) {
+func fuzzStore(f *testing.F) (c *CookieStore, three, one []string, real map[string]*Session, sealed [][]string) {
 	c = newTestStore(f, CookieConfig{})
 	future := time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
-	sealed := func(s *Session) []string {
+	legacy := func(s *Session) []string {
 		v := legacySeal(f, testKey(1), "session", c.Name(), appendSession(nil, s), future)[2:]
 		var out []string
 		for len(v) > chunkSize {
@@ -92,7 +93,7 @@ func fuzzStore(f *testing.F) (c *CookieStore, three, one []string, real map[stri
 	s := realisticSession(future)
 	s.ID = randText(40, 22)
 	for range 12 {
-		if one = sealed(s); strings.HasSuffix(one[0], "==") {
+		if one = legacy(s); strings.HasSuffix(one[0], "==") {
 			break
 		}
 		s.User.Name += "x"
@@ -105,14 +106,29 @@ func fuzzStore(f *testing.F) (c *CookieStore, three, one []string, real map[stri
 		s := realisticSession(future)
 		s.ID = randText(41, 22)
 		s.Tokens.IDToken = idToken(41, s.User.Subject, s.User.Email, size)
-		if three = sealed(s); len(three) > 3 {
+		if three = legacy(s); len(three) > 3 {
 			f.Fatal("no three-chunk session")
 		}
 		if len(three) == 3 {
 			add(s, three)
 		}
 	}
-	return c, three, one, real
+	// Values of the sealed format, the same in every worker: fixed
+	// nonces, and the store's clock a minute into the sessions' life.
+	fixedNonces(c.sealer)
+	c.now = func() time.Time { return future.Add(time.Minute) }
+	for i, size := range []int{0, 9000} {
+		s := realisticSession(future)
+		s.ID = randText(uint64(42+i), 22)
+		s.Tokens.IDToken = idToken(uint64(42+i), s.User.Subject, s.User.Email, size)
+		var vs []string
+		for _, ck := range live(save(f, c, s)) {
+			vs = append(vs, ck.Value)
+		}
+		add(s, vs)
+		sealed = append(sealed, vs)
+	}
+	return c, three, one, real, sealed
 }
 
 // readJoined returns what read finds, the chunks joined without the count
@@ -139,7 +155,7 @@ func cookiesNamed(name string, values []string) []*http.Cookie {
 // does not panic, answers ErrNoSession or a session, and returns a session
 // only for a value the store itself saved.
 func FuzzCookieLoad(f *testing.F) {
-	c, a, b, real := fuzzStore(f)
+	c, a, b, real, sealed := fuzzStore(f)
 	n := c.Name()
 	const b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 	for _, seed := range [][3]string{
@@ -171,6 +187,12 @@ func FuzzCookieLoad(f *testing.F) {
 	} {
 		f.Add(seed[0], seed[1], seed[2])
 	}
+	for _, vs := range sealed {
+		vs = append(vs, "", "")
+		f.Add(vs[0], vs[1], vs[2])
+		f.Add(vs[0][:len(vs[0])-1], vs[1], vs[2])
+		f.Add("1."+vs[0][2:], vs[1], vs[2])
+	}
 	f.Fuzz(func(t *testing.T, first, c1, c2 string) {
 		r := requestHeader(n + "=" + first + "; " + n + ".1=" + c1 + "; " + n + ".2=" + c2)
 		s, err := c.Load(r)
@@ -196,7 +218,7 @@ func FuzzCookieLoad(f *testing.F) {
 // prefix of 1..MaxChunks followed by the single cookies Name.1, …, within
 // the size bound.
 func FuzzChunkReader(f *testing.F) {
-	c, a, b, _ := fuzzStore(f)
+	c, a, b, _, _ := fuzzStore(f)
 	n := c.Name()
 	chunks := func(vs ...string) string {
 		var parts []string

@@ -60,6 +60,9 @@ type sealKey struct {
 // sealer seals with the first key and opens with any.
 type sealer struct {
 	keys []sealKey
+	// nonce fills a seal's nonce: crypto/rand, or a fixed sequence in
+	// tests that need the same value in every fuzzing worker.
+	nonce func([]byte)
 }
 
 // newSealer derives one AES-256-GCM key per configured key, newest first,
@@ -70,7 +73,9 @@ func newSealer(keys [][]byte, purpose string) (*sealer, error) {
 	if err := cookiekeys.Validate(keys); err != nil {
 		return nil, err
 	}
-	s := &sealer{keys: make([]sealKey, len(keys))}
+	s := &sealer{keys: make([]sealKey, len(keys)), nonce: func(b []byte) {
+		rand.Read(b) // never returns an error; see crypto/rand.Read
+	}}
 	for i, k := range keys {
 		enc, err := hkdf.Key(sha256.New, k, nil, "portcullis/"+purpose+"/aes-256-gcm", 32)
 		if err != nil {
@@ -117,7 +122,7 @@ func (s *sealer) seal(name string, expires time.Time, plaintext []byte) (string,
 	buf := make([]byte, sealHeader, sealHeader+len(plaintext)+sealTag)
 	buf[0], buf[1] = sealVersion, k.id
 	binary.BigEndian.PutUint32(buf[2:6], exp)
-	rand.Read(buf[6:sealHeader]) // never returns an error; see crypto/rand.Read
+	s.nonce(buf[6:sealHeader])
 	var adBuf [sealHeader + 128]byte
 	ad := append(append(adBuf[:0], buf[:6]...), name...)
 	buf = k.aead.Seal(buf, buf[6:sealHeader], plaintext, ad)
