@@ -13,7 +13,7 @@ import (
 // decoding it is on the path of every authenticated request, and it must be
 // cheap, allocation-light and strict.
 //
-//	version byte (3; 1 and 2 are still read)
+//	version byte (4; 1, 2 and 3 are still read)
 //	strings:  uvarint length, bytes   (ID, the User fields, the Tokens, SID)
 //	groups:   uvarint count, strings
 //	times:    varint Unix nanoseconds, 0 for the zero time
@@ -21,6 +21,8 @@ import (
 //	version 3 appends: User.Claims (uvarint count, then name and value
 //	                   strings, names in increasing byte order),
 //	                   User.GroupsIncomplete (one byte, 0 or 1)
+//	version 4 stores the access, refresh and ID tokens in compact form
+//	                   (compact.go: JWT segments kept decoded)
 //
 // Decoding refuses unknown versions, lengths beyond the input and trailing
 // bytes, so a value either decodes exactly or not at all; claims out of
@@ -30,7 +32,8 @@ import (
 // value (before kept claims) decode with the later fields empty, so an
 // upgrade signs nobody out.
 const (
-	codecVersion   = 3
+	codecVersion   = 4
+	codecVersionV3 = 3
 	codecVersionV2 = 2
 	codecVersionV1 = 1
 )
@@ -94,9 +97,10 @@ func appendSession(b []byte, s *Session) []byte {
 	}
 	b = appendStrings(b, u.Groups)
 	t := &s.Tokens
-	for _, v := range [...]string{t.AccessToken, t.TokenType, t.RefreshToken, t.IDToken} {
-		b = appendString(b, v)
-	}
+	b = appendToken(b, t.AccessToken)
+	b = appendString(b, t.TokenType)
+	b = appendToken(b, t.RefreshToken)
+	b = appendToken(b, t.IDToken)
 	b = appendTime(b, t.Expiry)
 	b = appendString(b, s.SID)
 	b = appendTime(b, s.Created)
@@ -168,8 +172,12 @@ func decodeSession(data []byte) (*Session, error) {
 	}
 	u.Groups = d.strings(maxGroups)
 	t := &s.Tokens
-	for _, p := range [...]*string{&t.AccessToken, &t.TokenType, &t.RefreshToken, &t.IDToken} {
-		*p = d.string()
+	if version >= codecVersion {
+		t.AccessToken, t.TokenType, t.RefreshToken, t.IDToken = d.token(), d.string(), d.token(), d.token()
+	} else {
+		for _, p := range [...]*string{&t.AccessToken, &t.TokenType, &t.RefreshToken, &t.IDToken} {
+			*p = d.string()
+		}
 	}
 	t.Expiry = d.time()
 	s.SID = d.string()
@@ -182,7 +190,7 @@ func decodeSession(data []byte) (*Session, error) {
 		s.ACR = d.string()
 		s.AMR = d.strings(maxAMR)
 	}
-	if version >= codecVersion {
+	if version >= codecVersionV3 {
 		u.Claims = d.claims()
 		u.GroupsIncomplete = d.flag()
 	}
