@@ -3,9 +3,11 @@ package session
 import (
 	"bytes"
 	"container/heap"
+	"encoding/binary"
 	"encoding/json"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // decodedCache remembers decoded sessions by the exact authenticated cookie
@@ -93,21 +95,35 @@ func (c *decodedCache) get(parts []string, now time.Time) (*Session, bool) {
 }
 
 // equalParts reports whether value is the concatenation of parts, in time
-// that depends on the lengths only.
+// that depends on the lengths only: a request's timing says nothing of how
+// much of its value matched a cached one.
 func equalParts(value string, parts []string) bool {
-	var diff byte
+	var diff uint64
 	off := 0
 	for _, p := range parts {
 		if len(p) > len(value)-off {
 			return false
 		}
-		v := value[off : off+len(p)]
-		for i := 0; i < len(p); i++ {
-			diff |= v[i] ^ p[i]
-		}
+		diff |= xorWords(value[off:off+len(p)], p)
 		off += len(p)
 	}
 	return off == len(value) && diff == 0
+}
+
+// xorWords returns the OR of a[i]^b[i] over len(a) == len(b) bytes, eight
+// at a time.
+func xorWords(a, b string) uint64 {
+	x := unsafe.Slice(unsafe.StringData(a), len(a))
+	y := unsafe.Slice(unsafe.StringData(b), len(b))
+	var diff uint64
+	for len(x) >= 8 {
+		diff |= binary.LittleEndian.Uint64(x) ^ binary.LittleEndian.Uint64(y)
+		x, y = x[8:], y[8:]
+	}
+	for i := range x {
+		diff |= uint64(x[i] ^ y[i])
+	}
+	return diff
 }
 
 // put remembers s (which the cache then owns) as decoded from the value

@@ -103,3 +103,32 @@ func TestCacheStillChecksExpiry(t *testing.T) {
 		t.Fatalf("expired cached session loaded: %+v, %v", got, err)
 	}
 }
+
+// TestEqualParts: a value equals its parts joined at any split, and
+// differs from any value with one byte changed, missing or added.
+func TestEqualParts(t *testing.T) {
+	v := strings.Repeat("0123456789abcdef", 20) + "xyz"
+	for _, split := range [][]int{{}, {1}, {7}, {8}, {100, 101}, {len(v) - 1}} {
+		var parts []string
+		last := 0
+		for _, at := range split {
+			parts, last = append(parts, v[last:at]), at
+		}
+		parts = append(parts, v[last:])
+		if !equalParts(v, parts) {
+			t.Fatalf("split at %v: not equal", split)
+		}
+	}
+	for i := range len(v) {
+		b := []byte(v)
+		b[i] ^= 0x20
+		if equalParts(v, []string{string(b)}) {
+			t.Fatalf("byte %d changed: equal", i)
+		}
+	}
+	for _, other := range []string{v[:len(v)-1], v + "x", "", v[1:]} {
+		if equalParts(v, []string{other}) || equalParts(v, []string{v, other[:0], "x"}) {
+			t.Fatalf("%d bytes against %d: equal", len(other), len(v))
+		}
+	}
+}

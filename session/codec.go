@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"time"
+	"unsafe"
 )
 
 // The session encoding is a small versioned binary format, not gob or JSON:
@@ -159,11 +160,22 @@ func appendTime(b []byte, t time.Time) []byte {
 
 // decodeSession decodes data produced by appendSession.
 func decodeSession(data []byte) (*Session, error) {
+	return decodeSessionFrom(decoder{}, data)
+}
+
+// decodeSessionOwned is decodeSession of data that no one changes or
+// reuses afterwards (a buffer just decrypted): the session's strings are
+// views of it, one allocation instead of one per field.
+func decodeSessionOwned(data []byte) (*Session, error) {
+	return decodeSessionFrom(decoder{owned: true}, data)
+}
+
+func decodeSessionFrom(d decoder, data []byte) (*Session, error) {
 	if len(data) == 0 || data[0] < codecVersionV1 || data[0] > codecVersion {
 		return nil, errMalformed
 	}
 	version := data[0]
-	d := decoder{buf: data[1:]}
+	d.buf = data[1:]
 	s := new(Session)
 	s.ID = d.string()
 	u := &s.User
@@ -205,6 +217,9 @@ func decodeSession(data []byte) (*Session, error) {
 type decoder struct {
 	buf []byte
 	err bool
+	// owned: buf is the decoder's for good (decodeSessionOwned), so the
+	// strings read are views of it rather than copies.
+	owned bool
 }
 
 func (d *decoder) uvarint() uint64 {
@@ -233,7 +248,14 @@ func (d *decoder) string() string {
 		d.err = true
 		return ""
 	}
-	s := string(d.buf[:n])
+	var s string
+	switch {
+	case n == 0:
+	case d.owned:
+		s = unsafe.String(unsafe.SliceData(d.buf), int(n))
+	default:
+		s = string(d.buf[:n])
+	}
 	d.buf = d.buf[n:]
 	return s
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"strings"
+	"unsafe"
 )
 
 // Compact token storage (codec version 4). A token made of 2 to 5 '.'
@@ -130,7 +131,7 @@ func (d *decoder) token() string {
 			}
 			out = segmentEncoding.AppendEncode(out, raw[i])
 		}
-		return string(out)
+		return unsafe.String(unsafe.SliceData(out), len(out)) // out is not used again
 	}
 	d.err = true
 	return ""

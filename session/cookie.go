@@ -199,7 +199,7 @@ func (c *CookieStore) decode(parts []string, now time.Time) (*Session, bool) {
 			return nil, false
 		}
 		data = pt
-		s, err := decodeSession(data)
+		s, err := decodeSessionOwned(data)
 		if err != nil {
 			return nil, false
 		}
@@ -215,7 +215,7 @@ func (c *CookieStore) decode(parts []string, now time.Time) (*Session, bool) {
 		if err := securecookie.DecodeMulti(c.name, encoded, &data, c.legacy...); err != nil {
 			return nil, false
 		}
-		s, err := decodeSession(data)
+		s, err := decodeSessionOwned(data)
 		if err != nil {
 			return nil, false
 		}

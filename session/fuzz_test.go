@@ -46,6 +46,10 @@ func FuzzDecodeSession(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := decodeSession(data)
+		// The owned decoder (views, not copies) answers the same.
+		if o, oerr := decodeSessionOwned(bytes.Clone(data)); (oerr == nil) != (err == nil) || err == nil && !equalSession(o, s) {
+			t.Fatalf("decodeSessionOwned = %v, %v; decodeSession = %v, %v", o, oerr, s, err)
+		}
 		if err != nil {
 			if s != nil {
 				t.Fatal("a session returned with an error")
