@@ -96,37 +96,43 @@ func (r *Results) perRound(f func(round int) float64) []float64 {
 
 func (r *Results) ns(name string, round int) float64 { return r.Samples[name][round].NsPerOp }
 
-// Floors returns the median over rounds of (item − bare) ÷ floor; for
-// the floor itself, floor ÷ floor.
+// Added returns the median over rounds of the item's cost above the bare
+// handler's in the same round.
+func (r *Results) Added(name string) float64 {
+	return median(r.perRound(func(i int) float64 { return r.ns(name, i) - r.ns(Bare, i) }))
+}
+
+// Floors returns the item's added cost (Added) ÷ the crypto floor's
+// median; for the floor itself, 1.
 func (r *Results) Floors(name string) float64 {
-	return median(r.perRound(func(i int) float64 {
-		if name == Floor {
-			return 1
-		}
-		return (r.ns(name, i) - r.ns(Bare, i)) / r.ns(Floor, i)
-	}))
+	if name == Floor {
+		return 1
+	}
+	return r.Added(name) / median(r.perRound(func(i int) float64 { return r.ns(Floor, i) }))
 }
 
-// VsOAuth2Proxy returns the median over rounds of oauth2-proxy's added
-// cost ÷ the item's added cost (above 1: the item adds less).
+// VsOAuth2Proxy returns oauth2-proxy's added cost ÷ the item's (above 1:
+// the item adds less). Medians of the per-round differences are used, not
+// per-round ratios: a warm item adds so little that one noisy round's
+// ratio would be meaningless.
 func (r *Results) VsOAuth2Proxy(name string) float64 {
-	return median(r.perRound(func(i int) float64 {
-		return (r.ns(OAuth2Proxy, i) - r.ns(Bare, i)) / (r.ns(name, i) - r.ns(Bare, i))
-	}))
+	return r.Added(OAuth2Proxy) / r.Added(name)
 }
 
-// Range returns the lowest and highest per-round value of f.
-func (r *Results) Range(f func(round int) float64) (lo, hi float64) {
+// Quartiles returns the first and third quartiles over rounds of f.
+func (r *Results) Quartiles(f func(round int) float64) (lo, hi float64) {
 	v := r.perRound(f)
-	return slices.Min(v), slices.Max(v)
+	slices.Sort(v)
+	return v[len(v)/4], v[(3*len(v))/4]
 }
 
 // Table prints one line per item: ns/op, B/op and allocs/op (medians),
 // allocations over the bare handler, the Cookie header's length, the
-// added cost in crypto floors and the ratio to oauth2-proxy's added cost.
+// added cost (median and quartiles over rounds), in crypto floors, and the
+// ratio of oauth2-proxy's added cost to it.
 func (r *Results) Table(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "item\tns/op\tB/op\tallocs/op\tallocs over bare\tCookie B\tadded ÷ floor\toauth2-proxy added ÷ this\t")
+	fmt.Fprintln(tw, "item\tns/op\tB/op\tallocs/op\tallocs over bare\tCookie B\tadded ns (quartiles)\tadded ÷ floor\toauth2-proxy added ÷ this\t")
 	bare := r.Samples[Bare]
 	bareAllocs := median(col(bare, func(s Sample) float64 { return s.AllocsPerOp }))
 	for _, it := range r.Items {
@@ -134,19 +140,18 @@ func (r *Results) Table(w io.Writer) {
 		ns := median(col(s, func(s Sample) float64 { return s.NsPerOp }))
 		allocs := median(col(s, func(s Sample) float64 { return s.AllocsPerOp }))
 		bytes := median(col(s, func(s Sample) float64 { return s.BytesPerOp }))
-		over, floors, vs := "–", "–", "–"
+		over, floors, vs, added := "–", "–", "–", "–"
 		if it.Name != Bare && it.Name != Floor {
 			over = fmt.Sprintf("%+.0f", allocs-bareAllocs)
 			floors = fmt.Sprintf("%.2f", r.Floors(it.Name))
-			lo, hi := r.Range(func(i int) float64 {
-				return (r.ns(OAuth2Proxy, i) - r.ns(Bare, i)) / (r.ns(it.Name, i) - r.ns(Bare, i))
-			})
-			vs = fmt.Sprintf("%.2f× (%.1f–%.1f)", r.VsOAuth2Proxy(it.Name), lo, hi)
+			vs = fmt.Sprintf("%.1f×", r.VsOAuth2Proxy(it.Name))
+			lo, hi := r.Quartiles(func(i int) float64 { return r.ns(it.Name, i) - r.ns(Bare, i) })
+			added = fmt.Sprintf("%.0f (%.0f–%.0f)", r.Added(it.Name), lo, hi)
 		}
 		if it.Name == Floor {
 			floors = "1"
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.0f\t%s\t%d\t%s\t%s\t\n", it.Name, ns, bytes, allocs, over, it.CookieBytes, floors, vs)
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.0f\t%s\t%d\t%s\t%s\t%s\t\n", it.Name, ns, bytes, allocs, over, it.CookieBytes, added, floors, vs)
 	}
 	tw.Flush()
 }
