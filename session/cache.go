@@ -5,6 +5,7 @@ import (
 	"container/heap"
 	"encoding/binary"
 	"encoding/json"
+	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -132,15 +133,14 @@ func (c *decodedCache) put(parts []string, s *Session, now time.Time) {
 	if c.m == nil {
 		return
 	}
-	n := 0
-	for _, p := range parts {
-		n += len(p)
+	// One part is kept as it is, a view of the request's Cookie header
+	// line (which it then keeps alive): no copy on the path of a first
+	// request. Several are joined.
+	value := parts[0]
+	if len(parts) > 1 {
+		value = strings.Join(parts, "")
 	}
-	value := make([]byte, 0, n)
-	for _, p := range parts {
-		value = append(value, p...)
-	}
-	e := &cacheEntry{key: keyOf(parts), value: string(value), s: s, expires: s.Expires}
+	e := &cacheEntry{key: keyOf(parts), value: value, s: s, expires: s.Expires}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old, ok := c.m[e.key]; ok {

@@ -180,12 +180,15 @@ func (c *CookieStore) LoadAt(r *http.Request, now time.Time) (*Session, error) {
 // decode authenticates and decodes the value made of parts (the first
 // with its count prefix), in either format.
 func (c *CookieStore) decode(parts []string, now time.Time) (*Session, bool) {
+	sep := parts[0][strings.IndexAny(parts[0], ".~")]
 	for _, p := range parts {
-		if !validCookieValue(p) {
-			return nil, false // net/http would not have read this cookie
+		// net/http would not have read a cookie with other bytes. The
+		// sealed format's strict base64url decoder refuses every byte
+		// outside its alphabet but CR and LF, which it skips.
+		if sep == sepSealed && (strings.IndexByte(p, '\r') >= 0 || strings.IndexByte(p, '\n') >= 0) || sep != sepSealed && !validCookieValue(p) {
+			return nil, false
 		}
 	}
-	sep := parts[0][strings.IndexAny(parts[0], ".~")]
 	first := parts[0][strings.IndexByte(parts[0], sep)+1:]
 	encoded := first
 	if len(parts) > 1 {

@@ -361,6 +361,8 @@ func TestCookieStoreRefuses(t *testing.T) {
 		{"quoted whitespace", name + `="  "`},
 		{"space inside", name + `="` + v[:100] + " " + v[100:] + `"`},
 		{"leading space", name + `=" ` + v + `"`},
+		{"line feed inside", name + "=" + v[:100] + "\n" + v[100:]},
+		{"carriage return inside", name + "=" + v[:100] + "\r" + v[100:]},
 		{"no count prefix", name + "=" + v[2:]},
 		{"count 2, no chunk", name + "=2~" + v[2:]},
 		{"count 0", name + "=0~" + v[2:]},

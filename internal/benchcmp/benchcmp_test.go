@@ -55,3 +55,28 @@ func TestItems(t *testing.T) {
 		t.Fatal("no measurement")
 	}
 }
+
+// BenchmarkItems runs each item as a standard benchmark, for profiles
+// (-cpuprofile, -memprofile); the table comes from cmd/table, whose
+// interleaved rounds keep the ratios while the machine drifts.
+func BenchmarkItems(b *testing.B) {
+	s, err := NewSetup()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	items, err := s.Items()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, it := range items {
+		b.Run(strings.NewReplacer(" ", "_", ",", "", "/", "-").Replace(it.Name), func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				it.Op(i)
+				i++
+			}
+		})
+	}
+}
