@@ -51,6 +51,7 @@ const (
 	WarmRequire = "portcullis Require, warm"
 	ColdRequire = "portcullis Require, cold"
 	Policy      = "portcullis RequireWith(policy), warm"
+	BigPolicy   = "portcullis RequireWith(10,000 domains, 10,000 groups), warm"
 	Revocations = "portcullis Require, 30,000 revocations"
 	OAuth2Proxy = "oauth2-proxy cookie store"
 	Gorilla     = "gorilla/sessions CookieStore"
@@ -211,6 +212,12 @@ func (s *Setup) Items() ([]Item, error) {
 	}
 	items = append(items, chain(ColdRequire, a.Require(portcullisApp()), cold...))
 	items = append(items, chain(Policy, a.RequireWith(policy.AnyOf(policy.EmailDomains("example.com"), policy.Groups("admins")))(portcullisApp()), warm...))
+	domains, groups := make([]string, 10000), make([]string, 10000)
+	for i := range domains {
+		domains[i], groups[i] = fmt.Sprintf("d%d.example.org", i), fmt.Sprintf("group-%d", i)
+	}
+	domains[9999] = "example.com" // the user's, last
+	items = append(items, chain(BigPolicy, a.RequireWith(policy.AnyOf(policy.Groups(groups...), policy.EmailDomains(domains...)))(portcullisApp()), warm...))
 
 	ra, rstore, rp, err := s.Portcullis(30000)
 	if err != nil {
