@@ -50,7 +50,7 @@ func New(cfg Config) (*Auth, error) {
 	if err != nil {
 		return nil, err
 	}
-	pg, err := newPages(s.home)
+	pg, err := newPages(s)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package middleware
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
@@ -35,13 +36,20 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
+		var kept interface{ Claim() string }
+		if errors.As(err, &kept) && kept.Claim() != "" {
+			// The reason alone does not say which: name the kept claim
+			// (configuration, KeepClaims), never its value.
+			a.log.LogAttrs(r.Context(), levelWarn, "portcullis: sign-in refused: a kept claim exceeds the session's bounds",
+				providerAttr(name), slog.String("claim", kept.Claim()))
+		}
 		if isDiscoveryFailure(err) {
 			// Restarted while the provider is down (unavailable.go).
 			returnTo, su := a.s.flowRetry(f)
 			err = a.providerDown(w, p, returnTo, su, err)
 		}
 		a.emit(r.Context(), loginFailure(name, err))
-		a.fail(w, r, err)
+		a.fail(w, r, a.retrying(p, f, err))
 		return
 	}
 	a.emit(r.Context(), Event{Kind: EventLogin, Provider: name, User: UserRef(&s.User), Status: http.StatusSeeOther})
@@ -156,9 +164,12 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, p *providers.Pro
 	s := session.New(id.User, id.Tokens, a.now(), a.s.SessionLifetime)
 	s.SID = id.SID
 	s.AuthTime, s.ACR, s.AMR = id.AuthTime, id.ACR, id.AMR
+	// The hooks see the provider's claims (SignInClaims); the session is
+	// saved with the request's own context.
+	hooks := r.WithContext(withSignInClaims(r.Context(), id.Claims))
 	if a.s.SignInPolicy != nil {
 		err := a.s.SignInPolicy.Check(&policy.Request{
-			HTTP: r, User: &s.User, AuthTime: s.AuthTime, ACR: s.ACR, AMR: s.AMR,
+			HTTP: hooks, User: &s.User, AuthTime: s.AuthTime, ACR: s.ACR, AMR: s.AMR,
 			ClientIP: a.clientIP(r), Now: s.Created,
 		})
 		switch {
@@ -171,7 +182,7 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, p *providers.Pro
 		}
 	}
 	if a.s.LinkAccount != nil {
-		account, err := a.s.LinkAccount(r.Context(), s.User)
+		account, err := a.s.LinkAccount(hooks.Context(), s.User)
 		switch {
 		case errors.Is(err, ErrForbidden):
 			return nil, f, fail(ErrForbidden, "link_account_refused", err)
@@ -181,7 +192,7 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, p *providers.Pro
 		s.User.Account = account
 	}
 	if a.s.OnLogin != nil {
-		if err := a.s.OnLogin(r.Context(), s); err != nil {
+		if err := a.s.OnLogin(hooks.Context(), s); err != nil {
 			return nil, f, fail(ErrForbidden, "on_login_refused", err)
 		}
 	}

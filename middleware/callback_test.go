@@ -32,6 +32,7 @@ type loginOptions struct {
 	two            bool              // also configure provider "b"
 	userInfo       bool              // OIDCConfig.UserInfo
 	extraAudiences []string          // OIDCConfig.ExtraAudiences
+	keepClaims     []string          // OIDCConfig.KeepClaims
 	timeout        time.Duration     // the provider HTTP client's Timeout
 	config         func(*Config)     // edits the Auth's Config
 }
@@ -77,6 +78,7 @@ func newLoginTest(t *testing.T, o loginOptions) *loginTest {
 			ClientSecret:   oidctest.ClientSecret,
 			UserInfo:       o.userInfo,
 			ExtraAudiences: o.extraAudiences,
+			KeepClaims:     o.keepClaims,
 			HTTPClient:     client,
 		})
 		if err != nil {

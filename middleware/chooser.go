@@ -1,14 +1,12 @@
 package middleware
 
 import (
-	"bytes"
 	"net/http"
-	"strconv"
 )
 
 // ChooserPage is the data of the sign-in page that GET /auth/login shows
 // when several providers are configured: the built-in page's, and what a
-// [Config.ChooserTemplate] is executed with.
+// [Config.ChooserTemplate] is executed with. [Page] embeds it.
 type ChooserPage struct {
 	// Providers are the configured providers, in the order of
 	// [Config.Providers].
@@ -34,18 +32,13 @@ type ChooserButton struct {
 	URL string
 }
 
-// customChooserCSP is the Content-Security-Policy of a page rendered from
-// Config.ChooserTemplate, unless a handler in front of Auth.Handler
-// already set one: resources from the application's own origin only.
-const customChooserCSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-
 // chooserPage returns the sign-in page's data for returnTo, a path that
 // settings.returnTo accepted.
-func (a *Auth) chooserPage(returnTo string) ChooserPage {
-	page := ChooserPage{Providers: make([]ChooserButton, len(a.s.Providers)), ReturnTo: returnTo}
-	for i, p := range a.s.Providers {
-		u := a.s.prefix + "/login/" + p.Name()
-		if returnTo != a.s.home {
+func (s *settings) chooserPage(returnTo string) ChooserPage {
+	page := ChooserPage{Providers: make([]ChooserButton, len(s.Providers)), ReturnTo: returnTo}
+	for i, p := range s.Providers {
+		u := s.prefix + "/login/" + p.Name()
+		if returnTo != s.home {
 			u += "?return_to=" + queryEscape(returnTo)
 		}
 		page.Providers[i] = ChooserButton{Name: p.Name(), DisplayName: p.DisplayName(), Brand: p.Brand(), URL: u}
@@ -54,26 +47,22 @@ func (a *Auth) chooserPage(returnTo string) ChooserPage {
 }
 
 // serveChooser writes the sign-in page: the application's template when
-// it configured one, the built-in page otherwise. Neither sets a cookie: a
-// flow starts only when a button is chosen.
+// it configured one (Config.Pages or ChooserTemplate), the built-in page
+// otherwise. Neither sets a cookie: a flow starts only when a button is
+// chosen.
 func (a *Auth) serveChooser(w http.ResponseWriter, r *http.Request, returnTo string) {
-	page := a.chooserPage(returnTo)
-	t := a.s.ChooserTemplate
-	if t == nil {
-		a.pages.render(w, http.StatusOK, "chooser", page)
-		return
-	}
-	var buf bytes.Buffer
-	if err := t.Execute(&buf, page); err != nil {
+	if err := a.pages.render(w, a.chooserPage(returnTo), nil); err != nil {
 		a.fail(w, r, fail(ErrInternal, "chooser_template", err))
-		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	if h.Get("Content-Security-Policy") == "" {
-		h.Set("Content-Security-Policy", customChooserCSP)
+}
+
+// chooserPage is the "chooser" Page for returnTo.
+func (a *Auth) chooserPage(returnTo string) Page {
+	pg := a.pages.page("chooser", "Sign in", http.StatusOK)
+	pg.Heading, pg.Message = "Sign in", "Choose how you want to sign in."
+	if a.s.Brand.Name != "" {
+		pg.Heading = "Sign in to " + a.s.Brand.Name
 	}
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
-	w.WriteHeader(http.StatusOK)
-	w.Write(buf.Bytes())
+	pg.ChooserPage = a.s.chooserPage(returnTo)
+	return pg
 }

@@ -51,6 +51,26 @@ type Config struct {
 	// checks of BearerTokens that need its discovery document run at
 	// first use then, failing closed.
 	Providers []*providers.Provider
+	// Brand is the application's name, logo and accent colour, shown by
+	// every built-in page; see [Brand] for what New accepts. Default: no
+	// name or logo, portcullis's blue.
+	Brand Brand
+	// Pages replaces built-in pages with the application's own
+	// html/template templates: the templates of the set named "chooser",
+	// "error", "forbidden", "unavailable", "logout" and "signed-out"
+	// ({{define "error"}}…{{end}}) are executed with the [Page] of that
+	// name; a page the set does not define stays built-in, and other
+	// templates in the set (a shared layout) are left alone. Each replaced
+	// page is served with the status, Cache-Control: no-store, nosniff and
+	// a Content-Security-Policy allowing the application's own origin
+	// only (its form-action also allowing the providers' end-session
+	// origins on the "logout" page), unless a handler in front of
+	// portcullis set one. New refuses a set that defines none of the
+	// pages, and executes each page once with sample data, so a template
+	// that fails is an error at startup; one that fails on a request's
+	// data answers 500 (the built-in error page, for error pages). New
+	// uses a copy (Clone). Default: every page built-in.
+	Pages *template.Template
 	// ChooserTemplate replaces the built-in sign-in page that GET
 	// /auth/login shows when there are several providers. It is executed
 	// (t.Execute) with a [ChooserPage]: each provider's name, display
@@ -62,6 +82,10 @@ type Config struct {
 	// to the template have no effect.
 	// Default: the built-in page (brand buttons for Google and GitHub, no
 	// script, no external request, light and dark).
+	//
+	// Deprecated: define a "chooser" template in Pages instead: it gets
+	// a [Page], which embeds ChooserPage, so the same template works
+	// there. ChooserTemplate keeps working; setting both is refused.
 	ChooserTemplate *template.Template
 	// Keys are the secret keys for the login-flow cookies, and for the
 	// session cookie when Sessions is nil: newest first, 32 to 64 random
@@ -147,12 +171,17 @@ type Config struct {
 	// address the provider says it verified — never link by an email
 	// claim read elsewhere. Returning an error refuses the sign-in (403
 	// when it wraps ErrForbidden, 503 otherwise: the lookup failed). It
-	// is not called for bearer tokens. Default: no linking.
+	// is not called for bearer tokens. The provider's claims are in ctx:
+	// [SignInClaims]. Default: no linking.
 	LinkAccount func(ctx context.Context, u session.User) (account string, err error)
 	// OnLogin runs after a login is verified and before the session is
 	// saved. Returning an error refuses the login with 403 (wrap
 	// ErrForbidden or not; the user sees a generic page). Use it to
-	// provision users or to apply a sign-in policy.
+	// provision users or to apply a sign-in policy, and to map the
+	// provider's claims ([SignInClaims] on ctx) into s.User: Groups,
+	// Account, or a claim of its own in s.User.Claims (kept in the
+	// session within the bounds session.User.Claims documents; a session
+	// beyond them is not saved, and the login fails with 500).
 	OnLogin func(ctx context.Context, s *session.Session) error
 	// OnLogout runs after sessions ended and the revocation list recorded
 	// it; ended is the recorded entry, in one of the shapes documented on
@@ -177,7 +206,9 @@ type Config struct {
 	// admit (package policy): they get 403 and no session, so outsiders
 	// never hold one. It judges the identity the provider has just
 	// verified: its User (verified email, groups), AuthTime, ACR and AMR,
-	// and the client address. A step-up requirement is a refusal here.
+	// and the client address; a policy.Func reads the provider's claims
+	// from its request's context ([SignInClaims] on Request.HTTP's
+	// context). A step-up requirement is a refusal here.
 	// Routes can be stricter still with [Auth.RequireWith]. Default: every
 	// identity the providers verify. New refuses a misconfigured policy
 	// (policy.Validate).
@@ -253,6 +284,7 @@ type settings struct {
 	cookieTag string
 	secure    bool // cookies carry Secure
 	providers map[string]*providers.Provider
+	brand     brandStyle
 }
 
 // validate copies cfg, fills in defaults and reports every problem at once
@@ -276,7 +308,20 @@ func validate(cfg Config) (*settings, error) {
 		}
 		cfg.ChooserTemplate = t
 	}
+	if cfg.Pages != nil {
+		t, err := cfg.Pages.Clone()
+		if err != nil {
+			bad("Pages", "cannot be copied (%v): pass a template that has not been executed", err)
+		}
+		cfg.Pages = t
+	}
 	s := &settings{Config: cfg}
+	var brandProblems []string
+	s.brand, brandProblems = validateBrand(cfg.Brand)
+	for _, p := range brandProblems {
+		bad("Brand", "%s", p)
+	}
+	s.Brand = s.brand.Brand
 
 	base, err := url.Parse(cfg.BaseURL)
 	switch {
@@ -391,6 +436,9 @@ func validate(cfg Config) (*settings, error) {
 		if err := (rateLimit{burst: s.LoginRateLimit.Burst, every: s.LoginRateLimit.Every}).check(); err != nil {
 			bad("LoginRateLimit", "%v", err)
 		}
+	}
+	if len(errs) == 0 {
+		checkPages(s, bad)
 	}
 	if s.Sessions == nil && len(errs) == 0 {
 		name := "__Host-portcullis" + s.cookieTag

@@ -3,6 +3,7 @@ package middleware
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -426,6 +427,39 @@ func SessionFrom(ctx context.Context) (*session.Session, bool) {
 	}
 	s := st.session()
 	return s, s != nil
+}
+
+type signInClaimsKey struct{}
+
+// SignInClaims returns the claims the provider asserted for the sign-in
+// in progress ([providers.Identity.Claims]: the verified ID token's, with
+// UserInfo's when it is on), for an application that maps them itself:
+// into Groups or Account, or into a claim of its own kept in
+// session.User.Claims. It answers in the contexts SignInPolicy (through
+// Request.HTTP), LinkAccount and OnLogin run with, and reports false
+// anywhere else: the claims are not kept beyond the sign-in, except
+// those named in the provider's KeepClaims. The map is nil for providers
+// without claims (GitHub, plain OAuth 2.0). It must not be modified.
+//
+//	OnLogin: func(ctx context.Context, s *session.Session) error {
+//		claims, _ := middleware.SignInClaims(ctx)
+//		var roles struct{ Roles []string }
+//		if json.Unmarshal(claims["realm_access"], &roles) == nil {
+//			s.User.Groups = roles.Roles
+//		}
+//		return nil
+//	}
+func SignInClaims(ctx context.Context) (map[string]json.RawMessage, bool) {
+	c, ok := ctx.Value(signInClaimsKey{}).(signInClaims)
+	return c.claims, ok
+}
+
+// signInClaims is the context value of SignInClaims.
+type signInClaims struct{ claims map[string]json.RawMessage }
+
+// withSignInClaims returns ctx carrying claims for SignInClaims.
+func withSignInClaims(ctx context.Context, claims map[string]json.RawMessage) context.Context {
+	return context.WithValue(ctx, signInClaimsKey{}, signInClaims{claims})
 }
 
 // trackingWriter commits the request's session just before the response

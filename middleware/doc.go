@@ -52,6 +52,26 @@
 // (see Config's Example (ErrorHandler)). Run code at each sign-in:
 // Config.OnLogin; link identities to accounts: Config.LinkAccount.
 //
+// Use the provider's claims: name the ones to keep in
+// providers.OIDCConfig.KeepClaims and read them behind Require with
+// session.User.Claim; set OIDCConfig.GroupsClaim to fill Groups from a
+// claim path. For any other mapping, [SignInClaims] gives every claim of
+// the sign-in to Config.SignInPolicy, LinkAccount and OnLogin, which can
+// set s.User.Groups, s.User.Account or a claim of its own in
+// s.User.Claims:
+//
+//	u, _ := middleware.UserFrom(r.Context())
+//	var tenant string
+//	ok, err := u.Claim("tid", &tenant) // KeepClaims: []string{"tid"}
+//
+// Put my app's name on the pages: Config.Brand gives every built-in page
+// (sign-in, errors, sign-out) a name, a logo (inline SVG, checked, or an
+// image on your own origin) and an accent colour, checked for contrast in
+// the light and dark schemes (see [Brand]'s Example). Replace a page:
+// Config.Pages, templates named "chooser", "error", "forbidden",
+// "unavailable", "logout" or "signed-out", each executed with a [Page]
+// (see Config's Example (Pages)).
+//
 // Test my handler: package middleware/authtest provides a signed-in
 // request for a handler behind Require, and an in-process provider
 // (providers/devoidc) for tests that go through the whole sign-in.

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"mime"
@@ -25,7 +26,6 @@ func (a *Auth) serveError(w http.ResponseWriter, r *http.Request, err error) {
 	if login == "" {
 		login = a.s.prefix + "/login"
 	}
-	heading, message := errorText(err, status)
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	if status == http.StatusUnauthorized && h.Get("WWW-Authenticate") == "" {
@@ -35,30 +35,25 @@ func (a *Auth) serveError(w http.ResponseWriter, r *http.Request, err error) {
 			h.Add("WWW-Authenticate", `Bearer realm="portcullis"`)
 		}
 	}
+	pg := a.errorPage(r, err, status)
 	if !acceptsHTML(r) {
 		code := errorCode(err, status)
 		body, _ := json.Marshal(struct {
 			Error   string `json:"error"`
 			Message string `json:"message"`
 			Login   string `json:"login_url,omitempty"`
-		}{code, message, loginIf(status, login)})
+		}{code, pg.Message, loginIf(status, login)})
 		h.Set("Content-Type", "application/json")
 		h.Set("X-Content-Type-Options", "nosniff")
 		w.WriteHeader(status)
 		w.Write(append(body, '\n'))
 		return
 	}
-	d := errorData{Status: status, Heading: heading, Message: message}
-	if status != http.StatusForbidden && status != http.StatusNotFound {
-		d.RetryURL, d.RetryLabel = login, "Try again"
-		if errors.Is(err, ErrUnauthenticated) {
-			d.RetryLabel = "Sign in"
-		}
-		if down := (*providerDown)(nil); errors.As(err, &down) {
-			d.RetryURL = down.retry // the same sign-in, return path kept
-		}
+	if a.pages.render(w, pg, nil) != nil {
+		// The application's page failed on this request's data: the
+		// built-in page says the same.
+		a.pages.renderBuiltin(w, pg, nil)
 	}
-	a.pages.render(w, status, "error", d)
 }
 
 func loginIf(status int, login string) string {
@@ -68,51 +63,82 @@ func loginIf(status int, login string) string {
 	return ""
 }
 
-// errorText returns the page's heading and message for err.
-func errorText(err error, status int) (string, string) {
-	var down *providerDown
-	if errors.As(err, &down) {
-		return down.name + " is unavailable", "Signing in with " + down.name + " is not possible right now. Try again in a moment."
-	}
+// errorPage returns the page for err: which page, what happened in plain
+// words, and what the person can do — the sign-in to try again (retryOf),
+// or another account, or nothing when trying again cannot help. It names
+// providers by their display names and never shows the error's text.
+func (a *Auth) errorPage(r *http.Request, err error, status int) Page {
+	retry, provider := a.retryOf(r, err)
+	who := cmp.Or(provider, "the sign-in provider")
+	Who := cmp.Or(provider, "The sign-in provider")
+	site := cmp.Or(a.s.Brand.Name, "this site")
+	Site := cmp.Or(a.s.Brand.Name, "This site")
+	name, heading, message, label := "error", "Something went wrong", Site+" could not complete the request. Try again in a moment.", "Try again"
 	var pe *providers.Error
-	if errors.As(err, &pe) && pe.Status == 0 {
+	var down *providerDown
+	var bf *bearerFailure
+	switch reason := reasonOf(err); {
+	case errors.As(err, &down):
+		name, heading, message = "unavailable", down.name+" is unavailable", "Signing in with "+down.name+" is not possible right now. Try again in a moment."
+	case errors.As(err, &pe) && pe.Status == 0:
+		// The authorization endpoint's "error" (RFC 6749 §4.1.2.1,
+		// OpenID Connect Core §3.1.2.6): only the registered codes
+		// choose a text, the description is never shown.
 		switch pe.Code {
 		case "access_denied":
-			return "Sign-in was cancelled", "The sign-in provider reports that access was denied. You can try again."
+			heading, message = "Sign-in was cancelled", Who+" did not give access: the sign-in was cancelled or refused there. You can try again."
 		case "login_required", "interaction_required", "consent_required", "account_selection_required":
-			return "Sign-in needed", "The sign-in provider needs you to sign in again."
+			heading, message = "Sign-in needed", Who+" needs you to sign in again."
 		case "temporarily_unavailable", "server_error":
-			return "Sign-in is unavailable", "The sign-in provider could not complete the request. Try again in a moment."
+			name, heading, message = "unavailable", "Sign-in is unavailable", Who+" could not complete the sign-in right now. Try again in a moment."
+		default:
+			heading, message = "Sign-in did not complete", Who+" could not complete the sign-in. You can try again."
 		}
-		return "Sign-in did not complete", "The sign-in provider returned an error."
+	case errors.Is(err, ErrUnauthenticated) && errors.As(err, &bf):
+		heading, message, retry = "Invalid access token", "The access token is missing, malformed, expired or not for this API.", ""
+		if reason == "step_up_required" {
+			heading, message = "Stronger sign-in needed", "The access token's authentication does not meet this resource's requirement."
+		}
+	case errors.Is(err, ErrUnauthenticated):
+		heading, message, label = "Please sign in", "You need to sign in to see this page.", "Sign in"
+		if reason == "step_up_required" {
+			heading, message = "Stronger sign-in needed", "This page needs you to confirm who you are again with "+who+"."
+		}
+	case errors.Is(err, ErrLoginFailed):
+		heading, message = "Sign-in failed", "The answer from "+who+" could not be verified, so you are not signed in. Please try again."
+	case errors.Is(err, ErrForbidden):
+		name = "forbidden"
+		switch reason {
+		case "cross_origin":
+			heading, message = "Sign-out was blocked", "The request to sign out did not come from "+site+", so nothing changed. To sign out, use the button on the sign-out page."
+			retry, label = a.s.prefix+"/logout", "Go to the sign-out page"
+		case "policy_denied", "insufficient_scope":
+			heading, message = "Access denied", "You are signed in, but this account is not allowed to see this page. You can sign in with another account."
+			retry, label = a.logoutPath(a.requestReturnTo(r)), "Use another account"
+		default: // the sign-in itself was refused
+			heading, message = "This account cannot sign in", "The account you signed in with at "+who+" is not allowed to use "+site+". You can try again with another account."
+			label = "Try another account"
+		}
+	case errors.Is(err, ErrInvalidRequest) && reason == "unknown_provider":
+		heading, message, label = "This sign-in option does not exist", "Choose one of the ways to sign in on the sign-in page.", "Go to the sign-in page"
+	case errors.Is(err, ErrInvalidRequest):
+		heading, message = "This sign-in link is not valid", "It may have expired, been used already or been opened in another browser. Please start again."
+	case errors.Is(err, ErrProviderUnavailable):
+		name, heading, message = "unavailable", "Sign-in is unavailable", Who+" could not be reached or did not answer. Try again in a moment."
+	case errors.Is(err, ErrStoreUnavailable):
+		name, heading, message = "unavailable", "Temporarily unavailable", Site+" cannot check sign-ins right now. Try again in a moment."
+	case errors.Is(err, ErrNotFound):
+		heading, message, retry = "Page not found", "There is nothing at this address.", ""
+	case errors.Is(err, ErrRateLimited):
+		heading, message = "Too many attempts", "There were too many sign-in attempts from your network. Wait a moment, then try again."
 	}
-	switch status {
-	case http.StatusUnauthorized:
-		if errors.Is(err, ErrLoginFailed) {
-			return "Sign-in failed", "We could not verify the answer from the sign-in provider. Please try again."
-		}
-		var bf *bearerFailure
-		if errors.As(err, &bf) {
-			if reasonOf(err) == "step_up_required" {
-				return "Stronger sign-in needed", "The access token's authentication does not meet this resource's requirement."
-			}
-			return "Invalid access token", "The access token is missing, malformed, expired or not for this API."
-		}
-		return "Please sign in", "You need to sign in to see this page."
-	case http.StatusForbidden:
-		return "Access denied", "You are signed in, but this account is not allowed to see this page."
-	case http.StatusBadRequest:
-		return "This sign-in link is not valid", "It may have expired, been used already or been opened in another browser. Please start again."
-	case http.StatusBadGateway:
-		return "Sign-in is unavailable", "The sign-in provider could not be reached. Try again in a moment."
-	case http.StatusServiceUnavailable:
-		return "Temporarily unavailable", "The site cannot check sign-ins right now. Try again in a moment."
-	case http.StatusNotFound:
-		return "Page not found", "There is nothing at this address."
-	case http.StatusTooManyRequests:
-		return "Too many attempts", "There were too many sign-in attempts from your network. Wait a moment, then try again."
+	titles := map[string]string{"error": "Sign-in problem", "forbidden": "Access denied", "unavailable": "Temporarily unavailable"}
+	pg := a.pages.page(name, titles[name], status)
+	pg.Heading, pg.Message, pg.Provider = heading, message, provider
+	if retry != "" {
+		pg.Action, pg.ActionLabel = retry, label
 	}
-	return "Something went wrong", "The request could not be completed. Try again in a moment."
+	return pg
 }
 
 // errorCode is the machine-readable "error" member of JSON error bodies.

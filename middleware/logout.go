@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -16,32 +17,56 @@ import (
 
 // serveLogoutPage shows a confirmation page with a button that POSTs to
 // the logout endpoint. A GET changes nothing, so an <img src=/auth/logout>
-// on another site cannot sign anyone out.
+// on another site cannot sign anyone out. When nobody is signed in, the
+// page says so and offers to sign in instead.
 func (a *Auth) serveLogoutPage(w http.ResponseWriter, r *http.Request) {
-	action := a.s.prefix + "/logout"
-	if rt := a.returnToParam(r); rt != a.s.home {
-		action += "?return_to=" + queryEscape(rt)
+	rt := a.returnToParam(r)
+	s, err := a.Session(r)
+	if errors.Is(err, ErrStoreUnavailable) {
+		// Whether anyone is signed in cannot be told.
+		a.fail(w, r, err)
+		return
 	}
-	d := logoutData{Action: action}
 	var provider string
-	if s, err := a.Session(r); err == nil {
-		d.User = displayName(&s.User)
+	pg := a.pages.page("logout", "Sign out", http.StatusOK)
+	if s != nil {
 		provider = s.User.Provider
+		pg.User = displayName(&s.User)
+		pg.Heading = "Sign out?"
+		if a.s.Brand.Name != "" {
+			pg.Heading = "Sign out of " + a.s.Brand.Name + "?"
+		}
+		pg.Message = "You are signed in as " + pg.User + "."
+		pg.Action, pg.ActionLabel = a.s.prefix+"/logout", "Sign out"
+		if rt != a.s.home {
+			pg.Action += "?return_to=" + queryEscape(rt)
+		}
+		if p := a.s.providers[provider]; p != nil {
+			pg.Provider = p.DisplayName()
+		}
+	} else {
+		pg = a.pages.page("logout", "Not signed in", http.StatusOK)
+		pg.Heading = "You are not signed in"
+		pg.Message = "Nobody is signed in to " + cmp.Or(a.s.Brand.Name, "this site") + " in this browser, so there is nothing to sign out of."
+		pg.Action, pg.ActionLabel = a.loginPath(rt), "Sign in"
 	}
-	a.pages.renderCSP(w, http.StatusOK, "logout", d, a.logoutCSP(r.Context(), provider))
+	if err := a.pages.render(w, pg, a.logoutOrigins(r.Context(), provider)); err != nil {
+		a.fail(w, r, fail(ErrInternal, "page_template", err))
+	}
 }
 
-// logoutCSP is the sign-out page's Content-Security-Policy. Its form posts
-// to /auth/logout, which may redirect to a provider's end_session_endpoint,
-// and browsers apply form-action to the redirects of a form submission too
-// (CSP Level 3 §6.3.1), so the end_session origins are allowed beside
+// logoutOrigins are the origins the sign-out page's form may lead to
+// besides its own, for its Content-Security-Policy. The form posts to
+// /auth/logout, which may redirect to a provider's end_session_endpoint,
+// and browsers apply form-action to the redirects of a form submission
+// too (CSP Level 3 §6.3.1), so the end_session origins are allowed beside
 // 'self': those of every provider whose metadata is known, and that of
 // the signed-in user's provider (named provider; "" when nobody is signed
 // in), whose endpoint the form leads to, waited for as long as ctx allows
 // when it is not known yet. It is computed per request, not in New: a
 // provider that was down when the application started learns its
 // endpoint later (unavailable.go).
-func (a *Auth) logoutCSP(ctx context.Context, provider string) string {
+func (a *Auth) logoutOrigins(ctx context.Context, provider string) []string {
 	var origins []string
 	known := knownOnly()
 	for _, p := range a.s.Providers {
@@ -59,7 +84,7 @@ func (a *Auth) logoutCSP(ctx context.Context, provider string) string {
 			}
 		}
 	}
-	return withFormActions(origins)
+	return origins
 }
 
 // serveLogout signs out. Only same-origin requests are accepted
@@ -180,7 +205,13 @@ func (a *Auth) serveLogoutCallback(w http.ResponseWriter, r *http.Request) {
 	a.logouts.clearAll(w, r)
 	if err != nil || len(q["state"]) != 1 {
 		a.emit(r.Context(), Event{Kind: EventStateInvalid, Reason: "logout_state_mismatch", Status: http.StatusOK})
-		a.pages.render(w, http.StatusOK, "signedout", nil)
+		pg := a.pages.page("signed-out", "Signed out", http.StatusOK)
+		pg.Heading = "You are signed out"
+		pg.Message = "You have been signed out of " + cmp.Or(a.s.Brand.Name, "this site") + " in this browser."
+		pg.Action, pg.ActionLabel = a.loginPath(a.s.home), "Sign in again"
+		if err := a.pages.render(w, pg, nil); err != nil {
+			a.fail(w, r, fail(ErrInternal, "page_template", err))
+		}
 		return
 	}
 	returnTo := a.s.home

@@ -1,15 +1,22 @@
 package middleware
 
 import (
-	"errors"
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
-	"github.com/portcullis-go/portcullis/providers"
-	"math"
+	"html/template"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/portcullis-go/portcullis/middleware/policy"
+	"github.com/portcullis-go/portcullis/providers"
+	"github.com/portcullis-go/portcullis/providers/devoidc"
 )
 
 func TestChooserPage(t *testing.T) {
@@ -52,7 +59,7 @@ func TestChooserEscapesDisplayNames(t *testing.T) {
 	// Display names come from configuration; they are still escaped, and
 	// a URL that is not a path is neutralised by html/template.
 	rec := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a.pages.render(w, 200, "chooser", ChooserPage{Providers: []ChooserButton{{Name: "x", DisplayName: `<img src=x onerror=alert(1)>`, URL: "javascript:alert(1)"}}})
+		a.pages.render(w, Page{Name: "chooser", Status: 200, ChooserPage: ChooserPage{Providers: []ChooserButton{{Name: "x", DisplayName: `<img src=x onerror=alert(1)>`, URL: "javascript:alert(1)"}}}}, nil)
 	}), "GET", "/", nil)
 	body := rec.Body.String()
 	if strings.Contains(body, "<img") || strings.Contains(body, "javascript:") {
@@ -71,7 +78,7 @@ func TestPagesAreSelfContained(t *testing.T) {
 	pages["logout"] = serve(a.Handler(), "GET", "https://app.example/auth/logout", nil).Body.String()
 	rec := serve(a.Handler(), "GET", "https://app.example/auth/callback/corp?state=x&code=y", map[string]string{"Accept": "text/html"})
 	pages["error"] = rec.Body.String()
-	if rec.Header().Get("Content-Security-Policy") != pageCSP || !strings.Contains(pageCSP, "default-src 'none'") || strings.Contains(pageCSP, "script-src") {
+	if csp := rec.Header().Get("Content-Security-Policy"); csp != a.pages.csp["error"] || !strings.Contains(csp, "default-src 'none'") || strings.Contains(csp, "script-src") || strings.Contains(csp, "unsafe-inline") {
 		t.Errorf("CSP %q", rec.Header().Get("Content-Security-Policy"))
 	}
 	external := regexp.MustCompile(`(?i)(src|href|action)\s*=\s*"(https?:|//)`)
@@ -85,123 +92,275 @@ func TestPagesAreSelfContained(t *testing.T) {
 			t.Errorf("%s page loads something from elsewhere or runs a script", name)
 		}
 	}
-	if !strings.Contains(pages["logout"], `<button class="button primary" type="submit">Sign out</button>`) ||
-		!strings.Contains(pages["logout"], `<form method="post" action="/auth/logout">`) {
-		t.Errorf("logout page: %s", pages["logout"])
+	// Nobody is signed in: the sign-out page says so and offers to sign in.
+	if !strings.Contains(pages["logout"], `<h1>You are not signed in</h1>`) || !strings.Contains(pages["logout"], `<a class="button primary" href="/auth/login">Sign in</a>`) ||
+		strings.Contains(pages["logout"], "<form") || strings.Contains(pages["logout"], "Sign out") {
+		t.Errorf("logout page without a session: %s", pages["logout"])
 	}
 }
 
-// TestPageColoursContrast computes WCAG 2 contrast ratios of the colour
-// pairs the pages use, in the light and the dark scheme: body text and
-// buttons need 4.5:1, focus rings and borders of controls 3:1.
-func TestPageColoursContrast(t *testing.T) {
-	layout, err := pageFiles.ReadFile("pages/layout.html")
+// testLogo is an inline SVG logo with a gradient (a url(#id) reference),
+// a title and the XML noise editors leave.
+const testLogo = `<?xml version="1.0"?><!-- made by hand --><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32" width="32" height="32"><title>Acme</title>` +
+	`<defs><linearGradient id="g"><stop offset="0" stop-color="#0b7a53"/><stop offset="1" stop-color="#065f41"/></linearGradient></defs>` +
+	`<rect width="32" height="32" rx="6" fill="url(#g)"/><path d="M8 24 16 6l8 18z" fill="#fff"/></svg>`
+
+// pageSecrets are values of the page test's setup that no page may show.
+const (
+	pageClientSecret = "client-secret-6f1e0c9b2d"
+	pageInternal     = "corp-internal"
+	pageDisplay      = "Example Corp"
+)
+
+// namedDevProvider is devProvider with a display name and a distinctive
+// client secret.
+func namedDevProvider(t *testing.T, name, display string) *providers.Provider {
+	t.Helper()
+	ts := httptest.NewServer(nil)
+	t.Cleanup(ts.Close)
+	op, err := devoidc.New(devoidc.Config{
+		Issuer:    ts.URL,
+		Clients:   []devoidc.Client{{ID: "app", Secret: pageClientSecret, RedirectURIs: []string{"https://app.example/auth/callback/" + name}}},
+		AutoLogin: "ada",
+		Logger:    scanLogger(t),
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	css := string(layout)
-	light := cssVars(t, css[strings.Index(css, ":root{"):])
-	dark := cssVars(t, css[strings.Index(css, "prefers-color-scheme:dark"):])
-	for scheme, v := range map[string]map[string]string{"light": light, "dark": dark} {
-		for _, pair := range []struct {
-			fg, bg string
-			min    float64
-		}{
-			{"text", "card", 4.5}, {"text", "bg", 4.5}, {"muted", "card", 4.5}, {"accent", "card", 4.5},
-			{"accent-text", "accent", 4.5}, {"danger", "card", 4.5}, {"focus", "card", 3}, {"focus", "bg", 3},
-		} {
-			if r := contrast(t, v[pair.fg], v[pair.bg]); r < pair.min {
-				t.Errorf("%s scheme: --%s on --%s has contrast %.2f, want ≥ %.1f", scheme, pair.fg, pair.bg, r, pair.min)
-			}
+	ts.Config.Handler = tapProvider(t, op)
+	p, err := providers.OIDC(context.Background(), providers.OIDCConfig{Name: name, DisplayName: display, Issuer: ts.URL, ClientID: "app", ClientSecret: pageClientSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// downProvider is a provider whose discovery document cannot be fetched.
+func downProvider(t *testing.T) *providers.Provider {
+	t.Helper()
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(ts.Close)
+	p, err := providers.OIDC(context.Background(), providers.OIDCConfig{Name: "down-internal", DisplayName: "Down Corp", Issuer: ts.URL, ClientID: "app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// signInCookies signs in through a at provider (a devoidc with AutoLogin)
+// and returns the session cookies.
+func signInCookies(t *testing.T, h http.Handler, provider string) []*http.Cookie {
+	t.Helper()
+	rec := serve(h, "GET", "https://app.example/auth/login/"+provider, nil)
+	if rec.Code != http.StatusFound {
+		t.Fatalf("login: %d", rec.Code)
+	}
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(rec.Header().Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	cb := serve(h, "GET", resp.Header.Get("Location"), nil, rec.Result().Cookies()...)
+	if cb.Code != http.StatusSeeOther {
+		t.Fatalf("callback: %d %s", cb.Code, cb.Body)
+	}
+	var cookies []*http.Cookie
+	for _, c := range cb.Result().Cookies() {
+		if c.Value != "" && c.MaxAge >= 0 {
+			cookies = append(cookies, c)
 		}
 	}
+	return cookies
 }
 
-func cssVars(t *testing.T, css string) map[string]string {
-	t.Helper()
-	m := map[string]string{}
-	block := css[:strings.Index(css, "}")]
-	for _, m2 := range regexp.MustCompile(`--([a-z-]+):(#[0-9a-fA-F]{3,6})`).FindAllStringSubmatch(block, -1) {
-		m[m2[1]] = m2[2]
-	}
-	if len(m) < 8 {
-		t.Fatalf("found only %d colour variables in %q", len(m), block)
-	}
-	return m
-}
+// replacedPages defines every page, showing what a template can use.
+const replacedPages = `{{define "shell"}}<!doctype html><html lang="en"><title>{{.Title}}</title><main data-page="{{.Name}}">` +
+	`<header>{{.Logo}}{{.Brand.Name}}</header><h1>{{.Heading}}</h1><p>{{.Message}}</p>{{if .User}}<p>user {{.User}}</p>{{end}}` +
+	`{{range .Providers}}<a href="{{.URL}}">{{.DisplayName}}</a>{{end}}{{if .Action}}<a class="action" href="{{.Action}}">{{.ActionLabel}}</a>{{end}}` +
+	`<a href="{{.Home}}">home</a></main>{{end}}` +
+	`{{define "chooser"}}{{template "shell" .}}{{end}}{{define "error"}}{{template "shell" .}}{{end}}{{define "forbidden"}}{{template "shell" .}}{{end}}` +
+	`{{define "unavailable"}}{{template "shell" .}}{{end}}{{define "logout"}}{{template "shell" .}}{{end}}{{define "signed-out"}}{{template "shell" .}}{{end}}`
 
-func contrast(t *testing.T, a, b string) float64 {
-	t.Helper()
-	la, lb := luminance(t, a), luminance(t, b)
-	if la < lb {
-		la, lb = lb, la
-	}
-	return (la + 0.05) / (lb + 0.05)
-}
-
-func luminance(t *testing.T, hex string) float64 {
-	t.Helper()
-	hex = strings.TrimPrefix(hex, "#")
-	if len(hex) == 3 {
-		hex = string([]byte{hex[0], hex[0], hex[1], hex[1], hex[2], hex[2]})
-	}
-	var c [3]float64
-	for i := range c {
-		v, err := strconv.ParseUint(hex[2*i:2*i+2], 16, 8)
-		if err != nil {
-			t.Fatalf("colour %q: %v", hex, err)
-		}
-		s := float64(v) / 255
-		if s <= 0.03928 {
-			c[i] = s / 12.92
-		} else {
-			c[i] = math.Pow((s+0.055)/1.055, 2.4)
-		}
-	}
-	return 0.2126*c[0] + 0.7152*c[1] + 0.0722*c[2]
-}
-
-func TestErrorResponses(t *testing.T) {
-	a := newTestAuth(t)
-	html := map[string]string{"Accept": "text/html", "Sec-Fetch-Mode": "navigate"}
-	api := map[string]string{"Accept": "application/json"}
-	secret := "SECRET-VALUE-eyJhbGciOi"
-	for _, tc := range []struct {
-		name   string
-		err    error
-		status int
-		code   string
+// TestEveryPage serves every page, built-in with the default look, with a
+// brand (inline logo, and a logo URL) and replaced through Config.Pages,
+// and checks its status and headers, its Content-Security-Policy (for a
+// built-in page: the hash of its one style element, no 'unsafe-inline'),
+// the brand's name, logo and accent, the main action's link, and that no
+// configured provider name, secret, cookie or error text shows.
+func TestEveryPage(t *testing.T) {
+	corp := namedDevProvider(t, pageInternal, pageDisplay)
+	other := namedDevProvider(t, "partner-internal", "Partner")
+	down := downProvider(t)
+	deny := policy.Func(func(*policy.Request) error { return fmt.Errorf("no: %w", policy.ErrDenied) })
+	brand := Brand{Name: "Acme Notes", Logo: testLogo, Accent: "#0b7a53"}
+	variants := []struct {
+		name  string
+		brand Brand
+		pages *template.Template
 	}{
-		{"provider denied", fail(ErrLoginFailed, "provider_error", &providers.Error{Code: "access_denied", Description: "<script>" + secret}), 401, "login_failed"},
-		{"provider odd code", fail(ErrLoginFailed, "provider_error", &providers.Error{Code: "<b>" + secret}), 401, "login_failed"},
-		{"store", fail(ErrStoreUnavailable, "session_store", errors.New(secret)), 503, "unavailable"},
-		{"not found", fail(ErrNotFound, "unknown_endpoint", nil), 404, "not_found"},
-		{"invalid request", fail(ErrInvalidRequest, "state_mismatch", errors.New(secret)), 400, "invalid_request"},
-		{"login failed", fail(ErrLoginFailed, "token_verification_failed", errors.New(secret)), 401, "login_failed"},
-		{"forbidden", fail(ErrForbidden, "on_login_refused", errors.New(secret)), 403, "forbidden"},
-		{"unavailable", fail(ErrProviderUnavailable, "provider_unreachable", errors.New(secret)), 502, "provider_unavailable"},
-		{"internal", fmt.Errorf("boom: %s", secret), 500, "internal_error"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if Status(tc.err) != tc.status {
-				t.Fatalf("Status = %d, want %d", Status(tc.err), tc.status)
-			}
-			for kind, hdr := range map[string]map[string]string{"html": html, "json": api} {
-				rec := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.serveError(w, r, tc.err) }), "GET", "/", hdr)
-				body := rec.Body.String()
-				if rec.Code != tc.status || strings.Contains(body, "SECRET") || strings.Contains(body, "<script") || strings.Contains(body, "<b>") {
-					t.Errorf("%s: status %d body %s", kind, rec.Code, body)
+		{"default", Brand{}, nil},
+		{"branded", brand, nil},
+		{"logo URL", Brand{Name: "Acme Notes", LogoURL: "/static/logo.png?v=2"}, nil},
+		{"replaced", brand, template.Must(template.New("app").Parse(replacedPages))},
+	}
+	type visit struct {
+		page, method, target string
+		hdr                  map[string]string
+		signedIn             bool
+		flow                 string // start this sign-in first; target gets its state
+		status               int
+		action, label        string // the main action ("" none)
+		text                 []string
+	}
+	html := map[string]string{"Accept": "text/html"}
+	visits := []visit{
+		{page: "chooser", method: "GET", target: "/auth/login?return_to=/docs", status: 200, text: []string{pageDisplay, "Partner"}},
+		{page: "error", method: "GET", target: "/auth/callback/" + pageInternal + "?state=x&code=y", hdr: html, status: 400,
+			action: "/auth/login/" + pageInternal, label: "Try again", text: []string{"This sign-in link is not valid"}},
+		{page: "error", method: "GET", target: "/auth/callback/" + pageInternal + "?error=access_denied&error_description=SECRET-DESCRIPTION&state=", hdr: html,
+			flow: "/auth/login/" + pageInternal + "?return_to=/docs&max_age=60", status: 401, action: "/auth/login/" + pageInternal + "?max_age=60&return_to=%2Fdocs", label: "Try again",
+			text: []string{"Sign-in was cancelled", pageDisplay + " did not give access"}},
+		{page: "error", method: "GET", target: "/auth/login/nope", hdr: html, status: 400,
+			action: "/auth/login", label: "Go to the sign-in page", text: []string{"This sign-in option does not exist"}},
+		{page: "forbidden", method: "GET", target: "/admin?x=1", hdr: map[string]string{"Sec-Fetch-Mode": "navigate"}, signedIn: true, status: 403,
+			action: "/auth/logout?return_to=%2Fadmin%3Fx%3D1", label: "Use another account", text: []string{"Access denied", "not allowed to see this page"}},
+		{page: "forbidden", method: "POST", target: "/auth/logout", hdr: map[string]string{"Sec-Fetch-Site": "cross-site", "Accept": "text/html"}, status: 403,
+			action: "/auth/logout", label: "Go to the sign-out page", text: []string{"Sign-out was blocked"}},
+		{page: "unavailable", method: "GET", target: "/auth/login/down-internal?return_to=/docs&max_age=60", hdr: html, status: 503,
+			action: "/auth/login/down-internal?max_age=60&return_to=%2Fdocs", label: "Try again", text: []string{"Down Corp is unavailable"}},
+		{page: "logout", method: "GET", target: "/auth/logout?return_to=/docs", signedIn: true, status: 200,
+			action: "/auth/logout?return_to=%2Fdocs", label: "Sign out", text: []string{"Sign out", "You are signed in as"}},
+		{page: "logout", method: "GET", target: "/auth/logout?return_to=/docs", status: 200,
+			action: "/auth/login?return_to=%2Fdocs", label: "Sign in", text: []string{"You are not signed in"}},
+		{page: "signed-out", method: "GET", target: "/auth/logout/callback?state=x", status: 200,
+			action: "/auth/login", label: "Sign in again", text: []string{"You are signed out"}},
+	}
+	styleRe := regexp.MustCompile(`(?s)<style>(.*?)</style>`)
+	tags := regexp.MustCompile(`(?s)<[^>]*>`)
+	for _, v := range variants {
+		a, err := newAuth(t, Config{BaseURL: "https://app.example", Providers: []*providers.Provider{corp, other, down}, Keys: [][]byte{testKey}, Brand: v.brand, Pages: v.pages})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/auth/", a.Handler())
+		mux.Handle("/admin", a.RequireWith(deny)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+		session := signInCookies(t, mux, pageInternal)
+		for _, vi := range visits {
+			t.Run(v.name+"/"+vi.page+" "+vi.method+" "+vi.target, func(t *testing.T) {
+				var cookies []*http.Cookie
+				if vi.signedIn {
+					cookies = session
 				}
-				if rec.Header().Get("Cache-Control") != "no-store" {
-					t.Errorf("%s: no Cache-Control: no-store", kind)
+				target := vi.target
+				if vi.flow != "" {
+					start := serve(mux, "GET", "https://app.example"+vi.flow, nil)
+					loc, err := url.Parse(start.Header().Get("Location"))
+					if err != nil || start.Code != http.StatusFound {
+						t.Fatalf("start: %d %v", start.Code, err)
+					}
+					target += loc.Query().Get("state") + "&iss=" + url.QueryEscape(corp.Issuer()) // RFC 9207
+					cookies = start.Result().Cookies()
 				}
-				if kind == "json" && !strings.Contains(body, `"error":"`+tc.code+`"`) {
-					t.Errorf("json body %s lacks error %s", body, tc.code)
+				rec := serve(mux, vi.method, "https://app.example"+target, vi.hdr, cookies...)
+				body, h := rec.Body.String(), rec.Header()
+				if rec.Code != vi.status || h.Get("Content-Type") != "text/html; charset=utf-8" || h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Cache-Control") != "no-store" {
+					t.Fatalf("status %d (want %d), headers %v\n%s", rec.Code, vi.status, h, body)
 				}
-				if kind == "html" && !strings.Contains(body, "Error "+strconv.Itoa(tc.status)) {
-					t.Errorf("html page lacks the status")
+				csp := h.Get("Content-Security-Policy")
+				if v.pages != nil {
+					if !strings.Contains(body, `<main data-page="`+vi.page+`">`) {
+						t.Errorf("not the replaced %q page:\n%s", vi.page, body)
+					}
+					want := customCSP
+					if vi.page == "logout" {
+						// The form leads to the providers' end_session endpoints.
+						origins := a.logoutOrigins(context.Background(), "")
+						if len(origins) == 0 {
+							t.Fatal("no end-session origins to check")
+						}
+						want = withFormActions(customCSP, origins)
+					}
+					if csp != want {
+						t.Errorf("replaced page's CSP %q, want %q", csp, want)
+					}
+				} else {
+					style := styleRe.FindAllStringSubmatch(body, -1)
+					if len(style) != 1 {
+						t.Fatalf("%d style elements, want 1", len(style))
+					}
+					sum := sha256.Sum256([]byte(style[0][1]))
+					if !strings.Contains(csp, "style-src 'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"';") ||
+						strings.Contains(csp, "unsafe-inline") || !strings.HasPrefix(csp, "default-src 'none';") || strings.Contains(csp, "script-src") {
+						t.Errorf("CSP %q does not allow exactly the page's style", csp)
+					}
+					if strings.Contains(body, " style=") || strings.Contains(body, "<script") {
+						t.Error("a style attribute or a script: the CSP would block the one and must never allow the other")
+					}
+					if wantImg := map[bool]string{true: "img-src 'self' data:;", false: "img-src data:;"}[v.brand.LogoURL != ""]; !strings.Contains(csp, wantImg) {
+						t.Errorf("CSP %q lacks %s", csp, wantImg)
+					}
+					light, _ := pageColours(t, body)
+					if want := cmp.Or(v.brand.Accent, defaultAccent); light["accent"] != want {
+						t.Errorf("accent %s, want %s", light["accent"], want)
+					}
+					if !strings.Contains(body, "<main>") || !strings.Contains(body, "<h1") {
+						t.Error("no <main> or <h1>")
+					}
+					// Narrow screens: one shrinkable column, long words wrap,
+					// nothing sized to its content's full width.
+					if strings.Contains(body, "max-content") || !strings.Contains(body, "grid-template-columns:minmax(0,26rem)") || !strings.Contains(body, "overflow-wrap:anywhere") {
+						t.Error("the layout may overflow a 360 px screen")
+					}
 				}
-			}
-		})
+				if v.brand.Name != "" {
+					if !strings.Contains(body, "Acme Notes") || !strings.Contains(body, "<title>") || !strings.Contains(body, " – Acme Notes</title>") {
+						t.Errorf("the brand's name is not on the page or in its title:\n%s", body)
+					}
+				} else if strings.Contains(body, `class="brand"`) {
+					t.Error("a brand header without a brand")
+				}
+				switch {
+				case v.brand.Logo != "":
+					if !strings.Contains(body, `<svg viewBox="0 0 32 32" width="32" height="32" xmlns="http://www.w3.org/2000/svg" aria-hidden="true" focusable="false"><title>Acme</title>`) ||
+						!strings.Contains(body, `fill="url(#g)"`) || strings.Contains(body, "made by hand") || strings.Contains(body, "<?xml") {
+						t.Errorf("the sanitised logo is not on the page:\n%s", body)
+					}
+				case v.brand.LogoURL != "":
+					if !strings.Contains(body, `<img class="logo" src="/static/logo.png?v=2" alt="" height="32">`) {
+						t.Errorf("the logo image is not on the page:\n%s", body)
+					}
+				}
+				if act := strings.ReplaceAll(vi.action, "&", "&amp;"); vi.action != "" && !strings.Contains(body, `href="`+act+`"`) && !strings.Contains(body, `action="`+act+`"`) {
+					t.Errorf("no main action %s:\n%s", vi.action, body)
+				}
+				if vi.label != "" && !strings.Contains(body, ">"+vi.label+"</") {
+					t.Errorf("no action labelled %q", vi.label)
+				}
+				visible := tags.ReplaceAllString(body, " ")
+				for _, want := range vi.text {
+					if !strings.Contains(visible, want) {
+						t.Errorf("page does not say %q:\n%s", want, visible)
+					}
+				}
+				if strings.Contains(visible, pageInternal) || strings.Contains(visible, "down-internal") {
+					t.Errorf("a configured provider name is visible:\n%s", visible)
+				}
+				secrets := []string{pageClientSecret, string(testKey), "middleware:", "x=1", "SECRET"}
+				for _, c := range append(cookies, rec.Result().Cookies()...) {
+					if len(c.Value) >= 8 {
+						secrets = append(secrets, c.Value)
+					}
+				}
+				for _, s := range secrets {
+					if strings.Contains(visible, s) || (s != "x=1" && strings.Contains(body, s)) {
+						t.Errorf("the page shows %q", s)
+					}
+				}
+			})
+		}
 	}
 }

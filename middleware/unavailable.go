@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/portcullis-go/portcullis/providers"
@@ -71,16 +70,7 @@ func (a *Auth) providerDown(w http.ResponseWriter, p *providers.Provider, return
 		wait = ra.RetryAfter()
 	}
 	w.Header().Set("Retry-After", retryAfterValue(wait))
-	q := url.Values{}
-	if returnTo != a.s.home {
-		q.Set("return_to", returnTo)
-	}
-	su.query(q)
-	retry := a.s.prefix + "/login/" + p.Name()
-	if len(q) > 0 {
-		retry += "?" + q.Encode()
-	}
-	return &providerDown{failure: fail(ErrProviderUnavailable, "provider_down", err), name: p.DisplayName(), retry: retry}
+	return &providerDown{failure: fail(ErrProviderUnavailable, "provider_down", err), name: p.DisplayName(), retry: a.signInURL(p, returnTo, su)}
 }
 
 // flowRetry is the return path (validated again, or the default) and the

@@ -87,14 +87,12 @@ func (p *Provider) exchange(ctx context.Context, m *metadata, f Flow, code strin
 	if code == "" {
 		return nil, errors.New("providers: empty authorization code")
 	}
-	c := p.config(m, f.RedirectURL)
-	secret, err := p.clientSecretOf(ctx)
+	c, tctx, err := p.tokenRequest(ctx, m, f.RedirectURL)
 	if err != nil {
 		return nil, err
 	}
-	c.ClientSecret = secret
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, p.client)
-	tok, err := c.Exchange(ctx, code, oauth2.VerifierOption(f.Verifier))
+	tok, err := c.Exchange(tctx, code, oauth2.VerifierOption(f.Verifier))
 	if err != nil {
 		return nil, fmt.Errorf("providers: %s: exchange code: %w", p.name, tokenError(err, p.now()))
 	}

@@ -3,11 +3,13 @@ package providers
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portcullis-go/portcullis/internal/oidctest"
 	"github.com/portcullis-go/portcullis/session"
@@ -231,4 +233,266 @@ func TestClaimsDecodingTolerantLogin(t *testing.T) {
 			}
 		})
 	}
+}
+
+// keepProvider returns a provider for a fresh mock provider, configured by
+// cfg (its name, issuer, client and HTTP client are filled in).
+func keepProvider(t *testing.T, cfg OIDCConfig) (*Provider, *oidctest.Server) {
+	t.Helper()
+	op := oidctest.New(t)
+	cfg.Name, cfg.Issuer, cfg.ClientID, cfg.ClientSecret, cfg.HTTPClient = "a", op.URL, oidctest.ClientID, oidctest.ClientSecret, op.Client()
+	p, err := OIDC(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, op
+}
+
+// TestLoginClaimsMerged: Identity.Claims holds every claim of the ID token
+// and of UserInfo, UserInfo's over the profile claims but never over the
+// protocol claims; KeepClaims copies the chosen ones, compacted, into
+// User.Claims.
+func TestLoginClaimsMerged(t *testing.T) {
+	p, op := keepProvider(t, OIDCConfig{UserInfo: true, KeepClaims: []string{"department", "tid", "absent", "realm_access"}})
+	op.IDToken = func(c oidctest.Claims, h oidctest.Header) (oidctest.Claims, oidctest.Header) {
+		c["tid"] = "tenant-1"
+		c["department"] = "from the token"
+		c["realm_access"] = map[string]any{"roles": []string{"admin"}}
+		c["acr"], c["amr"], c["sid"], c["jti"], c["auth_time"] = "urn:id", []string{"pwd"}, "sid-1", "jti-1", time.Now().Unix()
+		return c, h
+	}
+	// UserInfo tries to replace every protocol claim (but sub, which must
+	// match, or the login is refused).
+	protocol := []string{"iss", "aud", "exp", "iat", "nbf", "nonce", "azp", "at_hash", "c_hash", "auth_time", "acr", "amr", "sid", "jti"}
+	op.UserInfo = func(c oidctest.Claims) oidctest.Claims {
+		c["department"] = "from UserInfo"
+		c["name"] = "UserInfo Name"
+		c["only_userinfo"] = []int{1, 2}
+		for _, n := range protocol {
+			c[n] = "forged"
+		}
+		return c
+	}
+	id, _, err := oidcLogin(t, p, op)
+	if err != nil {
+		t.Fatalf("login refused: %v", err)
+	}
+	for name, want := range map[string]string{
+		"department":    `"from UserInfo"`,
+		"name":          `"UserInfo Name"`,
+		"only_userinfo": `[1,2]`,
+		"tid":           `"tenant-1"`,
+		"sub":           `"` + oidctest.Subject + `"`,
+		"iss":           `"` + op.URL + `"`,
+		"acr":           `"urn:id"`,
+		"sid":           `"sid-1"`,
+	} {
+		if got := string(id.Claims[name]); got != want {
+			t.Errorf("Identity.Claims[%q] = %s, want %s", name, got, want)
+		}
+	}
+	for _, n := range protocol {
+		if string(id.Claims[n]) == `"forged"` {
+			t.Errorf("UserInfo replaced the protocol claim %q", n)
+		}
+	}
+	if id.User.Name != "UserInfo Name" {
+		t.Errorf("User.Name %q", id.User.Name)
+	}
+	want := map[string]string{"department": `"from UserInfo"`, "tid": `"tenant-1"`, "realm_access": `{"roles":["admin"]}`}
+	if len(id.User.Claims) != len(want) {
+		t.Errorf("kept %d claims (%s), want %d", len(id.User.Claims), id.User.Claims, len(want))
+	}
+	for name, v := range want {
+		if got := string(id.User.Claims[name]); got != v {
+			t.Errorf("User.Claims[%q] = %s, want %s", name, got, v)
+		}
+	}
+	var roles struct{ Roles []string }
+	if ok, err := id.User.Claim("realm_access", &roles); !ok || err != nil || !slices.Equal(roles.Roles, []string{"admin"}) {
+		t.Errorf("User.Claim(realm_access) = %v, %v, %+v", ok, err, roles)
+	}
+
+	t.Run("without KeepClaims nothing is kept", func(t *testing.T) {
+		p, op := keepProvider(t, OIDCConfig{})
+		id, _, err := oidcLogin(t, p, op)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id.User.Claims != nil || len(id.Claims) == 0 || string(id.Claims["nonce"]) == "" {
+			t.Errorf("User.Claims %s, Identity.Claims %s", id.User.Claims, id.Claims)
+		}
+	})
+}
+
+// TestKeepCompacts: a kept value is stored compact, and its size is
+// counted compact.
+func TestKeepCompacts(t *testing.T) {
+	spaced := json.RawMessage("{ \"roles\" :\n [ \"a\" ,\t\"b\" ] }" + strings.Repeat(" ", maxKeptValue))
+	kept, err := keep(map[string]json.RawMessage{"r": spaced, "x": json.RawMessage(`1`)}, []string{"r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(kept["r"]); got != `{"roles":["a","b"]}` || len(kept) != 1 {
+		t.Errorf("kept %s", kept)
+	}
+	if kept, err := keep(map[string]json.RawMessage{"x": json.RawMessage(`1`)}, []string{"r"}); kept != nil || err != nil {
+		t.Errorf("nothing to keep: %s, %v", kept, err)
+	}
+}
+
+func TestKeepClaimsRefused(t *testing.T) {
+	many := make([]string, maxKeepClaims+1)
+	for i := range many {
+		many[i] = fmt.Sprintf("c%d", i)
+	}
+	for _, tc := range []struct {
+		name  string
+		names []string
+		want  string
+	}{
+		{"too many", many, "at most 16"},
+		{"empty name", []string{"tid", ""}, "empty name"},
+		{"duplicate", []string{"tid", "dept", "tid"}, `"tid" twice`},
+		{"sub", []string{"sub"}, `"sub" is a protocol claim`},
+		{"nonce", []string{"tid", "nonce"}, `"nonce" is a protocol claim`},
+		{"amr", []string{"amr"}, `"amr" is a protocol claim`},
+		{"jti", []string{"jti"}, `"jti" is a protocol claim`},
+		{"name too long", []string{strings.Repeat("n", maxKeptName+1)}, "at most 256"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// Refused before any network call: the issuer does not exist.
+			_, err := OIDC(context.Background(), OIDCConfig{Name: "a", Issuer: "https://idp.invalid", ClientID: "c", KeepClaims: tc.names})
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "KeepClaims") {
+				t.Errorf("OIDC = %v, want an error about KeepClaims with %q", err, tc.want)
+			}
+			_, err = Google(context.Background(), GoogleConfig{ClientID: "c", Issuer: "https://idp.invalid", KeepClaims: tc.names})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Google = %v, want an error with %q", err, tc.want)
+			}
+		})
+	}
+	// Control: 16 custom names are accepted.
+	p, op := keepProvider(t, OIDCConfig{KeepClaims: many[:maxKeepClaims]})
+	if _, _, err := oidcLogin(t, p, op); err != nil {
+		t.Fatalf("16 kept claim names: %v", err)
+	}
+}
+
+// TestClaimsBounds: a login whose claims, or kept claims, are too large
+// is refused with an error wrapping ErrInvalidResponse that names the
+// claim and holds no value; at the bounds it is accepted.
+func TestClaimsBounds(t *testing.T) {
+	const secret = "SECRET-CLAIM-VALUE"
+	str := func(n int) string { return secret + strings.Repeat("v", n-len(secret)-2) } // JSON length n
+	for _, tc := range []struct {
+		name   string
+		claims oidctest.Claims
+		reason string // "" accepted
+		claim  string
+	}{
+		{"kept value at the bound", oidctest.Claims{"dept": str(maxKeptValue)}, "", ""},
+		{"kept value over the bound", oidctest.Claims{"dept": str(maxKeptValue + 1)}, "kept_claim_too_large", "dept"},
+		// Four names of 4 bytes: 16 bytes of names.
+		{"kept values together at the bound", oidctest.Claims{"dept": str(1024), "team": str(1024), "site": str(1024), "role": str(4096 - 3072 - 16)}, "", ""},
+		{"kept values together over the bound", oidctest.Claims{"dept": str(1024), "team": str(1024), "site": str(1024), "role": str(4096 - 3072 - 15)}, "kept_claims_too_large", "role"},
+		{"unkept claim of 60 KiB", oidctest.Claims{"blob": str(60 << 10)}, "", ""},
+		{"claims over 64 KiB", oidctest.Claims{"blob": str(maxClaimsSize)}, "claims_too_large", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, op := keepProvider(t, OIDCConfig{KeepClaims: []string{"dept", "team", "site", "role"}})
+			op.IDToken = func(c oidctest.Claims, h oidctest.Header) (oidctest.Claims, oidctest.Header) {
+				for k, v := range tc.claims {
+					c[k] = v
+				}
+				return c, h
+			}
+			id, _, err := oidcLogin(t, p, op)
+			if tc.reason == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				if len(id.User.Claims) != len(tc.claims) && tc.claims["blob"] == nil {
+					t.Errorf("kept %d claims, want %d", len(id.User.Claims), len(tc.claims))
+				}
+				return
+			}
+			var checked interface {
+				Reason() string
+				Claim() string
+			}
+			if !errors.Is(err, ErrInvalidResponse) || !errors.As(err, &checked) || checked.Reason() != tc.reason || checked.Claim() != tc.claim {
+				t.Fatalf("err = %v, want ErrInvalidResponse with reason %s and claim %q", err, tc.reason, tc.claim)
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("the error quotes the claim's value: %.200s", err)
+			}
+			if tc.claim != "" && !strings.Contains(err.Error(), `"`+tc.claim+`"`) {
+				t.Errorf("the error does not name the claim: %v", err)
+			}
+		})
+	}
+}
+
+// TestGroupsIncomplete: GroupsIncomplete is set when groups were dropped
+// or the provider says the groups are elsewhere (a distributed claim, the
+// way Entra ID reports a groups overage), and only then.
+func TestGroupsIncomplete(t *testing.T) {
+	overage := oidctest.Claims{
+		"_claim_names":   map[string]string{"groups": "src1"},
+		"_claim_sources": map[string]any{"src1": map[string]string{"endpoint": "https://graph.example/v1.0/users/u/getMemberObjects"}},
+	}
+	long := strings.Repeat("g", maxGroupLen+1)
+	for _, tc := range []struct {
+		name           string
+		groupsClaim    []string
+		userInfo       bool
+		id, ui         oidctest.Claims
+		wantGroups     []string
+		wantIncomplete bool
+	}{
+		{name: "maxClaimGroups groups", id: oidctest.Claims{"groups": groupList(maxClaimGroups)}, wantGroups: groupList(maxClaimGroups)},
+		{name: "one group over the bound", id: oidctest.Claims{"groups": groupList(maxClaimGroups + 1)}, wantGroups: groupList(maxClaimGroups), wantIncomplete: true},
+		{name: "repeats at the bound are no loss", id: oidctest.Claims{"groups": append(groupList(maxClaimGroups), "g0", "", "g1")}, wantGroups: groupList(maxClaimGroups)},
+		{name: "a name too long", id: oidctest.Claims{"groups": []string{"eng", long}}, wantGroups: []string{"eng"}, wantIncomplete: true},
+		{name: "a lone name too long", id: oidctest.Claims{"groups": long}, wantIncomplete: true},
+		{name: "non-strings are no groups", id: oidctest.Claims{"groups": []any{"eng", 7, nil}}, wantGroups: []string{"eng"}},
+		{name: "Entra overage", id: overage, wantIncomplete: true},
+		{name: "overage of another claim", groupsClaim: []string{"roles"}, id: mergeClaimsForTest(overage, oidctest.Claims{"roles": []string{"r"}}), wantGroups: []string{"r"}},
+		{name: "overage at a configured claim", groupsClaim: []string{"roles"},
+			id: oidctest.Claims{"_claim_names": map[string]string{"roles": "s"}, "_claim_sources": map[string]any{"s": map[string]string{"endpoint": "https://x.example"}}}, wantIncomplete: true},
+		{name: "nested path over the bound", groupsClaim: []string{"realm_access", "roles"}, id: oidctest.Claims{"realm_access": map[string]any{"roles": groupList(100)}},
+			wantGroups: groupList(maxClaimGroups), wantIncomplete: true},
+		{name: "UserInfo lists what the token could not", userInfo: true, id: overage, ui: oidctest.Claims{"groups": []string{"eng"}}, wantGroups: []string{"eng"}},
+		{name: "UserInfo over the bound", userInfo: true, id: oidctest.Claims{"groups": []string{"eng"}}, ui: oidctest.Claims{"groups": groupList(100)},
+			wantGroups: groupList(maxClaimGroups), wantIncomplete: true},
+		{name: "UserInfo without groups keeps the token's", userInfo: true, id: oidctest.Claims{"groups": groupList(100)}, wantGroups: groupList(maxClaimGroups), wantIncomplete: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, op := keepProvider(t, OIDCConfig{GroupsClaim: tc.groupsClaim, UserInfo: tc.userInfo})
+			op.IDToken = func(c oidctest.Claims, h oidctest.Header) (oidctest.Claims, oidctest.Header) {
+				return mergeClaimsForTest(c, tc.id), h
+			}
+			op.UserInfo = func(c oidctest.Claims) oidctest.Claims { return mergeClaimsForTest(c, tc.ui) }
+			id, _, err := oidcLogin(t, p, op)
+			if err != nil {
+				t.Fatalf("login refused: %v", err)
+			}
+			if !slices.Equal(id.User.Groups, tc.wantGroups) || id.User.GroupsIncomplete != tc.wantIncomplete {
+				t.Errorf("groups %v incomplete %v, want %v %v", id.User.Groups, id.User.GroupsIncomplete, tc.wantGroups, tc.wantIncomplete)
+			}
+		})
+	}
+}
+
+// mergeClaimsForTest returns c with set's claims added.
+func mergeClaimsForTest(c, set oidctest.Claims) oidctest.Claims {
+	out := oidctest.Claims{}
+	for k, v := range c {
+		out[k] = v
+	}
+	for k, v := range set {
+		out[k] = v
+	}
+	return out
 }

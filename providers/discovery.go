@@ -243,6 +243,7 @@ type document struct {
 	IssParam      bool     `json:"authorization_response_iss_parameter_supported"`
 	ResponseTypes []string `json:"response_types_supported"`
 	SigningAlgs   []string `json:"id_token_signing_alg_values_supported"`
+	AuthMethods   []string `json:"token_endpoint_auth_methods_supported"`
 }
 
 // fetchDocument GETs issuer's discovery document with client (which
@@ -253,7 +254,28 @@ type document struct {
 // itself because NewProvider's errors tell neither apart but by their
 // text, which quotes the body.
 func fetchDocument(ctx context.Context, client *http.Client, issuer string) (*document, error) {
-	u := strings.TrimSuffix(issuer, "/") + "/.well-known/openid-configuration"
+	doc, err := fetchDocumentAt(ctx, client, strings.TrimSuffix(issuer, "/")+"/.well-known/openid-configuration")
+	if err != nil {
+		return nil, err
+	}
+	if doc.Issuer != issuer && strings.TrimSuffix(doc.Issuer, "/") == strings.TrimSuffix(issuer, "/") {
+		// Auth0's issuer ends in "/", most others do not: the only
+		// difference is the one a reader of the configuration misses.
+		return nil, fmt.Errorf("%w: its issuer is %q, not the configured Issuer %q: use exactly %q", errUnusableDocument, doc.Issuer, issuer, doc.Issuer)
+	}
+	if doc.Issuer != issuer && strings.Contains(strings.ToLower(doc.Issuer), entraTenantPlaceholder) {
+		// Microsoft Entra ID's common and organizations documents.
+		return nil, fmt.Errorf("%w: its issuer %.256q is Microsoft Entra ID's multi-tenant template: use providers.Entra, whose Tenant and AllowedTenants say which tenants may sign in", errUnusableDocument, doc.Issuer)
+	}
+	if doc.Issuer != issuer {
+		return nil, fmt.Errorf("%w: its issuer %.256q is not the configured Issuer %q (they must be equal, byte for byte)", errUnusableDocument, doc.Issuer, issuer)
+	}
+	return doc, nil
+}
+
+// fetchDocumentAt GETs the discovery document at u and decodes it,
+// checking nothing of its contents; fetchDocument's errors.
+func fetchDocumentAt(ctx context.Context, client *http.Client, u string) (*document, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errUnusableDocument, err)
@@ -283,14 +305,6 @@ func fetchDocument(ctx context.Context, client *http.Client, issuer string) (*do
 	var doc document
 	if !isJSONObject(body) || json.Unmarshal(body, &doc) != nil {
 		return nil, fmt.Errorf("%w: %s is not a JSON discovery document", errUnusableDocument, u)
-	}
-	if doc.Issuer != issuer && strings.TrimSuffix(doc.Issuer, "/") == strings.TrimSuffix(issuer, "/") {
-		// Auth0's issuer ends in "/", most others do not: the only
-		// difference is the one a reader of the configuration misses.
-		return nil, fmt.Errorf("%w: its issuer is %q, not the configured Issuer %q: use exactly %q", errUnusableDocument, doc.Issuer, issuer, doc.Issuer)
-	}
-	if doc.Issuer != issuer {
-		return nil, fmt.Errorf("%w: its issuer %.256q is not the configured Issuer %q (they must be equal, byte for byte)", errUnusableDocument, doc.Issuer, issuer)
 	}
 	return &doc, nil
 }

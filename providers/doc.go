@@ -1,6 +1,7 @@
 // Package providers describes the sign-in providers portcullis talks to.
 // Every constructor — [OIDC] for any OpenID Connect provider, [Google],
-// [GitHub], and [OAuth2] for any other OAuth 2.0 provider — returns the one
+// [Entra] (Microsoft Entra ID, with its multi-tenant issuer), [GitHub],
+// and [OAuth2] for any other OAuth 2.0 provider — returns the one
 // concrete type, [*Provider]; the middleware uses it to build the
 // authorization request, redeem the code, verify who signed in, refresh
 // tokens ([Provider.Refresh]) and log out ([Provider.EndSessionURL],

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 )
 
 // EndSessionURL returns where to send the browser to end the user's
@@ -62,7 +61,7 @@ func (p *Provider) CanRevoke(ctx context.Context) (bool, error) {
 }
 
 // Revoke asks the provider to revoke token (RFC 7009 §2.1), authenticating
-// as the client with HTTP Basic. hint is "refresh_token" or
+// as the client as the token requests do. hint is "refresh_token" or
 // "access_token". A provider without a revocation endpoint returns an
 // error wrapping [errors.ErrUnsupported], one whose discovery document
 // cannot be fetched (see [OIDC]) an error wrapping [ErrUnavailable]; any
@@ -80,17 +79,10 @@ func (p *Provider) Revoke(ctx context.Context, token, hint string) error {
 	if hint != "" {
 		form.Set("token_type_hint", hint)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.revocationURL, strings.NewReader(form.Encode()))
+	req, err := p.authenticatedPost(ctx, m, m.revocationURL, form)
 	if err != nil {
 		return fmt.Errorf("providers: %s: revoke: %w", p.name, err)
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	// RFC 6749 §2.3.1: client id and secret are form-urlencoded first.
-	secret, err := p.clientSecretOf(ctx)
-	if err != nil {
-		return fmt.Errorf("providers: %s: revoke: %w", p.name, err)
-	}
-	req.SetBasicAuth(url.QueryEscape(p.oauth.ClientID), url.QueryEscape(secret))
 	resp, err := p.client.Do(req)
 	if err != nil {
 		return fmt.Errorf("providers: %s: revoke: %w", p.name, err)

@@ -45,7 +45,9 @@ var (
 	// ErrInvalidResponse: an authorization response that must not be used:
 	// an "iss" parameter that is not the flow's issuer (RFC 9207), a
 	// missing one from a provider that advertises it, or a code that is
-	// missing, malformed or sent together with an error.
+	// missing, malformed or sent together with an error. Also wrapped when
+	// a login's claims exceed their bounds (see [Identity.Claims] and
+	// [OIDCConfig.KeepClaims]).
 	ErrInvalidResponse = errors.New("providers: invalid authorization response")
 	// ErrNotAllowed: the identity was verified but the provider's
 	// configuration refuses it: a Google account outside the allowed

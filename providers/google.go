@@ -56,6 +56,10 @@ type GoogleConfig struct {
 	// "select_account"), with the same refusals, and also of "hd" and
 	// "access_type", which HostedDomains and Offline set. Default: none.
 	AuthParams url.Values
+	// KeepClaims names claims of Google's ID token to keep in the
+	// session, such as "hd" or "locale", as [OIDCConfig.KeepClaims] does,
+	// with the same rules. Default: none.
+	KeepClaims []string
 	// Issuer is where discovery starts. Default "https://accounts.google.com";
 	// set it only to test against a local stand-in.
 	Issuer string
@@ -105,6 +109,7 @@ func Google(ctx context.Context, cfg GoogleConfig) (*Provider, error) {
 		ClientSecret: cfg.ClientSecret,
 		Scopes:       cfg.Scopes,
 		AuthParams:   cfg.AuthParams,
+		KeepClaims:   cfg.KeepClaims,
 		HTTPClient:   cfg.HTTPClient,
 		Logger:       cfg.Logger,
 	})

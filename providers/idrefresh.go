@@ -40,7 +40,10 @@ func (v *idTokenVerifier) verifyRefreshed(ctx context.Context, s *session.Sessio
 		return fmt.Errorf("original id_token: %w", err)
 	}
 	switch {
-	case !sameIssuer(idt.Issuer, s.User.Issuer) || !sameIssuer(idt.Issuer, orig.Issuer):
+	case !sameIssuer(idt.Issuer, orig.Issuer),
+		// With checkIssuer (Entra) the user's issuer is the provider's,
+		// the tenant's issuer is the original token's.
+		v.checkIssuer == nil && !sameIssuer(idt.Issuer, s.User.Issuer):
 		return errors.New("refreshed id_token: iss changed")
 	case idt.Subject != s.User.Subject || idt.Subject != orig.Subject:
 		return errors.New("refreshed id_token: sub changed")

@@ -33,6 +33,16 @@ type idTokenVerifier struct {
 	// groupsClaim is the path of the groups claim when it is not "groups"
 	// (OIDCConfig.GroupsClaim); nil for the default.
 	groupsClaim []string
+	// checkIssuer, when set, replaces go-oidc's exact match of "iss"
+	// with issuer (verifier is then built with SkipIssuerCheck): it gets
+	// a token whose signature, "aud" and "exp" go-oidc verified, and the
+	// "issuer" member of the published key that verified it ("" if none),
+	// and refuses the token with an error. Microsoft Entra ID's tenant
+	// rules (entra.go).
+	checkIssuer func(tok *oidc.IDToken, keyIssuer string) error
+	// keepClaims are the claims kept in the session
+	// (OIDCConfig.KeepClaims).
+	keepClaims []string
 }
 
 // idClaims are the ID token claims portcullis reads. The protocol claims
@@ -58,6 +68,11 @@ func (v *idTokenVerifier) verifyToken(ctx context.Context, raw string) (*oidc.ID
 	tok, err := v.verifier.Verify(ctx, raw)
 	if err != nil {
 		return nil, v.verifyError(raw, err, rep)
+	}
+	if v.checkIssuer != nil {
+		if err := v.checkIssuer(tok, rep.keyIssuer); err != nil {
+			return nil, err
+		}
 	}
 	return tok, nil
 }
@@ -116,8 +131,12 @@ func (v *idTokenVerifier) checkCommon(tok *oidc.IDToken, c *idClaims) error {
 // messages quote the unverified issuer and audiences, and errors end up in
 // logs. It branches on types, never on go-oidc's text (see refusalOf).
 func (v *idTokenVerifier) verifyError(raw string, err error, rep *keyReport) error {
+	issuer := v.issuer
+	if v.checkIssuer != nil {
+		issuer = "" // go-oidc did not check it
+	}
 	r := refusalOf(raw, err, rep, v.algs, func(payload []byte) refusal {
-		return idClaimsRefusal(payload, v.issuer, v.clientID, v.now())
+		return idClaimsRefusal(payload, issuer, v.clientID, v.now())
 	})
 	if r == refusedKeysUnavailable {
 		// Not the token's fault: the login or refresh may succeed later.
@@ -157,13 +176,18 @@ func (v *idTokenVerifier) identify(ctx context.Context, p *Provider, tok *oauth2
 		Name:     string(c.Name),
 		Login:    string(c.PreferredUsername),
 		Picture:  string(c.Picture),
-		Groups:   c.Groups,
 	}
-	if v.groupsClaim != nil {
-		// A configured claim path (Keycloak's realm_access.roles, Entra's
-		// roles, an Auth0 namespaced claim) replaces "groups".
-		u.Groups = groupsAt(idt.Claims, v.groupsClaim)
+	var claims, uiClaims map[string]json.RawMessage
+	if idt.Claims(&claims) != nil {
+		return nil, errIDClaims
 	}
+	// A configured claim path (Keycloak's realm_access.roles, Entra's
+	// roles, an Auth0 namespaced claim) replaces "groups".
+	groupsPath := v.groupsClaim
+	if groupsPath == nil {
+		groupsPath = []string{"groups"}
+	}
+	u.Groups, u.GroupsIncomplete = groupsIn(claims, groupsPath)
 	if userInfo != nil {
 		ui, err := userInfo(ctx, tok)
 		if err != nil {
@@ -172,8 +196,11 @@ func (v *idTokenVerifier) identify(ctx context.Context, p *Provider, tok *oauth2
 		if ui.Subject != idt.Subject {
 			return nil, errors.New("userinfo: sub differs from the ID token's")
 		}
-		// Only the profile claims are read, tolerantly: an odd claim in
-		// the response drops that claim, never the sign-in.
+		if ui.claims(&uiClaims) != nil {
+			return nil, errors.New("userinfo: response is not a JSON object")
+		}
+		// The profile claims are read tolerantly: an odd claim in the
+		// response drops that claim, never the sign-in.
 		extra := &ui.profileClaims
 		if e := extra.verifiedEmail(); e != "" {
 			u.Email = e
@@ -181,15 +208,18 @@ func (v *idTokenVerifier) identify(ctx context.Context, p *Provider, tok *oauth2
 		u.Name = cmp.Or(string(extra.Name), u.Name)
 		u.Login = cmp.Or(string(extra.PreferredUsername), u.Login)
 		u.Picture = cmp.Or(string(extra.Picture), u.Picture)
-		groups := []string(extra.Groups)
-		if v.groupsClaim != nil {
-			groups = groupsAt(ui.claims, v.groupsClaim)
-		}
-		if len(groups) > 0 {
-			u.Groups = groups
+		if groups, incomplete := groupsIn(uiClaims, groupsPath); len(groups) > 0 || incomplete {
+			u.Groups, u.GroupsIncomplete = groups, incomplete
 		}
 	}
-	id := &Identity{User: u, Tokens: tokens(tok, raw), SID: c.SID, ACR: string(c.ACR), AMR: []string(c.AMR)}
+	claims, err = mergeClaims(claims, uiClaims)
+	if err != nil {
+		return nil, err
+	}
+	if u.Claims, err = keep(claims, v.keepClaims); err != nil {
+		return nil, err
+	}
+	id := &Identity{User: u, Tokens: tokens(tok, raw), SID: c.SID, ACR: string(c.ACR), AMR: []string(c.AMR), Claims: claims}
 	if c.AuthTime.valid {
 		id.AuthTime = time.Unix(c.AuthTime.unix, 0)
 	}
@@ -383,6 +413,9 @@ func keysUnavailable(err error) bool {
 type keyReport struct {
 	called bool
 	err    error
+	// keyIssuer is the "issuer" member of the published key that
+	// verified the signature (Microsoft Entra ID's), if it had one.
+	keyIssuer string
 }
 
 type keyReportKey struct{}

@@ -161,7 +161,7 @@ func (p *Provider) Introspect(ctx context.Context, token string, rules AccessTok
 			if ans, ok := in.cache.Get(key); ok {
 				return ans, nil // answered while this call waited to start
 			}
-			return p.introspect(ctx, in, token, key)
+			return p.introspect(ctx, m, in, token, key)
 		})
 		if err != nil {
 			return nil, fmt.Errorf("providers: %s: introspection: %w: %w", p.name, ErrUnavailable, err)
@@ -199,20 +199,13 @@ func (a *introspected) accept(rules AccessTokenRules, now time.Time) (*AccessTok
 // introspect asks the endpoint about token and caches the answer under
 // key. Its errors (the request's, the status, an unusable body) are not
 // cached; they quote neither token nor body.
-func (p *Provider) introspect(ctx context.Context, in *introspector, token string, key [sha256.Size]byte) (*introspected, error) {
+func (p *Provider) introspect(ctx context.Context, m *metadata, in *introspector, token string, key [sha256.Size]byte) (*introspected, error) {
 	form := url.Values{"token": {token}, "token_type_hint": {"access_token"}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, in.url, strings.NewReader(form.Encode()))
+	req, err := p.authenticatedPost(ctx, m, in.url, form)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
-	// RFC 6749 §2.3.1: client id and secret are form-urlencoded first.
-	secret, err := p.clientSecretOf(ctx)
-	if err != nil {
-		return nil, err
-	}
-	req.SetBasicAuth(url.QueryEscape(p.oauth.ClientID), url.QueryEscape(secret))
 	resp, err := p.client.Do(req)
 	if err != nil {
 		return nil, err

@@ -98,19 +98,19 @@ type jwksCache struct {
 	group      bounded.Group[struct{}, keyState]
 
 	mu        sync.Mutex
-	keys      []jose.JSONWebKey // nil until a fetch succeeds
-	fetchedAt time.Time         // start of the fetch that returned keys
-	maxAge    time.Duration     // how long keys are fresh after fetchedAt
-	retryAt   time.Time         // no fetch before this
-	recheckAt time.Time         // no fetch for a bad signature before this
-	failures  int               // consecutive failed fetches
-	lastErr   error             // cause of the last fetch if it failed
-	fetching  bool              // a fetch is under way
+	keys      []publishedKey // nil until a fetch succeeds
+	fetchedAt time.Time      // start of the fetch that returned keys
+	maxAge    time.Duration  // how long keys are fresh after fetchedAt
+	retryAt   time.Time      // no fetch before this
+	recheckAt time.Time      // no fetch for a bad signature before this
+	failures  int            // consecutive failed fetches
+	lastErr   error          // cause of the last fetch if it failed
+	fetching  bool           // a fetch is under way
 }
 
 // keyState is a snapshot of the cache.
 type keyState struct {
-	keys      []jose.JSONWebKey
+	keys      []publishedKey
 	fetchedAt time.Time
 	maxAge    time.Duration
 	lastErr   error
@@ -161,7 +161,7 @@ func (c *jwksCache) VerifySignature(ctx context.Context, raw string) ([]byte, er
 	if err != nil {
 		return nil, err
 	}
-	if payload, ok := verifyWith(jws, st.keys, h.KeyID, h.Algorithm); ok {
+	if payload, ok := verifyWith(ctx, jws, st.keys, h.KeyID, h.Algorithm); ok {
 		return payload, nil
 	}
 	if !st.fetched {
@@ -172,7 +172,7 @@ func (c *jwksCache) VerifySignature(ctx context.Context, raw string) ([]byte, er
 		if st, err = c.refresh(ctx, why); err != nil {
 			return nil, err
 		}
-		if payload, ok := verifyWith(jws, st.keys, h.KeyID, h.Algorithm); ok {
+		if payload, ok := verifyWith(ctx, jws, st.keys, h.KeyID, h.Algorithm); ok {
 			return payload, nil
 		}
 	}
@@ -186,14 +186,26 @@ func (c *jwksCache) VerifySignature(ctx context.Context, raw string) ([]byte, er
 	return nil, errUnknownKey
 }
 
-// verifyWith tries the keys that hasCandidate would name.
-func verifyWith(jws *jose.JSONWebSignature, keys []jose.JSONWebKey, kid, alg string) ([]byte, bool) {
+// publishedKey is a key of the set, with its "issuer" member: Microsoft
+// Entra ID scopes each key to the issuers it may sign for
+// (https://learn.microsoft.com/en-us/entra/identity-platform/access-tokens#validate-the-signing-key-issuer).
+type publishedKey struct {
+	jose.JSONWebKey
+	issuer string
+}
+
+// verifyWith tries the keys that hasCandidate would name, and reports the
+// issuer of the one that verifies into ctx's keyReport.
+func verifyWith(ctx context.Context, jws *jose.JSONWebSignature, keys []publishedKey, kid, alg string) ([]byte, bool) {
 	for i := range keys {
 		k := &keys[i]
 		if kid != "" && k.KeyID != kid || k.Algorithm != "" && k.Algorithm != alg {
 			continue
 		}
-		if payload, err := jws.Verify(k); err == nil {
+		if payload, err := jws.Verify(&k.JSONWebKey); err == nil {
+			if rep, ok := ctx.Value(keyReportKey{}).(*keyReport); ok {
+				rep.keyIssuer = k.issuer
+			}
 			return payload, true
 		}
 	}
@@ -203,8 +215,8 @@ func verifyWith(jws *jose.JSONWebSignature, keys []jose.JSONWebKey, kid, alg str
 // hasCandidate reports whether keys hold one that may have signed a token
 // with this kid and alg: one with the kid, or for a token without a kid,
 // one meant for alg.
-func hasCandidate(keys []jose.JSONWebKey, kid, alg string) bool {
-	return slices.ContainsFunc(keys, func(k jose.JSONWebKey) bool {
+func hasCandidate(keys []publishedKey, kid, alg string) bool {
+	return slices.ContainsFunc(keys, func(k publishedKey) bool {
 		if kid != "" {
 			return k.KeyID == kid
 		}
@@ -323,7 +335,7 @@ func (c *jwksCache) fetchIfDue(ctx context.Context, why trigger) (keyState, erro
 // fetch GETs the JWKS (the client bounds time and size) and keeps the
 // public signing keys it understands, skipping the others (RFC 7517 §5).
 // It also returns how long they are fresh.
-func (c *jwksCache) fetch(ctx context.Context) ([]jose.JSONWebKey, time.Duration, error) {
+func (c *jwksCache) fetch(ctx context.Context) ([]publishedKey, time.Duration, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url, nil)
 	if err != nil {
 		return nil, 0, err
@@ -347,13 +359,17 @@ func (c *jwksCache) fetch(ctx context.Context) ([]jose.JSONWebKey, time.Duration
 	if err := json.Unmarshal(body, &set); err != nil {
 		return nil, 0, errors.New("jwks_uri: malformed key set")
 	}
-	var keys []jose.JSONWebKey
+	var keys []publishedKey
 	for _, raw := range set.Keys {
 		var k jose.JSONWebKey
 		if json.Unmarshal(raw, &k) != nil || !k.Valid() || !k.IsPublic() || k.Use != "" && k.Use != "sig" {
 			continue
 		}
-		keys = append(keys, k)
+		var member struct {
+			Issuer claimString `json:"issuer"`
+		}
+		json.Unmarshal(raw, &member) // claimString never fails
+		keys = append(keys, publishedKey{k, string(member.Issuer)})
 	}
 	if len(keys) == 0 {
 		return nil, 0, errNoUsableKey

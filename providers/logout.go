@@ -201,10 +201,18 @@ func checkLogoutTyp(raw string) error {
 	return errors.New("logout_token: typ is not logout+jwt or JWT")
 }
 
-// checkLogoutEvents requires "events" to be a JSON object whose only
-// member is the back-channel logout event, with an object as its value.
-// A token that also asserts other events is refused: it is not a plain
-// logout token, and nothing here would act on the rest.
+// checkLogoutEvents requires "events" to be a JSON object holding the
+// back-channel logout event, with an object as its value. A token that
+// also asserts other events is refused: it is not a plain logout token,
+// and nothing here would act on the rest. One other member is accepted,
+// Keycloak's "revoke_offline_access" with a boolean value, which Keycloak
+// adds beside the logout event when its client setting "Backchannel
+// logout revoke offline sessions" is on (DefaultTokenManager's
+// initLogoutToken, keycloak/keycloak; docs/providers/keycloak.md): it is
+// an instruction about Keycloak's own offline tokens, not another event,
+// and the logout it comes with is acted on like any other. The
+// specification asks only that the logout event be present
+// (OpenID Connect Back-Channel Logout 1.0 §2.4, §2.6 step 5).
 func checkLogoutEvents(raw json.RawMessage) error {
 	if !isJSONObject(raw) {
 		return errors.New("logout_token: events missing or not an object")
@@ -214,13 +222,30 @@ func checkLogoutEvents(raw json.RawMessage) error {
 		return errors.New("logout_token: events malformed")
 	}
 	v, ok := events[backchannelLogoutEvent]
-	if !ok || len(events) != 1 {
+	if !ok {
 		return errors.New("logout_token: events must hold exactly the back-channel logout event")
+	}
+	for name, value := range events {
+		switch {
+		case name == backchannelLogoutEvent:
+		case name == keycloakRevokeOffline && isJSONBool(value):
+		default:
+			return errors.New("logout_token: events must hold exactly the back-channel logout event")
+		}
 	}
 	if !isJSONObject(v) {
 		return errors.New("logout_token: back-channel logout event value is not an object")
 	}
 	return nil
+}
+
+// keycloakRevokeOffline is the member Keycloak adds to a logout token's
+// events when it also revokes the user's offline sessions.
+const keycloakRevokeOffline = "revoke_offline_access"
+
+func isJSONBool(raw json.RawMessage) bool {
+	raw = bytes.TrimSpace(raw)
+	return bytes.Equal(raw, []byte("true")) || bytes.Equal(raw, []byte("false"))
 }
 
 func isJSONObject(raw json.RawMessage) bool {

@@ -141,6 +141,8 @@ func logoutCases() []logoutCase {
 		{"events null", ev(nil), "events missing"},
 		{"wrong event URI", ev(map[string]any{"http://schemas.openid.net/event/foobar": map[string]any{}}), "events missing"},
 		{"extra event", ev(map[string]any{backchannelLogoutEvent: map[string]any{}, "urn:x": map[string]any{}}), "exactly the back-channel logout event"},
+		{"revoke_offline_access not a boolean", ev(map[string]any{backchannelLogoutEvent: map[string]any{}, "revoke_offline_access": "true"}), "exactly the back-channel logout event"},
+		{"revoke_offline_access alone", ev(map[string]any{"revoke_offline_access": true}), "events missing"},
 		{"event value a string", ev(map[string]any{backchannelLogoutEvent: ""}), "not an object"},
 		{"event value null", ev(map[string]any{backchannelLogoutEvent: nil}), "not an object"},
 		// BCL-06.

@@ -99,15 +99,16 @@ func OAuth2(cfg OAuth2Config) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	style := cfg.Endpoint.AuthStyle
-	switch style {
-	case oauth2.AuthStyleAutoDetect:
+	var method string
+	switch cfg.Endpoint.AuthStyle {
+	case oauth2.AuthStyleAutoDetect, oauth2.AuthStyleInHeader:
 		// Auto-detection retries a refused request with the secret in the
 		// body: the secret would be sent twice, two ways.
-		style = oauth2.AuthStyleInHeader
-	case oauth2.AuthStyleInHeader, oauth2.AuthStyleInParams:
+		method = authSecretBasic
+	case oauth2.AuthStyleInParams:
+		method = authSecretPost
 	default:
-		return nil, fmt.Errorf("providers: %s: unknown Endpoint.AuthStyle %d", cfg.Name, style)
+		return nil, fmt.Errorf("providers: %s: unknown Endpoint.AuthStyle %d", cfg.Name, cfg.Endpoint.AuthStyle)
 	}
 	p := &Provider{
 		name:        cfg.Name,
@@ -121,7 +122,8 @@ func OAuth2(cfg OAuth2Config) (*Provider, error) {
 		authParams: authParams,
 		now:        time.Now,
 		disc: knownMetadata(cfg.Name, &metadata{
-			endpoint: oauth2.Endpoint{AuthURL: cfg.Endpoint.AuthURL, TokenURL: cfg.Endpoint.TokenURL, AuthStyle: style},
+			endpoint:   oauth2.Endpoint{AuthURL: cfg.Endpoint.AuthURL, TokenURL: cfg.Endpoint.TokenURL},
+			clientAuth: method,
 		}),
 	}
 	identify := cfg.Identify

@@ -3,6 +3,7 @@ package providers
 import (
 	"cmp"
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -31,10 +32,41 @@ type OIDCConfig struct {
 	// provider cannot be reached then.
 	Issuer string
 	// ClientID and ClientSecret are the application's credentials at the
-	// provider. ClientID is required; the secret is sent with HTTP Basic
-	// authentication (client_secret_basic).
+	// provider. ClientID is required. How the secret is sent is
+	// ClientAuth's choice.
 	ClientID     string
 	ClientSecret string
+	// ClientAuth is how the application authenticates as the client in
+	// the calls that need it: code exchange, refresh, revocation (RFC
+	// 7009) and introspection (RFC 7662); OpenID Connect Core §9 names
+	// the methods. "client_secret_basic" sends the secret with HTTP Basic
+	// (RFC 6749 §2.3.1), "client_secret_post" in the request body, and
+	// "private_key_jwt" sends a JWT signed with ClientKey instead (RFC
+	// 7523 §2.2): "aud" the issuer, as its only audience, "typ"
+	// client-authentication+jwt (draft-ietf-oauth-rfc7523bis), a fresh
+	// "jti" and a one-minute lifetime for each request. The discovery
+	// document's token_endpoint_auth_methods_supported, when present,
+	// must list it. Default: chosen from that list — private_key_jwt when
+	// ClientKey is set, else client_secret_basic when listed (or when
+	// the list is absent, its default), else client_secret_post.
+	ClientAuth string
+	// ClientSecretFunc, in place of ClientSecret, produces the client
+	// secret for each of those calls, for providers whose secret is
+	// itself a short-lived token (Sign in with Apple's ES256 JWT); it
+	// should cache its result until shortly before it expires. An error
+	// fails that call with an error wrapping [ErrUnavailable] (a refresh
+	// it stops does not end the session). The secret is never logged.
+	// Default: ClientSecret is the secret.
+	ClientSecretFunc func(ctx context.Context) (string, error)
+	// ClientKey signs the private_key_jwt assertions: an RSA key of at
+	// least 2048 bits (RS256), ECDSA on P-256, P-384 or P-521 (ES256,
+	// ES384, ES512) or Ed25519 (EdDSA); any crypto.Signer, so a key in a
+	// KMS works too. Its public key must be registered at the provider.
+	// It excludes ClientSecret and ClientSecretFunc. ClientKeyID is the
+	// assertions' "kid"; default the public key's RFC 7638 thumbprint
+	// (base64url of its SHA-256). Default: no key.
+	ClientKey   crypto.Signer
+	ClientKeyID string
 	// Scopes requested. Default "openid email profile"; "openid" is always
 	// included.
 	Scopes []string
@@ -56,6 +88,21 @@ type OIDCConfig struct {
 	// groups (a group policy then refuses). At most 8 elements. Default
 	// "groups".
 	GroupsClaim []string
+	// KeepClaims names top-level claims of the ID token (and UserInfo)
+	// to keep in the session, as raw JSON in session.User.Claims: a
+	// tenant id ("tid"), a department, Keycloak's "realm_access", an
+	// Auth0 namespaced claim. Read one with session.User.Claim. Claims
+	// the provider did not send are simply absent. At most 16 distinct,
+	// non-empty names, none of them a protocol claim (iss, sub, aud,
+	// exp, iat, nbf, nonce, azp, at_hash, c_hash, auth_time, acr, amr,
+	// sid, jti: the session keeps what it needs of those in its own
+	// fields). Each kept value may be at most 1 KiB of compact JSON, and
+	// the kept claims 4 KiB together, names included: a login whose
+	// kept claims are larger is refused (an error wrapping
+	// [ErrInvalidResponse] that names the claim, never its value), never
+	// silently truncated. Every claim, kept or not, is available at
+	// sign-in through [Identity.Claims]. Default: none.
+	KeepClaims []string
 	// AuthParams are added to every authorization request, for what a
 	// provider needs beyond the protocol: Auth0's "audience", RFC 8707's
 	// "resource", "organization", "login_hint", "domain_hint", "prompt".
@@ -107,13 +154,16 @@ const clockSkew = time.Minute
 //
 // OIDC refuses a configuration that is wrong: an invalid name, no client
 // ID, an issuer that is not https (or http on a loopback host), a bad
-// option (AuthParams that portcullis owns), an issuer given as its
+// option (AuthParams that portcullis owns; client credentials that do not
+// fit ClientAuth, or a ClientKey of a type it cannot sign with), an issuer given as its
 // discovery URL, and a discovery document that is reached but wrong (an HTTP
 // status other than 200 that is not 408, 425, 429 or 5xx, a body that is
 // not a JSON object, another issuer, endpoints that are not https, no
 // response_type code, none of the pinned signing algorithms among those
-// the document lists, no userinfo_endpoint with UserInfo set). A provider
-// that cannot be reached is not a wrong configuration: when discovery
+// the document lists, no userinfo_endpoint with UserInfo set, a
+// token_endpoint_auth_methods_supported without the configured ClientAuth
+// or without a method portcullis can use). A provider that cannot be
+// reached is not a wrong configuration: when discovery
 // gets no answer within ctx (or 10 s), or one that says "later" (HTTP
 // 408, 425, 429, 5xx), OIDC returns the provider all the same, and the
 // document is fetched when a method first needs it — a sign-in, a refresh,
@@ -128,6 +178,17 @@ const clockSkew = time.Minute
 //
 // OIDC makes network requests; ctx bounds the first attempt.
 func OIDC(ctx context.Context, cfg OIDCConfig) (*Provider, error) {
+	if strings.Contains(strings.ToLower(cfg.Issuer), entraTenantPlaceholder) {
+		return nil, fmt.Errorf("providers: %s: Issuer %q is Microsoft Entra ID's multi-tenant template: use providers.Entra, whose Tenant and AllowedTenants say which tenants may sign in", cfg.Name, cfg.Issuer)
+	}
+	return newOIDC(ctx, cfg, func(ctx context.Context, client *http.Client, v *idTokenVerifier) (*document, error) {
+		return fetchDocument(ctx, client, v.issuer)
+	})
+}
+
+// newOIDC is [OIDC] with the discovery document fetched and checked by
+// discover, which may complete v (the issuer checks of Entra, entra.go).
+func newOIDC(ctx context.Context, cfg OIDCConfig, discover func(ctx context.Context, client *http.Client, v *idTokenVerifier) (*document, error)) (*Provider, error) {
 	if err := validName(cfg.Name); err != nil {
 		return nil, err
 	}
@@ -136,6 +197,10 @@ func OIDC(ctx context.Context, cfg OIDCConfig) (*Provider, error) {
 	}
 	if err := checkEndpoint("issuer", cfg.Issuer); err != nil {
 		return nil, err
+	}
+	auth, err := newClientAuth(&cfg)
+	if err != nil {
+		return nil, fmt.Errorf("providers: %s: %w", cfg.Name, err)
 	}
 	for _, wk := range []string{"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"} {
 		if base, ok := strings.CutSuffix(strings.TrimSuffix(cfg.Issuer, "/"), wk); ok {
@@ -154,6 +219,10 @@ func OIDC(ctx context.Context, cfg OIDCConfig) (*Provider, error) {
 		return nil, fmt.Errorf("providers: %s: GroupsClaim has an empty element", cfg.Name)
 	case len(cfg.GroupsClaim) > 0 && !slices.Equal(cfg.GroupsClaim, []string{"groups"}):
 		groupsClaim = slices.Clone(cfg.GroupsClaim)
+	}
+	keepClaims, err := keepClaimsOption(cfg.Name, cfg.KeepClaims)
+	if err != nil {
+		return nil, err
 	}
 	algs, err := signingAlgs(cfg.SigningAlgs)
 	if err != nil {
@@ -187,6 +256,7 @@ func OIDC(ctx context.Context, cfg OIDCConfig) (*Provider, error) {
 		now:         time.Now,
 		groupsClaim: groupsClaim,
 	}
+	p.auth, p.clientSecret = auth, cfg.ClientSecretFunc
 	// What the metadata is built from is copied now: the caller may change
 	// cfg's slices before the document is fetched.
 	v := idTokenVerifier{
@@ -196,15 +266,17 @@ func OIDC(ctx context.Context, cfg OIDCConfig) (*Provider, error) {
 		issuer:         cfg.Issuer,
 		algs:           algs,
 		groupsClaim:    groupsClaim,
+		keepClaims:     keepClaims,
 		now:            func() time.Time { return p.now() },
 	}
 	userInfo := cfg.UserInfo
 	p.disc = newDiscovery(cfg.Name, cfg.Logger, v.now, func(ctx context.Context) (*metadata, error) {
-		doc, err := fetchDocument(ctx, client, v.issuer)
+		v := v // this attempt's, which discover may complete
+		doc, err := discover(ctx, client, &v)
 		if err != nil {
 			return nil, err
 		}
-		return oidcMetadata(doc, v, userInfo, client)
+		return oidcMetadata(doc, v, userInfo, auth, client)
 	})
 	p.identify = func(ctx context.Context, m *metadata, tok *oauth2.Token, f Flow) (*Identity, error) {
 		var fetch func(ctx context.Context, tok *oauth2.Token) (*userInfoResponse, error)
@@ -226,7 +298,7 @@ func OIDC(ctx context.Context, cfg OIDCConfig) (*Provider, error) {
 // provider's keys, the access and logout token key caches, the
 // introspector. A document portcullis cannot use fails with an error
 // wrapping errUnusableDocument.
-func oidcMetadata(doc *document, v idTokenVerifier, userInfo bool, client *http.Client) (*metadata, error) {
+func oidcMetadata(doc *document, v idTokenVerifier, userInfo bool, auth clientAuth, client *http.Client) (*metadata, error) {
 	unusable := func(err error) error { return fmt.Errorf("%w: %w", errUnusableDocument, err) }
 	for _, e := range []struct{ what, url string }{
 		{"authorization_endpoint", doc.AuthURL},
@@ -259,6 +331,10 @@ func oidcMetadata(doc *document, v idTokenVerifier, userInfo bool, client *http.
 		return nil, unusable(fmt.Errorf("the provider signs ID tokens with %.256s, none of the pinned SigningAlgs %s",
 			strings.Join(doc.SigningAlgs, ", "), strings.Join(v.algs, ", ")))
 	}
+	method, err := auth.method(doc.AuthMethods)
+	if err != nil {
+		return nil, unusable(err)
+	}
 	// The keys are parsed one by one, so a key of a type go-jose does not
 	// know (a post-quantum "AKP" key, say) is skipped instead of breaking
 	// the whole set, as it would in go-oidc's RemoteKeySet (SECURITY.md
@@ -268,9 +344,12 @@ func oidcMetadata(doc *document, v idTokenVerifier, userInfo bool, client *http.
 		ClientID:             v.clientID,
 		SupportedSigningAlgs: slices.Clone(v.algs),
 		Now:                  v.now,
+		// checkIssuer replaces go-oidc's exact match (verifyToken).
+		SkipIssuerCheck: v.checkIssuer != nil,
 	})
 	m := &metadata{
-		endpoint:         oauth2.Endpoint{AuthURL: doc.AuthURL, TokenURL: doc.TokenURL, AuthStyle: oauth2.AuthStyleInHeader},
+		endpoint:         oauth2.Endpoint{AuthURL: doc.AuthURL, TokenURL: doc.TokenURL},
+		clientAuth:       method,
 		issParamRequired: doc.IssParam,
 		endSessionURL:    doc.EndSession,
 		revocationURL:    doc.Revocation,

@@ -45,6 +45,9 @@ type Provider struct {
 	// introspection) in place of oauth.ClientSecret: fetched per call,
 	// the function does its own caching (clientauth.go).
 	clientSecret func(ctx context.Context) (string, error)
+	// auth is the configured client authentication (clientauth.go);
+	// metadata.clientAuth is the method it settled on.
+	auth clientAuth
 }
 
 // metadata is what a provider's operations need beyond its configuration:
@@ -75,6 +78,10 @@ type metadata struct {
 	// logout verifies Back-Channel Logout tokens; nil for providers
 	// without ID tokens.
 	logout *logoutVerifier
+	// clientAuth is the client authentication method of every call that
+	// authenticates the client (clientauth.go): client_secret_basic,
+	// client_secret_post or private_key_jwt.
+	clientAuth string
 }
 
 // metadata returns p's metadata, fetching the discovery document when it

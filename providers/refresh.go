@@ -37,14 +37,11 @@ func (p *Provider) Refresh(ctx context.Context, s *session.Session) (*session.To
 		// Not the refresh token's fault: the provider could not be asked.
 		return nil, fmt.Errorf("providers: %s: refresh: %w", p.name, err)
 	}
-	c := p.config(m, "")
-	secret, err := p.clientSecretOf(ctx)
+	c, tctx, err := p.tokenRequest(ctx, m, "")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("providers: %s: refresh: %w", p.name, err)
 	}
-	c.ClientSecret = secret
-	ctx = context.WithValue(ctx, oauth2.HTTPClient, p.client)
-	tok, err := c.TokenSource(ctx, &oauth2.Token{RefreshToken: s.Tokens.RefreshToken}).Token()
+	tok, err := c.TokenSource(tctx, &oauth2.Token{RefreshToken: s.Tokens.RefreshToken}).Token()
 	if err != nil {
 		return nil, fmt.Errorf("providers: %s: refresh: %w", p.name, tokenError(err, p.now()))
 	}

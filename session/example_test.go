@@ -1,6 +1,7 @@
 package session_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"log"
 	"net/http"
@@ -109,4 +110,36 @@ func ExampleParseKeys() {
 	// Output:
 	// 2 keys of 32 and 32 bytes
 	// session: key 2 of 2 decodes to 16 bytes; want 32 to 64 random bytes: `openssl rand -base64 32` makes one
+}
+
+// A claim kept at sign-in (providers.OIDCConfig.KeepClaims, here
+// "realm_access" and "tid") is read in a handler with User.Claim, into
+// whatever type fits it. A claim the provider did not send is reported
+// absent, not as an error.
+func ExampleUser_Claim() {
+	// In a handler behind Require: u, _ := middleware.UserFrom(r.Context())
+	u := &session.User{
+		Provider: "keycloak",
+		Subject:  "f1b2",
+		Claims: map[string]json.RawMessage{
+			"realm_access": json.RawMessage(`{"roles":["admin","ops"]}`),
+			"tid":          json.RawMessage(`"9188040d"`),
+		},
+	}
+	var realm struct {
+		Roles []string `json:"roles"`
+	}
+	if ok, err := u.Claim("realm_access", &realm); ok && err == nil {
+		fmt.Println("roles:", realm.Roles)
+	}
+	var tid string
+	ok, err := u.Claim("tid", &tid)
+	fmt.Println("tid:", tid, ok, err)
+	var dept string
+	ok, err = u.Claim("department", &dept)
+	fmt.Println("department:", ok, err)
+	// Output:
+	// roles: [admin ops]
+	// tid: 9188040d true <nil>
+	// department: false <nil>
 }

@@ -1,6 +1,6 @@
-// Command demo is portcullis with nothing to configure: it starts a
-// development OpenID provider (devoidc) and an application in one process,
-// both on 127.0.0.1, and prints the application's URL.
+// Command demo is portcullis with nothing to configure: it starts
+// development OpenID providers (devoidc) and an application in one
+// process, both on 127.0.0.1, and prints the application's URL.
 //
 //	go run ./examples/demo
 //
@@ -8,12 +8,18 @@
 // -base64 32`) keeps sessions across restarts; without it the demo makes a
 // new key each run and says so.
 //
-// The home page is public; /private requires signing in, which goes
-// through the development provider's sign-in page (pick a test user) and
-// comes back with the user and the expiry of their access token. "Sign
-// out" also ends the session at the provider (RP-initiated logout), and
-// the provider tells the app when its session ends (back-channel logout);
-// "Sign out everywhere" ends the user's sessions on every device.
+// The home page (/) shows who is signed in. /private requires signing in:
+// the sign-in page offers "Google (stand-in)", "GitHub (stand-in)" and the
+// development provider, all three devoidc servers in this process with the
+// same test users (pick one; nothing reaches Google or GitHub). It shows
+// the profile, the groups, the access token's expiry counting down in the
+// browser's time zone, "Refresh now", and the provider's answer to its
+// user API called with the user's token (auth.Client). /admin is for the
+// group "admins" (Ada Lovelace) only. "Sign out" also ends the session at
+// the provider (RP-initiated logout) and comes back to the home page,
+// which says so; the provider tells the app when its session ends
+// (back-channel logout). "Sign out everywhere" ends every session of the
+// user in the app and at the provider, so that the next sign-in asks again.
 //
 // /api/whoami answers JSON to a signed-in browser, and to a script with an
 // access token, which the development provider issues to the demo's
@@ -23,14 +29,13 @@
 //	  http://127.0.0.1:9090/token | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
 //	curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8080/api/whoami
 //
-// The provider is for development only; see examples/oidc for a real one.
+// The providers are for development only; see examples/oidc, examples/google
+// and examples/github for real ones.
 package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"html/template"
 	"log"
 	"log/slog"
 	"net"
@@ -39,9 +44,7 @@ import (
 	"time"
 
 	"github.com/portcullis-go/portcullis/examples/internal/envkeys"
-	"github.com/portcullis-go/portcullis/middleware"
 	"github.com/portcullis-go/portcullis/providers"
-	"github.com/portcullis-go/portcullis/providers/devoidc"
 )
 
 func main() {
@@ -66,33 +69,40 @@ func main() {
 	log.Fatal(http.Serve(appLn, app))
 }
 
-// demo starts the development provider on opLn and returns the handler of
-// an application at appURL that signs in with it, its cookies sealed with
-// keys.
+// demo starts the development providers on opLn (see standins.go) and
+// returns the handler of an application at appURL that signs in with
+// them, its cookies sealed with keys.
 func demo(appURL string, opLn net.Listener, keys [][]byte, logger *slog.Logger) (http.Handler, error) {
 	opURL := "http://" + opLn.Addr().String()
-	op, err := devoidc.New(devoidc.Config{
-		Issuer: opURL,
-		Clients: []devoidc.Client{{
-			ID:                     "demo",
-			Secret:                 "demo-secret",
-			RedirectURIs:           []string{appURL + "/auth/callback/devoidc"},
-			PostLogoutRedirectURIs: []string{appURL + "/auth/logout/callback"},
-			// Signing out at the provider signs out of the app too.
-			BackchannelLogoutURI: appURL + "/auth/backchannel-logout/devoidc",
-		}},
-		// Access tokens are JWTs for the demo's API.
-		AccessTokenAudience: apiAudience,
-		Logger:              logger,
+	ops, opHandler, err := startProviders(appURL, opURL, logger)
+	if err != nil {
+		return nil, err
+	}
+	go http.Serve(opLn, opHandler)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	google, err := providers.Google(ctx, providers.GoogleConfig{
+		DisplayName:  "Google (stand-in)",
+		ClientID:     "demo",
+		ClientSecret: "demo-secret",
+		Issuer:       opURL + "/google",
+		Logger:       logger,
 	})
 	if err != nil {
 		return nil, err
 	}
-	go http.Serve(opLn, op)
-
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	provider, err := providers.OIDC(ctx, providers.OIDCConfig{
+	github, err := providers.GitHub(providers.GitHubConfig{
+		DisplayName:  "GitHub (stand-in)",
+		ClientID:     "demo",
+		ClientSecret: "demo-secret",
+		BaseURL:      opURL,
+		APIURL:       opURL + githubAPIPath,
+	})
+	if err != nil {
+		return nil, err
+	}
+	dev, err := providers.OIDC(ctx, providers.OIDCConfig{
 		Name:         "devoidc",
 		DisplayName:  "Development provider",
 		Issuer:       opURL,
@@ -103,53 +113,14 @@ func demo(appURL string, opLn net.Listener, keys [][]byte, logger *slog.Logger) 
 	if err != nil {
 		return nil, err
 	}
-	return newApp(appURL, provider, keys, logger)
-}
-
-// newApp returns the handler of the application at appURL signing in
-// with provider (named "devoidc"), its cookies sealed with keys.
-func newApp(appURL string, provider *providers.Provider, keys [][]byte, logger *slog.Logger) (http.Handler, error) {
-	auth, err := middleware.New(middleware.Config{
-		BaseURL:   appURL,
-		Providers: []*providers.Provider{provider},
-		Keys:      keys,
-		Logger:    logger,
-		// Scripts may call the API routes with an access token.
-		BearerTokens: &middleware.BearerTokens{Provider: "devoidc", Audience: apiAudience},
+	return newApp(appConfig{
+		URL:                 appURL,
+		Providers:           []*providers.Provider{google, github, dev},
+		UserInfo:            ops.userinfo,
+		EndProviderSessions: ops.endSessions,
+		Keys:                keys,
+		Logger:              logger,
 	})
-	if err != nil {
-		return nil, err
-	}
-
-	mux := http.NewServeMux()
-	mux.Handle("/auth/", auth.Handler())
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		render(w, homePage, nil)
-	})
-	mux.Handle("GET /private", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, _ := middleware.SessionFrom(r.Context())
-		render(w, privatePage, s)
-	})))
-
-	// The API: a browser's session or a script's access token.
-	mux.Handle("GET /api/whoami", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, _ := middleware.UserFrom(r.Context())
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]any{"sub": u.Subject, "email": u.Email, "groups": u.Groups})
-	})))
-
-	// "Sign out everywhere": every session of this user, on every device,
-	// ends at its next request. The form is same-origin only.
-	everywhere := auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, _ := middleware.UserFrom(r.Context())
-		if err := auth.EndSessions(r.Context(), u.Provider, u.Subject); err != nil {
-			http.Error(w, "could not sign out everywhere", http.StatusInternalServerError)
-			return
-		}
-		http.Redirect(w, r, "/", http.StatusSeeOther)
-	}))
-	mux.Handle("POST /signout-everywhere", http.NewCrossOriginProtection().Handler(everywhere))
-	return mux, nil
 }
 
 // apiAudience identifies the demo's API at the development provider.
@@ -166,36 +137,3 @@ func listen(addr string) net.Listener {
 	}
 	return ln
 }
-
-func render(w http.ResponseWriter, t *template.Template, data any) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if err := t.Execute(w, data); err != nil {
-		log.Print(err)
-	}
-}
-
-const style = `<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark">
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem}
-a.button,button{display:inline-block;padding:.6rem 1.1rem;border-radius:8px;border:1px solid #1f5fbf;background:#1f5fbf;color:#fff;font:inherit;font-weight:600;text-decoration:none;cursor:pointer}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem}dt{font-weight:600}</style>`
-
-var homePage = template.Must(template.New("home").Parse(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>portcullis demo</title>` + style + `</head>
-<body><main><h1>portcullis demo</h1>
-<p>This page is public. The private page needs you to sign in with the development provider, which runs in this same process.</p>
-<p><a class="button" href="/private">Sign in</a></p></main></body></html>`))
-
-var privatePage = template.Must(template.New("private").Parse(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Private — portcullis demo</title>` + style + `</head>
-<body><main><h1>Hello, {{.User.Name}}</h1>
-<p>You are signed in. This page is behind <code>auth.Require</code>.</p>
-<dl>
-<dt>Name</dt><dd>{{.User.Name}}</dd>
-<dt>Email</dt><dd>{{.User.Email}}</dd>
-<dt>Subject</dt><dd>{{.User.Subject}}</dd>
-<dt>Provider</dt><dd>{{.User.Provider}}</dd>
-<dt>Access token expires</dt><dd>{{.Tokens.Expiry.Format "15:04:05 MST"}}</dd>
-<dt>Session ends</dt><dd>{{.Expires.Format "Jan 2 15:04 MST"}}</dd>
-</dl>
-<form method="post" action="/auth/logout"><button type="submit">Sign out</button></form>
-<form method="post" action="/signout-everywhere"><p><button type="submit">Sign out everywhere</button></p></form>
-</main></body></html>`))

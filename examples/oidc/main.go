@@ -5,6 +5,21 @@
 //	OIDC_CLIENT_ID      the client ID registered at the provider (required)
 //	OIDC_CLIENT_SECRET  its secret
 //	OIDC_SCOPES         space separated; default "openid email profile"
+//	OIDC_AUTH_PARAMS    extra authorization request parameters, in query
+//	                    form: audience=https://api.example.com&prompt=login
+//	                    (Auth0's API audience, RFC 8707's resource,
+//	                    login_hint, ...); default none
+//	OIDC_CLIENT_AUTH    client_secret_basic, client_secret_post or
+//	                    private_key_jwt; default: chosen from the provider's
+//	                    discovery document (private_key_jwt with
+//	                    OIDC_CLIENT_KEY)
+//	OIDC_CLIENT_KEY     path to a PEM private key (PKCS #8, or SEC 1 / PKCS
+//	                    #1) for private_key_jwt, in place of
+//	                    OIDC_CLIENT_SECRET: RSA of 2048 bits or more, ECDSA
+//	                    P-256/P-384/P-521, or Ed25519. Its public JWK, with
+//	                    its kid, is logged at start-up: register it at the
+//	                    provider. Make one with
+//	                    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256
 //	BASE_URL            the app's public origin; default http://127.0.0.1:8080
 //	LISTEN_ADDR         default 127.0.0.1:8080
 //	SESSION_KEYS        comma separated, base64, 32 random bytes each, newest
@@ -75,9 +90,7 @@ func run(ctx context.Context, getenv func(string) string, logger *slog.Logger) (
 		}
 	}
 
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	provider, err := providers.OIDC(ctx, providers.OIDCConfig{
+	oc := providers.OIDCConfig{
 		Name:         "oidc",
 		Issuer:       getenv("OIDC_ISSUER"),
 		ClientID:     getenv("OIDC_CLIENT_ID"),
@@ -86,7 +99,13 @@ func run(ctx context.Context, getenv func(string) string, logger *slog.Logger) (
 		// A provider that is down at startup does not stop the app:
 		// sign-ins wait for it, and the logger says why.
 		Logger: logger,
-	})
+	}
+	if err := clientAuth(getenv, &oc, logger); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	provider, err := providers.OIDC(ctx, oc)
 	if err != nil {
 		return nil, err
 	}

@@ -11,8 +11,12 @@
 //   - an authorization endpoint (/authorize) that records the request, mints a
 //     one-time code and redirects to redirect_uri with code, state and iss;
 //     [Server.Authorize] rewrites that callback query;
-//   - a token endpoint (/token) that enforces client_secret_basic with
-//     [ClientID] and [ClientSecret], grant_type, the exact redirect_uri of the
+//   - a token endpoint (/token) that enforces client authentication
+//     (client_secret_basic with [ClientID] and [ClientSecret] by default;
+//     [WithClientAuth] chooses the methods, client_secret_post or
+//     private_key_jwt with an assertion checked completely against the key
+//     of [WithClientKey]: signature, typ, iss, sub, aud the issuer alone,
+//     exp, lifetime, jti never replayed), grant_type, the exact redirect_uri of the
 //     authorization request, PKCE S256 and one-time codes, and answers with
 //     access, refresh and ID tokens; [Server.IDToken] edits the ID token's
 //     claims and header (and chooses a [Signing]), [Server.Token] edits the
@@ -20,10 +24,12 @@
 //   - a UserInfo endpoint (/userinfo) that accepts only issued Bearer tokens;
 //     [Server.UserInfo] edits its claims;
 //   - an introspection endpoint (/introspect, RFC 7662) that enforces
-//     client_secret_basic and calls the access tokens it issued (also with
+//     the same client authentication and calls the access tokens it issued (also with
 //     [Server.IssueAccessToken]) active until they expire;
 //     [Server.Introspection] edits its answer and
 //     [Server.IntrospectionResponse] replaces it;
+//   - with [WithRevocation], a revocation endpoint (/revoke, RFC 7009)
+//     with the same client authentication;
 //   - an attacker's key set (/attacker/jwks) that [SignJKU] tokens point to;
 //     nobody should ever fetch it.
 //

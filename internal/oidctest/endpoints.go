@@ -1,7 +1,6 @@
 package oidctest
 
 import (
-	"crypto/subtle"
 	"net/http"
 	"net/url"
 	"strings"
@@ -68,10 +67,11 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusFound)
 }
 
-// clientForm reads a strict client request to the token or introspection
-// endpoint: POST, a form body, no repeated parameter, client_secret_basic.
-// It answers the request itself when it is refused.
-func clientForm(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
+// clientForm reads a strict client request to the token, introspection or
+// revocation endpoint: POST, a form body, no repeated parameter, and the
+// client authenticated by one of the methods the server accepts
+// (authenticateClient). It answers the request itself when it is refused.
+func (s *Server) clientForm(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		opkit.WriteError(w, http.StatusMethodNotAllowed, "invalid_request", "POST only")
@@ -91,9 +91,9 @@ func clientForm(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
 			return nil, false
 		}
 	}
-	if !clientAuthenticated(r) {
+	if why := s.authenticateClient(r); why != "" {
 		w.Header().Set("WWW-Authenticate", `Basic realm="oidctest"`)
-		opkit.WriteError(w, http.StatusUnauthorized, "invalid_client", "client_secret_basic required")
+		opkit.WriteError(w, http.StatusUnauthorized, "invalid_client", why)
 		return nil, false
 	}
 	return r.PostForm, true
@@ -105,7 +105,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	if s.TokenResponse != nil && s.TokenResponse(w, r) {
 		return
 	}
-	f, ok := clientForm(w, r)
+	f, ok := s.clientForm(w, r)
 	if !ok {
 		return
 	}
@@ -189,17 +189,6 @@ func (s *Server) defaultClaims(nonce, accessToken string) Claims {
 		c["nonce"] = nonce
 	}
 	return c
-}
-
-// clientAuthenticated checks client_secret_basic: id and secret
-// form-urlencoded, then HTTP Basic (RFC 6749 §2.3.1). Credentials in the
-// body are refused.
-func clientAuthenticated(r *http.Request) bool {
-	if r.PostForm.Has("client_secret") {
-		return false
-	}
-	id, secret, ok := opkit.ClientSecretBasic(r)
-	return ok && id == ClientID && subtle.ConstantTimeCompare([]byte(secret), []byte(ClientSecret)) == 1
 }
 
 // serveUserInfo answers for issued access tokens sent as Bearer tokens in

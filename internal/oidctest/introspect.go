@@ -31,7 +31,7 @@ func (s *Server) IssueAccessToken(scope string, lifetime time.Duration) string {
 
 // serveIntrospect is a strict introspection endpoint (RFC 7662 §2): POST,
 // a form body with one "token" (and an optional token_type_hint), and
-// client_secret_basic with [ClientID] and [ClientSecret]. An access token
+// the client authenticated as at the token endpoint. An access token
 // the server issued and that has not expired is active, with iss, sub,
 // client_id, scope, token_type, exp and iat (no aud); anything else is
 // {"active": false}. [Server.Introspection] edits the answer and
@@ -40,7 +40,7 @@ func (s *Server) serveIntrospect(w http.ResponseWriter, r *http.Request) {
 	if s.IntrospectionResponse != nil && s.IntrospectionResponse(w, r) {
 		return
 	}
-	if _, ok := clientForm(w, r); !ok {
+	if _, ok := s.clientForm(w, r); !ok {
 		return
 	}
 	token := r.PostForm.Get("token")

@@ -1,6 +1,7 @@
 package oidctest
 
 import (
+	"crypto"
 	"crypto/rand"
 	"encoding/base64"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/portcullis-go/portcullis/internal/opkit"
 )
@@ -31,6 +33,7 @@ const (
 	PathUserInfo     = "/userinfo"
 	PathAttackerJWKS = "/attacker/jwks"
 	PathIntrospect   = "/introspect"
+	PathRevoke       = "/revoke"
 )
 
 // Claims are the members of a JWT payload. Numbers may be given as int,
@@ -88,6 +91,11 @@ type Server struct {
 	ecKey    bool
 	tls      bool
 
+	authMethods []string
+	clientKey   crypto.PublicKey
+	clientKID   string
+	revocation  bool
+
 	rec opkit.Recorder
 
 	mu       sync.Mutex
@@ -96,7 +104,8 @@ type Server struct {
 	issued   map[string]issuedAccess // introspection's view of access
 	refresh  map[string]*grant
 	secrets  []string
-	keys     []*opkit.Key // published RSA keys; the last one signs
+	keys     []*opkit.Key         // published RSA keys; the last one signs
+	jtis     map[string]time.Time // client assertions seen, until they expire
 	rotation int
 }
 
@@ -132,6 +141,7 @@ func New(t testing.TB, opts ...Option) *Server {
 		access:   map[string]bool{},
 		issued:   map[string]issuedAccess{},
 		refresh:  map[string]*grant{},
+		jtis:     map[string]time.Time{},
 		// Each server has its own key: a second, attacker server cannot
 		// sign tokens that the first one's key set verifies.
 		keys: []*opkit.Key{newKey("k1", "RS256")},
@@ -144,6 +154,7 @@ func New(t testing.TB, opts ...Option) *Server {
 	mux.HandleFunc(PathToken, s.serveToken)
 	mux.HandleFunc(PathUserInfo, s.serveUserInfo)
 	mux.HandleFunc(PathIntrospect, s.serveIntrospect)
+	mux.HandleFunc(PathRevoke, s.serveRevoke)
 	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.rec.Record(r)
 		mux.ServeHTTP(w, r)
@@ -199,11 +210,14 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 		"subject_types_supported":                        []string{"public"},
 		"id_token_signing_alg_values_supported":          s.algs,
 		"scopes_supported":                               []string{"openid", "email", "profile"},
-		"token_endpoint_auth_methods_supported":          []string{"client_secret_basic"},
+		"token_endpoint_auth_methods_supported":          s.methods(),
 		"code_challenge_methods_supported":               []string{"S256"},
 		"grant_types_supported":                          []string{"authorization_code", "refresh_token"},
 		"authorization_response_iss_parameter_supported": s.issParam,
 		"introspection_endpoint":                         s.URL + PathIntrospect,
+	}
+	if s.revocation {
+		doc["revocation_endpoint"] = s.URL + PathRevoke
 	}
 	if s.Discovery != nil {
 		s.Discovery(doc)

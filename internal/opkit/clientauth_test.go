@@ -3,7 +3,9 @@ package opkit
 import (
 	"encoding/base64"
 	"net/http/httptest"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestClientSecretBasic(t *testing.T) {
@@ -35,4 +37,65 @@ func TestClientSecretBasic(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestClientJWTVerify(t *testing.T) {
+	k := newTestKey(t, "c1", "ES256")
+	other := newTestKey(t, "c1", "ES256")
+	now := time.Unix(1_800_000_000, 0)
+	rules := ClientJWT{Key: k.Public(), KeyID: "c1", Typ: ClientJWTType, Issuer: "app", Subject: "app",
+		Audience: "https://op.example", MaxLifetime: 5 * time.Minute, Now: now}
+	good := func() map[string]any {
+		return map[string]any{"iss": "app", "sub": "app", "aud": "https://op.example", "jti": "j1", "iat": now.Unix(), "exp": now.Add(time.Minute).Unix()}
+	}
+	for _, tc := range []struct {
+		name string
+		key  *Key
+		typ  string
+		edit func(c map[string]any)
+		want string // in the error; "" = accepted
+	}{
+		{name: "valid", key: k, typ: ClientJWTType},
+		{name: "aud an array", key: k, typ: ClientJWTType, edit: func(c map[string]any) { c["aud"] = []string{"https://op.example"} }, want: "not a single string"},
+		{name: "aud the token endpoint", key: k, typ: ClientJWTType, edit: func(c map[string]any) { c["aud"] = "https://op.example/token" }, want: "wrong aud"},
+		{name: "typ JWT", key: k, typ: "JWT", want: "wrong typ"},
+		{name: "no typ", key: k, want: "wrong typ"},
+		{name: "expired", key: k, typ: ClientJWTType, edit: func(c map[string]any) { c["exp"] = now.Unix() }, want: "expired"},
+		{name: "too long", key: k, typ: ClientJWTType, edit: func(c map[string]any) { c["exp"] = now.Add(time.Hour).Unix() }, want: "lifetime"},
+		{name: "iat in the future", key: k, typ: ClientJWTType, edit: func(c map[string]any) { c["iat"] = now.Add(2 * time.Minute).Unix() }, want: "future"},
+		{name: "no iat", key: k, typ: ClientJWTType, edit: func(c map[string]any) { delete(c, "iat") }, want: "missing"},
+		{name: "wrong iss", key: k, typ: ClientJWTType, edit: func(c map[string]any) { c["iss"] = "other" }, want: "wrong iss"},
+		{name: "wrong sub", key: k, typ: ClientJWTType, edit: func(c map[string]any) { c["sub"] = "other" }, want: "wrong sub"},
+		{name: "another key", key: other, typ: ClientJWTType, want: "bad signature"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := good()
+			if tc.edit != nil {
+				tc.edit(c)
+			}
+			tok, err := tc.key.Sign(tc.typ, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := rules.Verify(tok)
+			switch {
+			case tc.want == "" && (err != nil || got.JTI != "j1"):
+				t.Fatalf("refused: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("Verify: %v; want an error with %q", err, tc.want)
+			}
+		})
+	}
+	if _, err := (ClientJWT{Key: k.Public(), KeyID: "c2", Now: now}).Verify(mustSign(t, k, good())); err == nil {
+		t.Error("wrong kid accepted")
+	}
+}
+
+func mustSign(t *testing.T, k *Key, c map[string]any) string {
+	t.Helper()
+	tok, err := k.Sign(ClientJWTType, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }

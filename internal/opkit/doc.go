@@ -13,7 +13,8 @@
 //     ([ValidS256Challenge]) and answers by appending code, state and iss,
 //     or an error, to the registered redirect URI ([AppendQuery]);
 //   - the token endpoint reads the client's credentials
-//     ([ClientSecretBasic]), checks the code_verifier against the stored
+//     ([ClientSecretBasic], or a client assertion checked by
+//     [ClientJWT.Verify]), checks the code_verifier against the stored
 //     challenge ([VerifyS256], RFC 7636 §4.6), signs the ID token with a
 //     [Key] ([Key.Sign], JWS compact serialization, RFC 7515 §7.1) bound to
 //     the access token by [AtHash], and answers with [WriteJSON], or with
@@ -26,8 +27,9 @@
 // drops the connection, hangs or answers 503, and lets requests through
 // again when the test says so.
 //
-// What this package does not do: it verifies no token (devoidc's own
-// verifier reads only what devoidc signed), implements no grant, keeps no
+// What this package does not do: it verifies no token but the client's
+// own JWTs ([ClientJWT]: private_key_jwt assertions, client secret JWTs;
+// devoidc's own verifier reads only what devoidc signed), implements no grant, keeps no
 // codes or sessions, and forges nothing. The adversarial signatures of
 // internal/oidctest (alg "none", HS256 keyed with the public key, a
 // corrupted signature, an embedded jwk) are built there from

@@ -15,10 +15,16 @@
 //   REALIDP_ACCESS_TTL        access token lifetime in seconds (default 60)
 //   REALIDP_ID_TOKEN_TTL      ID token lifetime in seconds (default: REALIDP_ACCESS_TTL)
 //   REALIDP_REFRESH_TTL       refresh token lifetime in seconds (default 14 days)
+//   REALIDP_DEV_INTERACTIONS  1: node-oidc-provider's own login and consent pages
+//                             (features.devInteractions) instead of finishing
+//                             interactions in code, for real-browser tests
 //
-// The one client:  client_id portcullis-test, client_secret portcullis-test-secret,
+// The main client:  client_id portcullis-test, client_secret portcullis-test-secret,
 // client_secret_basic, grant types authorization_code + refresh_token, response type
 // code, PKCE (S256) required, backchannel_logout_session_required true.
+// Two more on the same redirect URIs, one per other client authentication method:
+// portcullis-test-post (client_secret_post, secret portcullis-test-post-secret) and
+// portcullis-test-pkjwt (private_key_jwt, ES256, key testdata/pkjwt-key.pem).
 // The one user:    sub realidp-user-1 (see ACCOUNT below).
 //
 // Interactions are finished in code (GET /interaction/:uid): login as the fixed
@@ -102,6 +108,35 @@ const configuration = {
     post_logout_redirect_uris: POST_LOGOUT_URIS,
     backchannel_logout_uri: BACKCHANNEL_URI,
     backchannel_logout_session_required: true,
+  }, {
+    // The same client authenticating with client_secret_post.
+    client_id: 'portcullis-test-post',
+    client_secret: 'portcullis-test-post-secret',
+    token_endpoint_auth_method: 'client_secret_post',
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    redirect_uris: REDIRECT_URIS,
+  }, {
+    // And with private_key_jwt: the public half of the fixed test key
+    // testdata/pkjwt-key.pem, which the Go tests sign with (realidp.Env.ClientKey).
+    client_id: 'portcullis-test-pkjwt',
+    token_endpoint_auth_method: 'private_key_jwt',
+    token_endpoint_auth_signing_alg: 'ES256',
+    jwks: {
+      keys: [{
+        kty: 'EC',
+        crv: 'P-256',
+        x: 'WqV8YyxNCkE7dZBI_P3dyPDCMJL6WPcSK5V0kZK6S6k',
+        y: '4MHLUv_Xmrybqabvfbk60FhR1YzZ9YSdhonbcrd1OPw',
+        use: 'sig',
+        // Its RFC 7638 thumbprint, the kid portcullis sends by default
+        // (node-oidc-provider matches an assertion's kid to a key's).
+        kid: 'KWih9uQeBjzM2aM_UeZuOssOK7WXY0jtaaLw45-x3GY',
+      }],
+    },
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    redirect_uris: REDIRECT_URIS,
   }],
 
   jwks: { keys: [signingKey] },
@@ -199,6 +234,15 @@ ${form}
   },
 };
 
+// devInteractions (REALIDP_DEV_INTERACTIONS=1): node-oidc-provider's own pages
+// at /interaction/:uid, a login form (any password; the login is the account id,
+// so type realidp-user-1) and a consent form, for a browser to fill in.
+const DEV_INTERACTIONS = process.env.REALIDP_DEV_INTERACTIONS === '1';
+if (DEV_INTERACTIONS) {
+  configuration.features.devInteractions = { enabled: true };
+  delete configuration.interactions; // the pages' own interactions.url
+}
+
 const provider = new Provider(ISSUER, configuration);
 
 // One line on stderr per failed request, so a CI log shows why a test was refused.
@@ -266,7 +310,7 @@ const providerCallback = provider.callback();
 
 const server = http.createServer((req, res) => {
   const path = (req.url || '').split('?')[0];
-  if (path.startsWith('/interaction/')) {
+  if (!DEV_INTERACTIONS && path.startsWith('/interaction/')) {
     if (req.method !== 'GET') {
       res.writeHead(405, { allow: 'GET' }).end();
       return;

@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/portcullis-go/portcullis/session"
@@ -41,6 +43,38 @@ func TestGroups(t *testing.T) {
 			t.Errorf("after changing the caller's slice: %v", err)
 		}
 	})
+}
+
+// TestGroupsIncomplete: a matching group admits a user whose list is
+// incomplete; without one the refusal says the list was incomplete, never
+// the plain "not in a group" or "no groups".
+func TestGroupsIncomplete(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		groups     []string
+		incomplete bool
+		want       error // nil: admitted
+	}{
+		{"incomplete, a listed group matches", []string{"staff", "eng"}, true, nil},
+		{"incomplete, no listed group matches", []string{"staff"}, true, errIncomplete},
+		{"incomplete, none listed (Entra overage)", nil, true, errIncomplete},
+		{"complete, no match", []string{"staff"}, false, errGroup},
+		{"complete, none", nil, false, errNoGroups},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &Request{User: &session.User{Provider: "corp", Subject: "1", Groups: tc.groups, GroupsIncomplete: tc.incomplete}}
+			err := Groups("eng", "ops").Check(r)
+			if err != tc.want {
+				t.Fatalf("Check = %v, want %v", err, tc.want)
+			}
+			if err != nil && !errors.Is(err, ErrDenied) {
+				t.Errorf("%v does not wrap ErrDenied", err)
+			}
+			if err == errIncomplete && !strings.Contains(err.Error(), "incomplete") {
+				t.Errorf("refusal %q does not say the list was incomplete", err)
+			}
+		})
+	}
 }
 
 func TestProviders(t *testing.T) {

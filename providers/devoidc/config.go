@@ -34,6 +34,13 @@ type Config struct {
 	// Clients are the registered relying parties. At least one is required.
 	Clients []Client
 
+	// Name is what the provider's pages call it, such as "Stand-in for
+	// Google" when it plays another provider in a demo: they then say
+	// "<Name> — development provider, not for production" and carry it in
+	// their title. Plain text, at most 64 bytes. Default: "Development
+	// provider — not for production", and "devoidc" in the title.
+	Name string
+
 	// Users are the test users offered on the sign-in page. Default: two
 	// users, "ada" (Ada Lovelace) and "grace" (Grace Hopper), with verified
 	// example.com email addresses.
@@ -223,6 +230,10 @@ func validate(cfg Config) (*config, error) {
 		cl.RedirectURIs = slices.Clone(cl.RedirectURIs)
 		cl.PostLogoutRedirectURIs = slices.Clone(cl.PostLogoutRedirectURIs)
 		c.Clients[i] = cl
+	}
+
+	if len(cfg.Name) > 64 || !utf8.ValidString(cfg.Name) || strings.ContainsFunc(cfg.Name, unicode.IsControl) {
+		return nil, errors.New("devoidc: Name must be UTF-8 text of at most 64 bytes without control characters")
 	}
 
 	users := cfg.Users

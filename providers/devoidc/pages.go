@@ -14,10 +14,13 @@ type pages struct {
 	message *template.Template
 }
 
-// newPages parses the templates. They are constants, so a parse error is a
-// bug and panics at construction.
-func newPages() *pages {
-	layout := template.Must(template.New("layout").Parse(layoutHTML))
+// newPages parses the templates, for a provider whose pages call it name
+// (Config.Name; "" for the default wording). The templates are constants,
+// so a parse error is a bug and panics at construction.
+func newPages(name string) *pages {
+	layout := template.Must(template.New("layout").Funcs(template.FuncMap{
+		"provider": func() string { return name },
+	}).Parse(layoutHTML))
 	return &pages{
 		signIn:  template.Must(template.Must(layout.Clone()).Parse(signInHTML)),
 		message: template.Must(template.Must(layout.Clone()).Parse(messageHTML)),
@@ -59,7 +62,7 @@ const layoutHTML = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <meta name="robots" content="noindex">
-<title>{{.Title}} · devoidc</title>
+<title>{{.Title}} · {{or provider "devoidc"}}</title>
 <style>
 :root {
   --bg: #f3f4f6; --card: #fff; --text: #17191c; --muted: #585f69; --border: #d6d9de;
@@ -131,7 +134,7 @@ footer { margin-top: 20px; color: var(--muted); font-size: .8125rem; }
 </head>
 <body>
 <main aria-labelledby="title">
-<p class="dev" role="note">Development provider — not for production</p>
+<p class="dev" role="note">{{with provider}}{{.}} — development provider, not for production{{else}}Development provider — not for production{{end}}</p>
 {{template "content" .}}
 </main>
 </body>

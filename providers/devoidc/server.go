@@ -163,7 +163,7 @@ func New(cfg Config) (*Server, error) {
 		log:           c.Logger,
 		now:           time.Now,
 		keys:          keys,
-		pages:         newPages(),
+		pages:         newPages(c.Name),
 		mux:           http.NewServeMux(),
 		bcClient:      newBackchannelClient(c.HTTPClient),
 		bcRetry:       backchannelRetryDelay,

@@ -82,6 +82,24 @@ func TestSignInPage(t *testing.T) {
 	}
 }
 
+// TestSignInPageName: Config.Name is what the pages call the provider,
+// escaped, in the note and the title.
+func TestSignInPageName(t *testing.T) {
+	o := newTestOP(t, withManualLogin, func(st *setup) { st.cfg.Name = "Stand-in for <Google>" })
+	_, challenge := pkce()
+	resp := o.authorize(authorizeQuery(challenge, nil))
+	raw, _ := io.ReadAll(resp.Body)
+	body := string(raw)
+	for _, want := range []string{
+		"Stand-in for &lt;Google&gt; — development provider, not for production",
+		"<title>Sign in · Stand-in for &lt;Google&gt;</title>",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q:\n%s", want, body)
+		}
+	}
+}
+
 func TestSignInFlow(t *testing.T) {
 	o := newTestOP(t, withManualLogin)
 	verifier, challenge := pkce()

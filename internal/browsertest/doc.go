@@ -1,0 +1,3 @@
+// Package browsertest holds the real-browser tests: headless Chromium driven
+// with chromedp.
+package browsertest
