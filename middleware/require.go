@@ -19,14 +19,30 @@ import (
 // behind [Auth.Require]; it makes no network call (unless a shared
 // RevocationStore does) and does not refresh.
 func (a *Auth) Session(r *http.Request) (*session.Session, error) {
-	s, err := a.s.Sessions.Load(r)
+	return a.session(r, a.now())
+}
+
+// atLoader is a Store that loads at a time its caller read
+// (session.CookieStore): a request then reads the clock once.
+type atLoader interface {
+	LoadAt(r *http.Request, now time.Time) (*session.Session, error)
+}
+
+// session is Session at now.
+func (a *Auth) session(r *http.Request, now time.Time) (*session.Session, error) {
+	var s *session.Session
+	var err error
+	if l, ok := a.s.Sessions.(atLoader); ok {
+		s, err = l.LoadAt(r, now)
+	} else {
+		s, err = a.s.Sessions.Load(r)
+	}
 	if err != nil {
 		if errors.Is(err, session.ErrNoSession) {
 			return nil, fail(ErrUnauthenticated, "no_session", nil)
 		}
 		return nil, fail(ErrStoreUnavailable, "session_store", err)
 	}
-	now := a.now()
 	if !s.Valid(now) || s.Expires.After(s.Created.Add(a.s.SessionLifetime)) {
 		return nil, fail(ErrUnauthenticated, "session_expired", nil)
 	}
@@ -140,12 +156,12 @@ func (a *Auth) require(next http.Handler, p policy.Policy) http.Handler {
 // not go on with it, and st must still commit (a session that ended is
 // cleared).
 func (a *Auth) begin(w http.ResponseWriter, r *http.Request) (st *requestState, s *session.Session, now time.Time, err error) {
-	s, err = a.Session(r)
+	now = a.now()
+	s, err = a.session(r, now)
 	if err != nil {
 		return nil, nil, time.Time{}, err
 	}
 	st = newRequestState(a, r, w.Header(), s)
-	now = a.now()
 	if a.needsRefresh(s, now) {
 		s, err = st.refresh(r.Context())
 	}

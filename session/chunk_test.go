@@ -81,10 +81,10 @@ func TestCookieStoreChunks(t *testing.T) {
 		want := chunkSize
 		if i == 0 {
 			want += len(strconv.Itoa(k)) + 1
-			if !strings.HasPrefix(sc.value, strconv.Itoa(k)+".") {
-				t.Errorf("first value %.8q… does not start with %d.", sc.value, k)
+			if !strings.HasPrefix(sc.value, strconv.Itoa(k)+"~") {
+				t.Errorf("first value %.8q… does not start with %d~", sc.value, k)
 			}
-		} else if strings.Contains(sc.value, ".") {
+		} else if strings.Contains(sc.value, "~") {
 			t.Errorf("chunk %s carries a prefix: %.8q…", sc.name, sc.value)
 		}
 		if i < k-1 && len(sc.value) != want || i == k-1 && (len(sc.value) == 0 || len(sc.value) > chunkSize) {
@@ -117,7 +117,7 @@ func TestCookieStoreTooLarge(t *testing.T) {
 	def := newTestStore(t, CookieConfig{})
 	one := newTestStore(t, CookieConfig{MaxChunks: 1})
 	big := realisticSession(now)
-	big.Tokens.IDToken = idToken(11, big.User.Subject, big.User.Email, 12<<10)
+	big.Tokens.IDToken = idToken(11, big.User.Subject, big.User.Email, 20<<10)
 	fourK := realisticSession(now)
 	fourK.Tokens.IDToken = idToken(12, fourK.User.Subject, fourK.User.Email, 4<<10)
 	groups := realisticSession(now)
@@ -128,7 +128,7 @@ func TestCookieStoreTooLarge(t *testing.T) {
 		c    *CookieStore
 		s    *Session
 	}{
-		{"12 KiB ID token, default MaxChunks", def, big},
+		{"20 KiB ID token, default MaxChunks", def, big},
 		{"4 KiB ID token, MaxChunks 1", one, fourK},
 		{"maxGroups+1 groups", def, groups},
 	} {

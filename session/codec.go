@@ -7,13 +7,14 @@ import (
 	"fmt"
 	"slices"
 	"time"
+	"unsafe"
 )
 
 // The session encoding is a small versioned binary format, not gob or JSON:
 // decoding it is on the path of every authenticated request, and it must be
 // cheap, allocation-light and strict.
 //
-//	version byte (3; 1 and 2 are still read)
+//	version byte (4; 1, 2 and 3 are still read)
 //	strings:  uvarint length, bytes   (ID, the User fields, the Tokens, SID)
 //	groups:   uvarint count, strings
 //	times:    varint Unix nanoseconds, 0 for the zero time
@@ -21,6 +22,8 @@ import (
 //	version 3 appends: User.Claims (uvarint count, then name and value
 //	                   strings, names in increasing byte order),
 //	                   User.GroupsIncomplete (one byte, 0 or 1)
+//	version 4 stores the access, refresh and ID tokens in compact form
+//	                   (compact.go: JWT segments kept decoded)
 //
 // Decoding refuses unknown versions, lengths beyond the input and trailing
 // bytes, so a value either decodes exactly or not at all; claims out of
@@ -30,7 +33,8 @@ import (
 // value (before kept claims) decode with the later fields empty, so an
 // upgrade signs nobody out.
 const (
-	codecVersion   = 3
+	codecVersion   = 4
+	codecVersionV3 = 3
 	codecVersionV2 = 2
 	codecVersionV1 = 1
 )
@@ -94,9 +98,10 @@ func appendSession(b []byte, s *Session) []byte {
 	}
 	b = appendStrings(b, u.Groups)
 	t := &s.Tokens
-	for _, v := range [...]string{t.AccessToken, t.TokenType, t.RefreshToken, t.IDToken} {
-		b = appendString(b, v)
-	}
+	b = appendToken(b, t.AccessToken)
+	b = appendString(b, t.TokenType)
+	b = appendToken(b, t.RefreshToken)
+	b = appendToken(b, t.IDToken)
 	b = appendTime(b, t.Expiry)
 	b = appendString(b, s.SID)
 	b = appendTime(b, s.Created)
@@ -155,11 +160,22 @@ func appendTime(b []byte, t time.Time) []byte {
 
 // decodeSession decodes data produced by appendSession.
 func decodeSession(data []byte) (*Session, error) {
+	return decodeSessionFrom(decoder{}, data)
+}
+
+// decodeSessionOwned is decodeSession of data that no one changes or
+// reuses afterwards (a buffer just decrypted): the session's strings are
+// views of it, one allocation instead of one per field.
+func decodeSessionOwned(data []byte) (*Session, error) {
+	return decodeSessionFrom(decoder{owned: true}, data)
+}
+
+func decodeSessionFrom(d decoder, data []byte) (*Session, error) {
 	if len(data) == 0 || data[0] < codecVersionV1 || data[0] > codecVersion {
 		return nil, errMalformed
 	}
 	version := data[0]
-	d := decoder{buf: data[1:]}
+	d.buf = data[1:]
 	s := new(Session)
 	s.ID = d.string()
 	u := &s.User
@@ -168,8 +184,12 @@ func decodeSession(data []byte) (*Session, error) {
 	}
 	u.Groups = d.strings(maxGroups)
 	t := &s.Tokens
-	for _, p := range [...]*string{&t.AccessToken, &t.TokenType, &t.RefreshToken, &t.IDToken} {
-		*p = d.string()
+	if version >= codecVersion {
+		t.AccessToken, t.TokenType, t.RefreshToken, t.IDToken = d.token(), d.string(), d.token(), d.token()
+	} else {
+		for _, p := range [...]*string{&t.AccessToken, &t.TokenType, &t.RefreshToken, &t.IDToken} {
+			*p = d.string()
+		}
 	}
 	t.Expiry = d.time()
 	s.SID = d.string()
@@ -182,7 +202,7 @@ func decodeSession(data []byte) (*Session, error) {
 		s.ACR = d.string()
 		s.AMR = d.strings(maxAMR)
 	}
-	if version >= codecVersion {
+	if version >= codecVersionV3 {
 		u.Claims = d.claims()
 		u.GroupsIncomplete = d.flag()
 	}
@@ -197,6 +217,9 @@ func decodeSession(data []byte) (*Session, error) {
 type decoder struct {
 	buf []byte
 	err bool
+	// owned: buf is the decoder's for good (decodeSessionOwned), so the
+	// strings read are views of it rather than copies.
+	owned bool
 }
 
 func (d *decoder) uvarint() uint64 {
@@ -225,7 +248,14 @@ func (d *decoder) string() string {
 		d.err = true
 		return ""
 	}
-	s := string(d.buf[:n])
+	var s string
+	switch {
+	case n == 0:
+	case d.owned:
+		s = unsafe.String(unsafe.SliceData(d.buf), int(n))
+	default:
+		s = string(d.buf[:n])
+	}
 	d.buf = d.buf[n:]
 	return s
 }

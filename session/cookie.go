@@ -53,12 +53,17 @@ type CookieConfig struct {
 	InsecureCookies bool
 }
 
-// CookieStore keeps the whole session in the browser: encrypted with
-// AES-256 and authenticated with HMAC-SHA256 (gorilla/securecookie), in the
-// compact binary encoding of this package, split over several cookies
-// (Name, Name.1, …) when it is larger than one cookie can hold.
+// CookieStore keeps the whole session in the browser: in the compact
+// binary encoding of this package, encrypted and authenticated with
+// AES-256-GCM under a key derived for sessions alone, the cookie name and
+// the session's expiry bound as associated data, one base64url pass (the
+// format is described in seal.go and docs/ARCHITECTURE.md), split over
+// several cookies (Name, Name.1, …) when it is larger than one cookie can
+// hold. Cookies written by earlier versions (gorilla/securecookie's
+// format, "N." before the value) are still read, and the next Save
+// writes the session in the new format, so an upgrade signs nobody out.
 //
-// The first cookie's value starts with the number of chunks ("3.…"); a
+// The first cookie's value starts with the number of chunks ("3~…"); a
 // request whose chunks are missing, duplicated, reordered or mixed from two
 // sessions fails authentication and reads as [ErrNoSession]. Nothing is
 // allocated from a count an attacker sends beyond MaxChunks.
@@ -66,16 +71,25 @@ type CookieConfig struct {
 // A CookieStore cannot forget a session on its own: a copied cookie stays
 // valid until it expires. The middleware's revocation list covers that.
 type CookieStore struct {
-	name      string
-	lifetime  time.Duration
-	maxChunks int
-	secure    bool
-	codecs    []securecookie.Codec
-	cache     *decodedCache
-	now       func() time.Time
+	name       string
+	chunkNames []string // Name, Name.1, … Name.(MaxChunksLimit-1)
+	lifetime   time.Duration
+	maxChunks  int
+	secure     bool
+	sealer     *sealer
+	legacy     []securecookie.Codec // read only: cookies of the securecookie format
+	cache      *decodedCache
+	now        func() time.Time
 }
 
 var _ Store = (*CookieStore)(nil)
+
+// Separators after the chunk count in the first cookie: the format of the
+// value that follows.
+const (
+	sepSealed = '~' // seal.go
+	sepLegacy = '.' // gorilla/securecookie, read only
+)
 
 // NewCookieStore returns a CookieStore, or an error when the configuration
 // is unsafe or inconsistent.
@@ -104,22 +118,30 @@ func NewCookieStore(cfg CookieConfig) (*CookieStore, error) {
 	if cfg.InsecureCookies && strings.HasPrefix(cfg.Name, "__Host-") || cfg.InsecureCookies && strings.HasPrefix(cfg.Name, "__Secure-") {
 		return nil, fmt.Errorf("session: cookie name %q needs Secure, which InsecureCookies turns off", cfg.Name)
 	}
-	codecs, err := cookiekeys.Codecs(cfg.Keys, "session", cfg.Lifetime, 0)
+	sl, err := newSealer(cfg.Keys, "session")
 	if err != nil {
 		return nil, fmt.Errorf("session: %w", err)
 	}
-	c := &CookieStore{
-		name:      cfg.Name,
-		lifetime:  cfg.Lifetime,
-		maxChunks: cfg.MaxChunks,
-		secure:    !cfg.InsecureCookies,
-		codecs:    codecs,
-		now:       time.Now,
+	legacy, err := cookiekeys.Codecs(cfg.Keys, "session", cfg.Lifetime, 0)
+	if err != nil {
+		return nil, fmt.Errorf("session: %w", err)
 	}
-	// The cache reads the store's clock, so that tests moving one move
-	// both.
-	c.cache = newDecodedCacheAt(cacheEntries, func() time.Time { return c.now() })
-	return c, nil
+	names := make([]string, MaxChunksLimit)
+	names[0] = cfg.Name
+	for i := 1; i < MaxChunksLimit; i++ {
+		names[i] = cfg.Name + "." + strconv.Itoa(i)
+	}
+	return &CookieStore{
+		name:       cfg.Name,
+		chunkNames: names,
+		lifetime:   cfg.Lifetime,
+		maxChunks:  cfg.MaxChunks,
+		secure:     !cfg.InsecureCookies,
+		sealer:     sl,
+		legacy:     legacy,
+		cache:      newDecodedCache(cacheEntries),
+		now:        time.Now,
+	}, nil
 }
 
 // Name returns the name of the session's first cookie.
@@ -127,70 +149,129 @@ func (c *CookieStore) Name() string { return c.name }
 
 // Load implements [Store].
 func (c *CookieStore) Load(r *http.Request) (*Session, error) {
-	encoded, ok := c.read(r)
-	if !ok || !canonicalBase64(encoded) {
+	return c.LoadAt(r, c.now())
+}
+
+// LoadAt is [CookieStore.Load] at the time now, read by the caller: the
+// middleware reads the clock once per request and checks the session's
+// expiry, idle time and revocation at that same instant.
+func (c *CookieStore) LoadAt(r *http.Request, now time.Time) (*Session, error) {
+	var buf [MaxChunksLimit]string
+	parts, ok := c.read(r, buf[:0])
+	if !ok {
 		return nil, ErrNoSession
 	}
 	// A value seen before and authenticated then is served from the
-	// cache; the checks below run on every request either way. The
-	// cookie's authenticated timestamp is never older than Created, and
-	// Expires ≤ Created+Lifetime, so checking Expires also bounds the
-	// timestamp's age for cached values.
-	s, ok := c.cache.get(encoded)
+	// cache, compared byte for byte; the expiry check below runs on every
+	// request either way.
+	s, ok := c.cache.get(parts, now)
 	if !ok {
-		var data []byte
-		if err := securecookie.DecodeMulti(c.name, encoded, &data, c.codecs...); err != nil {
+		if s, ok = c.decode(parts, now); !ok {
 			return nil, ErrNoSession
 		}
-		var err error
-		if s, err = decodeSession(data); err != nil {
-			return nil, ErrNoSession
-		}
-		if s.Expires.After(s.Created.Add(c.lifetime)) {
-			return nil, ErrNoSession
-		}
-		c.cache.put(encoded, s.clone())
+		c.cache.put(parts, s.clone(), now)
 	}
-	if !s.Valid(c.now()) {
+	if !s.Valid(now) {
 		return nil, ErrNoSession
 	}
 	return s, nil
 }
 
-// read reassembles the encoded value from the request's chunk cookies.
-func (c *CookieStore) read(r *http.Request) (string, bool) {
-	first, ok := onlyCookie(r, c.name)
-	if !ok {
-		return "", false
-	}
-	countText, rest, ok := strings.Cut(first, ".")
-	if !ok || len(countText) == 0 || len(countText) > 2 {
-		return "", false
-	}
-	n, err := strconv.Atoi(countText)
-	if err != nil || n < 1 || n > c.maxChunks || len(rest) == 0 || len(rest) > chunkSize {
-		return "", false
-	}
-	if n == 1 {
-		return rest, true
-	}
-	var b strings.Builder
-	b.Grow(n * chunkSize)
-	b.WriteString(rest)
-	for i := 1; i < n; i++ {
-		v, ok := onlyCookie(r, c.chunkName(i))
-		if !ok || len(v) == 0 || len(v) > chunkSize {
-			return "", false
+// decode authenticates and decodes the value made of parts (the first
+// with its count prefix), in either format.
+func (c *CookieStore) decode(parts []string, now time.Time) (*Session, bool) {
+	sep := parts[0][strings.IndexAny(parts[0], ".~")]
+	for _, p := range parts {
+		// net/http would not have read a cookie with other bytes. The
+		// sealed format's strict base64url decoder refuses every byte
+		// outside its alphabet but CR and LF, which it skips.
+		if sep == sepSealed && (strings.IndexByte(p, '\r') >= 0 || strings.IndexByte(p, '\n') >= 0) || sep != sepSealed && !validCookieValue(p) {
+			return nil, false
 		}
-		b.WriteString(v)
 	}
-	return b.String(), true
+	first := parts[0][strings.IndexByte(parts[0], sep)+1:]
+	encoded := first
+	if len(parts) > 1 {
+		encoded = first + strings.Join(parts[1:], "")
+	}
+	var data []byte
+	switch sep {
+	case sepSealed:
+		pt, exp, err := c.sealer.open(c.name, encoded, now, c.lifetime)
+		if err != nil {
+			return nil, false
+		}
+		data = pt
+		s, err := decodeSessionOwned(data)
+		if err != nil {
+			return nil, false
+		}
+		// The header's expiry is the session's, rounded up to the second.
+		if got, ok := expirySeconds(s.Expires); !ok || int64(got) != exp {
+			return nil, false
+		}
+		return c.bounded(s)
+	default:
+		if !canonicalBase64(encoded) {
+			return nil, false
+		}
+		if err := securecookie.DecodeMulti(c.name, encoded, &data, c.legacy...); err != nil {
+			return nil, false
+		}
+		s, err := decodeSessionOwned(data)
+		if err != nil {
+			return nil, false
+		}
+		// The cookie's authenticated timestamp is never older than
+		// Created, and Expires ≤ Created+Lifetime, so checking Expires
+		// also bounds the timestamp's age for cached values.
+		return c.bounded(s)
+	}
+}
+
+// bounded refuses a session that would live longer than Lifetime.
+func (c *CookieStore) bounded(s *Session) (*Session, bool) {
+	if s.Expires.After(s.Created.Add(c.lifetime)) {
+		return nil, false
+	}
+	return s, true
+}
+
+// read finds the request's chunk cookies, appended to parts: the first
+// cookie's value (with its count prefix) and then Name.1, …, checked for
+// count and size but not yet for their bytes (see findCookie).
+func (c *CookieStore) read(r *http.Request, parts []string) ([]string, bool) {
+	first, ok := onlyCookie(r, c.name)
+	if !ok || len(first) < 2 {
+		return nil, false
+	}
+	i := 1
+	if first[1] >= '0' && first[1] <= '9' {
+		i = 2
+	}
+	if len(first) <= i || first[i] != sepSealed && first[i] != sepLegacy {
+		return nil, false
+	}
+	n, err := strconv.Atoi(first[:i])
+	rest := len(first) - i - 1
+	if err != nil || first[0] < '1' || first[0] > '9' || n > c.maxChunks || rest == 0 || rest > chunkSize {
+		return nil, false
+	}
+	parts = append(parts, first)
+	for i := 1; i < n; i++ {
+		v, ok := onlyCookie(r, c.chunkNames[i])
+		if !ok || len(v) == 0 || len(v) > chunkSize {
+			return nil, false
+		}
+		parts = append(parts, v)
+	}
+	return parts, true
 }
 
 // canonicalBase64 reports whether the unused low bits of the last character
 // of padded base64url are zero. securecookie's decoder ignores them, so
 // without this check a changed last character (up to 15 other values) would
-// still read as the same session.
+// still read as the same session. (The sealed format's decoder is strict.)
 func canonicalBase64(s string) bool {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 	var unused int
@@ -205,9 +286,17 @@ func canonicalBase64(s string) bool {
 	return s != "" && strings.IndexByte(alphabet, s[len(s)-1])&unused == 0
 }
 
-// onlyCookie returns the value of the cookie called name when the request
-// carries exactly one such cookie.
+// onlyCookie returns the raw value of the cookie called name when the
+// request carries exactly one such cookie. The value's bytes are not
+// checked when there is one (see findCookie); with several, net/http
+// decides which are valid.
 func onlyCookie(r *http.Request, name string) (string, bool) {
+	switch v, n := findCookie(r.Header, name); n {
+	case 0:
+		return "", false
+	case 1:
+		return v, true
+	}
 	cs := r.CookiesNamed(name)
 	if len(cs) != 1 {
 		return "", false
@@ -216,10 +305,7 @@ func onlyCookie(r *http.Request, name string) (string, bool) {
 }
 
 func (c *CookieStore) chunkName(i int) string {
-	if i == 0 {
-		return c.name
-	}
-	return c.name + "." + strconv.Itoa(i)
+	return c.chunkNames[i]
 }
 
 // Save implements [Store]. It writes every chunk, expires chunks of an
@@ -240,7 +326,7 @@ func (c *CookieStore) Save(w http.ResponseWriter, r *http.Request, s *Session) e
 		// Load would refuse it: fail here, not with a cookie no one can read.
 		return err
 	}
-	encoded, err := securecookie.EncodeMulti(c.name, appendSession(nil, s), c.codecs...)
+	encoded, err := c.sealer.seal(c.name, s.Expires, appendSession(nil, s))
 	if err != nil {
 		return fmt.Errorf("session: encode: %w", err)
 	}
@@ -248,7 +334,7 @@ func (c *CookieStore) Save(w http.ResponseWriter, r *http.Request, s *Session) e
 	if n > c.maxChunks {
 		return fmt.Errorf("%w: %d bytes need %d cookies, MaxChunks is %d", ErrTooLarge, len(encoded), n, c.maxChunks)
 	}
-	prefix := strconv.Itoa(n) + "."
+	prefix := strconv.Itoa(n) + string(sepSealed)
 	maxAge := int(s.Expires.Sub(now) / time.Second)
 	if maxAge < 1 {
 		maxAge = 1

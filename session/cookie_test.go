@@ -274,7 +274,7 @@ func TestCookieStoreSaveLoad(t *testing.T) {
 				t.Fatalf("Set-Cookie for %v, want one for %q", scs, c.Name())
 			}
 			checkAttributes(t, scs, tc.secure, int(tc.lifetime/time.Second)-5, int(tc.lifetime/time.Second))
-			if !strings.HasPrefix(scs[0].value, "1.") {
+			if !strings.HasPrefix(scs[0].value, "1~") {
 				t.Errorf("value %.10q… does not start with the count 1.", scs[0].value)
 			}
 			got, err := c.Load(requestWith(live(rec)...))

@@ -13,9 +13,10 @@
 // # Stores
 //
 // [CookieStore] is the default: the whole session lives in the browser,
-// encrypted with AES-256 and authenticated with HMAC-SHA256 by
-// gorilla/securecookie, in a compact versioned binary encoding (decoding it
-// is on the path of every request, so it is neither gob nor JSON). Keys
+// sealed with AES-256-GCM (the cookie name and expiry authenticated with
+// it) in a compact versioned binary encoding (decoding it is on the path
+// of every request, so it is neither gob nor JSON); cookies of the earlier
+// gorilla/securecookie format are still read. Keys
 // rotate without signing anyone out: new cookies use the first key, every
 // key is tried when reading. A session larger than one cookie (long ID
 // tokens with many groups) is split over several cookies up to a hard

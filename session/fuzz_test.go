@@ -46,6 +46,10 @@ func FuzzDecodeSession(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := decodeSession(data)
+		// The owned decoder (views, not copies) answers the same.
+		if o, oerr := decodeSessionOwned(bytes.Clone(data)); (oerr == nil) != (err == nil) || err == nil && !equalSession(o, s) {
+			t.Fatalf("decodeSessionOwned = %v, %v; decodeSession = %v, %v", o, oerr, s, err)
+		}
 		if err != nil {
 			if s != nil {
 				t.Fatal("a session returned with an error")
@@ -64,16 +68,17 @@ func FuzzDecodeSession(f *testing.F) {
 	})
 }
 
-// fuzzStore returns a store and two values it accepts, one of three chunks
-// and one of a single cookie that ends in "==" (four unused bits), with
+// fuzzStore returns a store and two securecookie-format values it
+// accepts, one of three chunks and one of a single cookie that ends in
+// "==" (four unused bits), two sealed-format ones (one cookie, three), and
 // their sessions keyed by the encoded value. The values are the same in every fuzzing worker: seal is
 // deterministic, and securecookie refuses only timestamps older than
 // MaxAge, so a fixed future timestamp and fixed session times do.
-func fuzzStore(f *testing.F) (c *CookieStore, three, one []string, real map[string]*Session) {
+func fuzzStore(f *testing.F) (c *CookieStore, three, one []string, real map[string]*Session, sealed [][]string) {
 	c = newTestStore(f, CookieConfig{})
 	future := time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
-	sealed := func(s *Session) []string {
-		v := seal(f, testKey(1), "session", c.Name(), appendSession(nil, s), future)[2:]
+	legacy := func(s *Session) []string {
+		v := legacySeal(f, testKey(1), "session", c.Name(), appendSession(nil, s), future)[2:]
 		var out []string
 		for len(v) > chunkSize {
 			out, v = append(out, v[:chunkSize]), v[chunkSize:]
@@ -92,7 +97,7 @@ func fuzzStore(f *testing.F) (c *CookieStore, three, one []string, real map[stri
 	s := realisticSession(future)
 	s.ID = randText(40, 22)
 	for range 12 {
-		if one = sealed(s); strings.HasSuffix(one[0], "==") {
+		if one = legacy(s); strings.HasSuffix(one[0], "==") {
 			break
 		}
 		s.User.Name += "x"
@@ -105,14 +110,40 @@ func fuzzStore(f *testing.F) (c *CookieStore, three, one []string, real map[stri
 		s := realisticSession(future)
 		s.ID = randText(41, 22)
 		s.Tokens.IDToken = idToken(41, s.User.Subject, s.User.Email, size)
-		if three = sealed(s); len(three) > 3 {
+		if three = legacy(s); len(three) > 3 {
 			f.Fatal("no three-chunk session")
 		}
 		if len(three) == 3 {
 			add(s, three)
 		}
 	}
-	return c, three, one, real
+	// Values of the sealed format, the same in every worker: fixed
+	// nonces, and the store's clock a minute into the sessions' life.
+	fixedNonces(c.sealer)
+	c.now = func() time.Time { return future.Add(time.Minute) }
+	for i, size := range []int{0, 9000} {
+		s := realisticSession(future)
+		s.ID = randText(uint64(42+i), 22)
+		s.Tokens.IDToken = idToken(uint64(42+i), s.User.Subject, s.User.Email, size)
+		var vs []string
+		for _, ck := range live(save(f, c, s)) {
+			vs = append(vs, ck.Value)
+		}
+		add(s, vs)
+		sealed = append(sealed, vs)
+	}
+	return c, three, one, real, sealed
+}
+
+// readJoined returns what read finds, the chunks joined without the count
+// prefix.
+func readJoined(c *CookieStore, r *http.Request) (string, bool) {
+	parts, ok := c.read(r, nil)
+	if !ok {
+		return "", false
+	}
+	first := parts[0][strings.IndexAny(parts[0], ".~")+1:]
+	return first + strings.Join(parts[1:], ""), true
 }
 
 // cookiesNamed names values Name, Name.1, ….
@@ -128,7 +159,7 @@ func cookiesNamed(name string, values []string) []*http.Cookie {
 // does not panic, answers ErrNoSession or a session, and returns a session
 // only for a value the store itself saved.
 func FuzzCookieLoad(f *testing.F) {
-	c, a, b, real := fuzzStore(f)
+	c, a, b, real, sealed := fuzzStore(f)
 	n := c.Name()
 	const b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 	for _, seed := range [][3]string{
@@ -160,6 +191,12 @@ func FuzzCookieLoad(f *testing.F) {
 	} {
 		f.Add(seed[0], seed[1], seed[2])
 	}
+	for _, vs := range sealed {
+		vs = append(vs, "", "")
+		f.Add(vs[0], vs[1], vs[2])
+		f.Add(vs[0][:len(vs[0])-1], vs[1], vs[2])
+		f.Add("1."+vs[0][2:], vs[1], vs[2])
+	}
 	f.Fuzz(func(t *testing.T, first, c1, c2 string) {
 		r := requestHeader(n + "=" + first + "; " + n + ".1=" + c1 + "; " + n + ".2=" + c2)
 		s, err := c.Load(r)
@@ -169,7 +206,7 @@ func FuzzCookieLoad(f *testing.F) {
 			}
 			return
 		}
-		encoded, _ := c.read(r)
+		encoded, _ := readJoined(c, r)
 		want, ok := real[encoded]
 		if !ok {
 			t.Fatalf("Load returned a session for a value the store never wrote: %q", encoded)
@@ -185,7 +222,7 @@ func FuzzCookieLoad(f *testing.F) {
 // prefix of 1..MaxChunks followed by the single cookies Name.1, …, within
 // the size bound.
 func FuzzChunkReader(f *testing.F) {
-	c, a, b, _ := fuzzStore(f)
+	c, a, b, _, _ := fuzzStore(f)
 	n := c.Name()
 	chunks := func(vs ...string) string {
 		var parts []string
@@ -229,18 +266,34 @@ func FuzzChunkReader(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, first, others string) {
 		r := requestHeader(n + "=" + first + "; " + others)
-		got, ok := c.read(r)
-		if s, err := c.Load(r); err == nil && !ok || err != nil && s != nil {
+		parts, ok := c.read(r, nil)
+		s, err := c.Load(r)
+		if err == nil && !ok || err != nil && s != nil {
 			t.Fatalf("Load = %v, %v after read %v", s, err, ok)
 		}
 		if !ok {
 			return
 		}
+		// read does not check the bytes of the values (decode does):
+		// one that net/http would not read must not load.
+		for _, p := range parts {
+			if !validCookieValue(p) {
+				if err == nil {
+					t.Fatalf("Load accepted a value net/http would not read: %q", p)
+				}
+				return
+			}
+		}
+		got, _ := readJoined(c, r)
 		firsts := r.CookiesNamed(n)
 		if len(firsts) != 1 {
 			t.Fatalf("read accepted %d first cookies", len(firsts))
 		}
-		countText, rest, _ := strings.Cut(firsts[0].Value, ".")
+		sep := strings.IndexAny(firsts[0].Value, ".~")
+		if sep < 0 {
+			t.Fatalf("read accepted a value without a count: %q", firsts[0].Value)
+		}
+		countText, rest := firsts[0].Value[:sep], firsts[0].Value[sep+1:]
 		count, err := strconv.Atoi(countText)
 		if err != nil || count < 1 || count > c.maxChunks {
 			t.Fatalf("read accepted the count %q", countText)

@@ -16,12 +16,12 @@ import (
 	"github.com/portcullis-go/portcullis/internal/cookiekeys"
 )
 
-// seal builds a cookie value the way a CookieStore does (HKDF keys as in
+// legacySeal builds a cookie value the way a CookieStore does (HKDF keys as in
 // internal/cookiekeys, then securecookie's "date|value|mac" format with
 // AES-CTR), but with a timestamp of the test's choosing: securecookie has
 // no way to set its clock from outside. The IV is derived from the input,
 // so the same arguments give the same value (fuzzing workers rely on it).
-func seal(t testing.TB, key []byte, purpose, name string, payload []byte, ts time.Time) string {
+func legacySeal(t testing.TB, key []byte, purpose, name string, payload []byte, ts time.Time) string {
 	t.Helper()
 	macKey, err := hkdf.Key(sha256.New, key, nil, "portcullis/"+purpose+"/hmac-sha256", 32)
 	if err != nil {
@@ -59,7 +59,7 @@ func TestCookieStoreSealControl(t *testing.T) {
 		{"59 minutes old", now.Add(-59 * time.Minute)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v := seal(t, testKey(1), "session", c.Name(), appendSession(nil, s), tc.ts)
+			v := legacySeal(t, testKey(1), "session", c.Name(), appendSession(nil, s), tc.ts)
 			got, err := c.Load(requestHeader(c.Name() + "=" + v))
 			if err != nil || !equalSession(got, s) {
 				t.Fatalf("Load = %+v, %v; want the sealed session", got, err)
@@ -75,7 +75,7 @@ func TestCookieStoreTimestampBound(t *testing.T) {
 	now := time.Now()
 	c := newTestStore(t, CookieConfig{Lifetime: time.Hour})
 	s := realisticSession(now)
-	v := seal(t, testKey(1), "session", c.Name(), appendSession(nil, s), now.Add(-61*time.Minute))
+	v := legacySeal(t, testKey(1), "session", c.Name(), appendSession(nil, s), now.Add(-61*time.Minute))
 	if _, err := c.Load(requestHeader(c.Name() + "=" + v)); !errors.Is(err, ErrNoSession) {
 		t.Fatalf("Load of a 61-minute-old cookie: %v, want ErrNoSession", err)
 	}
@@ -83,7 +83,7 @@ func TestCookieStoreTimestampBound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.codecs = unbounded
+	c.legacy = unbounded
 	if _, err := c.Load(requestHeader(c.Name() + "=" + v)); err != nil {
 		t.Fatalf("control: without MaxAge the value should load: %v", err)
 	}
@@ -148,7 +148,7 @@ func TestCookieStoreEncrypts(t *testing.T) {
 		"subject":            s.User.Subject,
 		"session ID":         s.ID,
 	}
-	plain := appendSession(nil, s)
+	plain := v3Encoding(s) // tokens as text; version 4 keeps the ID token's segments decoded
 	t.Run("control: an unencrypted value leaks everything", func(t *testing.T) {
 		for _, v := range []string{
 			"1." + base64.URLEncoding.EncodeToString(plain),
@@ -175,11 +175,66 @@ func TestCookieStoreEncrypts(t *testing.T) {
 }
 
 // TestCookieStoreBitFlips is T1: one bit flipped anywhere in the value, in
-// the count prefix, the authenticated timestamp, the encrypted body, the
-// MAC or the padding, reads as no session.
+// the count prefix, the version, the key id, the expiry, the nonce, the
+// encrypted body, the tag or the last character's unused bits, reads as
+// no session.
 func TestCookieStoreBitFlips(t *testing.T) {
 	c := newTestStore(t, CookieConfig{})
-	value := paddedValue(t, c, "==")
+	value := live(save(t, c, realisticSession(time.Now())))[0].Value
+	if _, err := c.Load(requestHeader(c.Name() + "=" + value)); err != nil {
+		t.Fatalf("control: the untouched value does not load: %v", err)
+	}
+	n := len(value[2:]) * 6 / 8 // decoded length
+	region := func(i int) string {
+		at := (i - 2) * 6 / 8 // the decoded byte character i starts in
+		switch {
+		case i < 2:
+			return "count prefix"
+		case i == len(value)-1:
+			return "last character"
+		case at == 0:
+			return "version"
+		case at == 1:
+			return "key id"
+		case at < 6:
+			return "expiry"
+		case at < sealHeader:
+			return "nonce"
+		case at >= n-sealTag:
+			return "tag"
+		}
+		return "body"
+	}
+	for _, want := range []string{"count prefix", "version", "key id", "expiry", "nonce", "body", "tag", "last character"} {
+		t.Run(want, func(t *testing.T) {
+			tried := 0
+			for i := range len(value) {
+				if region(i) != want {
+					continue
+				}
+				for bit := range 8 {
+					b := []byte(value)
+					b[i] ^= 1 << bit
+					tried++
+					if s, err := c.Load(requestHeader(c.Name() + "=" + string(b))); !errors.Is(err, ErrNoSession) || s != nil {
+						t.Fatalf("bit %d of byte %d (%q→%q) flipped: Load = %v, %v", bit, i, value[i], b[i], s, err)
+					}
+				}
+			}
+			if tried == 0 {
+				t.Fatal("no position in this region")
+			}
+		})
+	}
+}
+
+// TestCookieStoreLegacyBitFlips is T1 for the cookies of the securecookie
+// format, still read: one bit flipped in the count prefix, the
+// authenticated timestamp, the encrypted body, the MAC or the padding
+// reads as no session.
+func TestCookieStoreLegacyBitFlips(t *testing.T) {
+	c := newTestStore(t, CookieConfig{})
+	value := legacyPadded(t, c, "==")
 	body := value[2:]
 	n := len(strings.TrimRight(body, "=")) * 6 / 8 // decoded length
 	region := func(i int) string {
@@ -218,13 +273,15 @@ func TestCookieStoreBitFlips(t *testing.T) {
 	}
 }
 
-// paddedValue saves sessions of growing size until the value ends with
-// pad, and returns that value after checking that it loads.
-func paddedValue(t *testing.T, c *CookieStore, pad string) string {
+// legacyPadded seals sessions of growing size in the securecookie format
+// until the value ends with pad, and returns that value after checking
+// that it loads.
+func legacyPadded(t *testing.T, c *CookieStore, pad string) string {
 	t.Helper()
-	s := realisticSession(time.Now())
+	now := time.Now()
+	s := realisticSession(now)
 	for range 12 {
-		v := live(save(t, c, s))[0].Value
+		v := legacySeal(t, testKey(1), "session", c.Name(), appendSession(nil, s), now)
 		if strings.HasSuffix(v, pad) && !strings.HasSuffix(v, pad+"=") {
 			if _, err := c.Load(requestHeader(c.Name() + "=" + v)); err != nil {
 				t.Fatalf("control: the untouched value does not load: %v", err)
@@ -244,10 +301,6 @@ func TestCookieStoreRefuses(t *testing.T) {
 	c := newTestStore(t, CookieConfig{Lifetime: time.Hour})
 	name := c.Name()
 	s := realisticSession(now)
-	noPad := paddedValue(t, c, "")
-	onePad := paddedValue(t, c, "=")
-	// The outer base64 of securecookie's ASCII "date|value|mac" holds - and
-	// _ only where the MAC's bytes land; save until there is one to swap.
 	var v string
 	swap := -1
 	for range 50 {
@@ -261,6 +314,18 @@ func TestCookieStoreRefuses(t *testing.T) {
 	}
 	swapOne := v[:swap] + map[byte]string{'-': "+", '_': "/"}[v[swap]] + v[swap+1:]
 	payload := appendSession(nil, s)
+	sealed := func(sl *sealer, name string, expires time.Time, payload []byte) string {
+		v, err := sl.seal(name, expires, payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return "1~" + v
+	}
+	flow, err := newSealer([][]byte{testKey(1)}, "flow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy := legacySeal(t, testKey(1), "session", name, payload, now)
 
 	other := newTestStore(t, CookieConfig{Name: "other", Lifetime: time.Hour})
 	staging := newTestStore(t, CookieConfig{Keys: [][]byte{testKey(9)}, Lifetime: time.Hour})
@@ -270,6 +335,10 @@ func TestCookieStoreRefuses(t *testing.T) {
 	before.now = func() time.Time { return past.Add(time.Minute) }
 	longSession := realisticSession(now)
 	longSession.Expires = now.Add(47 * time.Hour)
+	// Within Lifetime of its Created, but ending more than Lifetime from
+	// now: only the header's bound refuses it.
+	future := realisticSession(now.Add(time.Hour))
+	future.Expires = future.Created.Add(50 * time.Minute)
 
 	toStd := strings.NewReplacer("-", "+", "_", "/").Replace(v)
 	for _, tc := range []struct {
@@ -277,35 +346,43 @@ func TestCookieStoreRefuses(t *testing.T) {
 	}{
 		{"alphabet swapped to standard", name + "=" + toStd},
 		{"alphabet swapped one character", name + "=" + swapOne},
-		{"padding added", name + "=" + noPad + "="},
-		{"padding doubled", name + "=" + noPad + "=="},
-		{"padding removed", name + "=" + strings.TrimRight(onePad, "=")},
-		{"padding extended", name + "=" + onePad + "="},
+		{"padding added", name + "=" + v + "="},
+		{"padding doubled", name + "=" + v + "=="},
 		{"truncated by 1", name + "=" + v[:len(v)-1]},
 		{"truncated by 16", name + "=" + v[:len(v)-16]},
 		{"truncated by 32", name + "=" + v[:len(v)-32]},
-		{"truncated to the count", name + "=1."},
+		{"truncated to the header", name + "=" + v[:2+sealEncoding.EncodedLen(sealHeader)]},
+		{"truncated to the count", name + "=1~"},
 		{"one byte appended", name + "=" + v + "A"},
+		{"four bytes appended", name + "=" + v + "AAAA"},
 		{"empty value", name + "="},
 		{"value =", name + "=="},
 		{"whitespace", name + "= "},
 		{"quoted whitespace", name + `="  "`},
 		{"space inside", name + `="` + v[:100] + " " + v[100:] + `"`},
 		{"leading space", name + `=" ` + v + `"`},
+		{"line feed inside", name + "=" + v[:100] + "\n" + v[100:]},
+		{"carriage return inside", name + "=" + v[:100] + "\r" + v[100:]},
 		{"no count prefix", name + "=" + v[2:]},
-		{"count 2, no chunk", name + "=2." + v[2:]},
-		{"count 0", name + "=0." + v[2:]},
+		{"count 2, no chunk", name + "=2~" + v[2:]},
+		{"count 0", name + "=0~" + v[2:]},
+		{"count 01", name + "=01~" + v[2:]},
+		{"legacy separator on a sealed value", name + "=1." + v[2:]},
+		{"sealed separator on a legacy value", name + "=1~" + legacy[2:]},
 		{"two first cookies", name + "=" + v + "; " + name + "=" + v},
 		{"name in another case", strings.ToLower(name) + "=" + v},
 		{"another key (staging)", name + "=" + live(save(t, staging, s))[0].Value},
 		{"value of another cookie name", name + "=" + live(save(t, other, s))[0].Value},
 		{"value under another cookie name", other.Name() + "=" + v},
-		{"flow-cookie keys", name + "=" + seal(t, testKey(1), "flow", name, payload, now)},
+		{"flow-cookie keys", name + "=" + sealed(flow, name, s.Expires, payload)},
+		{"header expiry later than the session's", name + "=" + sealed(c.sealer, name, s.Expires.Add(time.Minute), payload)},
+		{"header expiry earlier than the session's", name + "=" + sealed(c.sealer, name, s.Expires.Add(-time.Minute), payload)},
+		{"header expiry beyond Lifetime", name + "=" + sealed(c.sealer, name, now.Add(2*time.Hour), payload)},
+		{"ends beyond now+Lifetime", name + "=" + sealed(c.sealer, name, future.Expires, appendSession(nil, future))},
 		{"session expired", name + "=" + live(save(t, before, realisticSession(past)))[0].Value},
-		{"timestamp older than Lifetime", name + "=" + seal(t, testKey(1), "session", name, payload, now.Add(-61*time.Minute))},
 		{"lifetime longer than the store's", name + "=" + live(save(t, long, longSession))[0].Value},
-		{"not a session", name + "=" + seal(t, testKey(1), "session", name, []byte("\x01junk"), now)},
-		{"empty payload", name + "=" + seal(t, testKey(1), "session", name, nil, now)},
+		{"not a session", name + "=" + sealed(c.sealer, name, s.Expires, []byte("\x01junk"))},
+		{"empty payload", name + "=" + sealed(c.sealer, name, s.Expires, nil)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if s, err := c.Load(requestHeader(tc.header)); !errors.Is(err, ErrNoSession) || s != nil {
@@ -315,13 +392,65 @@ func TestCookieStoreRefuses(t *testing.T) {
 	}
 	// The same value under the right name loads, so each case above fails
 	// for what it changed.
-	if _, err := c.Load(requestHeader(name + "=" + v)); err != nil {
-		t.Fatalf("control: Load of the untouched value: %v", err)
+	for what, value := range map[string]string{"saved": v, "sealed here": sealed(c.sealer, name, s.Expires, payload), "legacy": legacy} {
+		if _, err := c.Load(requestHeader(name + "=" + value)); err != nil {
+			t.Fatalf("control: Load of the untouched %s value: %v", what, err)
+		}
 	}
 	if _, err := other.Load(requestHeader(other.Name() + "=" + live(save(t, other, s))[0].Value)); err != nil {
 		t.Fatalf("control: the other store cannot read its own cookie: %v", err)
 	}
 	if _, err := long.Load(requestWith(live(save(t, long, longSession))...)); err != nil {
 		t.Fatalf("control: the 48h store cannot read its own cookie: %v", err)
+	}
+}
+
+// TestCookieStoreLegacyRefuses: the securecookie-format values still read
+// are refused when altered, foreign or stale, as before.
+func TestCookieStoreLegacyRefuses(t *testing.T) {
+	now := time.Now()
+	c := newTestStore(t, CookieConfig{Lifetime: time.Hour})
+	name := c.Name()
+	noPad := legacyPadded(t, c, "")
+	onePad := legacyPadded(t, c, "=")
+	// The outer base64 holds - and _ only where the MAC's bytes land:
+	// seal until there is one to swap.
+	s := realisticSession(now)
+	var payload []byte
+	var v string
+	for range 50 {
+		payload = appendSession(nil, s)
+		if v = legacySeal(t, testKey(1), "session", name, payload, now); strings.ContainsAny(v, "-_") {
+			break
+		}
+		s.User.Name += "x"
+	}
+	if !strings.ContainsAny(v, "-_") {
+		t.Fatal("no legacy value with - or _")
+	}
+	for _, tc := range []struct {
+		name, header string
+	}{
+		{"alphabet swapped to standard", name + "=" + strings.NewReplacer("-", "+", "_", "/").Replace(v)},
+		{"padding added", name + "=" + noPad + "="},
+		{"padding removed", name + "=" + strings.TrimRight(onePad, "=")},
+		{"padding extended", name + "=" + onePad + "="},
+		{"truncated by 1", name + "=" + v[:len(v)-1]},
+		{"truncated by 32", name + "=" + v[:len(v)-32]},
+		{"flow-cookie keys", name + "=" + legacySeal(t, testKey(1), "flow", name, payload, now)},
+		{"another key", name + "=" + legacySeal(t, testKey(9), "session", name, payload, now)},
+		{"another cookie name", name + "=" + legacySeal(t, testKey(1), "session", "other", payload, now)},
+		{"timestamp older than Lifetime", name + "=" + legacySeal(t, testKey(1), "session", name, payload, now.Add(-61*time.Minute))},
+		{"not a session", name + "=" + legacySeal(t, testKey(1), "session", name, []byte("\x01junk"), now)},
+		{"empty payload", name + "=" + legacySeal(t, testKey(1), "session", name, nil, now)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if s, err := c.Load(requestHeader(tc.header)); !errors.Is(err, ErrNoSession) || s != nil {
+				t.Fatalf("Load = %+v, %v; want ErrNoSession", s, err)
+			}
+		})
+	}
+	if _, err := c.Load(requestHeader(name + "=" + v)); err != nil {
+		t.Fatalf("control: Load of the untouched value: %v", err)
 	}
 }
