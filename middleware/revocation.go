@@ -195,11 +195,20 @@ func (m *memoryRevocations) Revoked(ctx context.Context, s *session.Session) (bo
 	if m.list.Len() == 0 {
 		return false, nil // the usual case, without reading the clock
 	}
-	if rec, ok := m.list.Get(revocationKey{provider: s.User.Provider, subject: s.User.Subject}); ok && rec.ends(s) {
+	return m.revokedAt(ctx, s, m.now())
+}
+
+// revokedAt is Revoked at the time now, the request's one clock reading
+// (Auth.session passes it): entries that expired by now are not seen.
+func (m *memoryRevocations) revokedAt(_ context.Context, s *session.Session, now time.Time) (bool, error) {
+	if m.list.Len() == 0 {
+		return false, nil
+	}
+	if rec, ok := m.list.GetAt(revocationKey{provider: s.User.Provider, subject: s.User.Subject}, now); ok && rec.ends(s) {
 		return true, nil
 	}
 	if s.SID != "" {
-		if rec, ok := m.list.Get(revocationKey{provider: s.User.Provider, sid: s.SID}); ok && s.Created.Before(rec.before) {
+		if rec, ok := m.list.GetAt(revocationKey{provider: s.User.Provider, sid: s.SID}, now); ok && s.Created.Before(rec.before) {
 			return true, nil
 		}
 	}

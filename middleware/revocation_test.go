@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -436,6 +437,49 @@ func TestRevocationStoreOutage(t *testing.T) {
 		rec := serve(h, "GET", "https://app.example/reports", hdr, cookies...)
 		if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Location") != "" {
 			t.Fatalf("%v: status %d Location %q, want 503 and no redirect", hdr, rec.Code, rec.Header().Get("Location"))
+		}
+	}
+}
+
+// TestRevocationsOneClockRead: with entries in the revocation list, a
+// request through Require still reads the clock once; the list checks at
+// the request's reading, and an entry expired by then is not seen.
+func TestRevocationsOneClockRead(t *testing.T) {
+	a := newTestAuth(t)
+	if err := a.EndSessions(t.Context(), "dev", "grace"); err != nil {
+		t.Fatal(err)
+	}
+	cookies := signedIn(t, a, nil)
+	var reads int
+	a.now = func() time.Time { reads++; return time.Now() }
+	defer func() { a.now = time.Now }()
+	h := a.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	r := httptest.NewRequest("GET", "https://app.example/", nil)
+	for _, c := range cookies {
+		r.AddCookie(c)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	if rec.Code != http.StatusOK || reads != 1 {
+		t.Fatalf("status %d, %d clock reads, want 200 and 1", rec.Code, reads)
+	}
+
+	now, checking := time.Now(), false
+	m := newMemoryRevocations(func() time.Time {
+		if checking {
+			t.Fatal("the list read its own clock")
+		}
+		return now
+	})
+	s := &session.Session{ID: "s1", Created: now.Add(-time.Hour), Expires: now.Add(time.Hour), User: session.User{Provider: "corp", Subject: "ada"}}
+	m.list.Put(revocationKey{provider: "corp", subject: "ada"}, &revocationRecord{before: now, expires: now.Add(time.Minute)}, now.Add(time.Minute))
+	checking = true
+	for _, tc := range []struct {
+		at   time.Time
+		want bool
+	}{{now, true}, {now.Add(time.Minute), false}} {
+		if got, err := m.revokedAt(t.Context(), s, tc.at); err != nil || got != tc.want {
+			t.Fatalf("revokedAt(%v) = %v, %v, want %v", tc.at.Sub(now), got, err, tc.want)
 		}
 	}
 }

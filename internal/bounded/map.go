@@ -59,7 +59,12 @@ func New[K comparable, V any](max int, policy Policy, now func() time.Time) *Map
 
 // Get returns the value of k if it has a live entry.
 func (m *Map[K, V]) Get(k K) (V, bool) {
-	now := m.now()
+	return m.GetAt(k, m.now())
+}
+
+// GetAt is Get at the time now, read by the caller (the request's one
+// clock reading), instead of the map's clock.
+func (m *Map[K, V]) GetAt(k K, now time.Time) (V, bool) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	if e, ok := m.m[k]; ok && now.Before(e.expires) {
