@@ -7,6 +7,7 @@ toolchain go1.26.10
 replace github.com/portcullis-go/portcullis => ../..
 
 require (
+	github.com/coreos/go-oidc/v3 v3.21.0
 	github.com/gorilla/securecookie v1.1.2
 	github.com/gorilla/sessions v1.4.0
 	github.com/oauth2-proxy/oauth2-proxy/v7 v7.15.6
@@ -16,7 +17,6 @@ require (
 require (
 	github.com/a8m/envsubst v1.4.3 // indirect
 	github.com/bitly/go-simplejson v0.5.1 // indirect
-	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
 	github.com/fsnotify/fsnotify v1.10.1 // indirect
 	github.com/go-jose/go-jose/v4 v4.1.8 // indirect
 	github.com/go-viper/mapstructure/v2 v2.5.0 // indirect

@@ -16,6 +16,7 @@ import (
 func main() {
 	rounds := flag.Int("rounds", 20, "rounds; every item runs once per round, in a random order")
 	per := flag.Duration("per", 50*time.Millisecond, "time per item per round")
+	callbacks := flag.Int("callbacks", 100, "callbacks and baselines per round (flows are prepared outside the measured time); 0 skips them")
 	flag.Parse()
 	s, err := benchcmp.NewSetup()
 	if err != nil {
@@ -33,4 +34,19 @@ func main() {
 	if err := s.Sizes(os.Stdout); err != nil {
 		log.Fatal(err)
 	}
+	if *callbacks == 0 {
+		return
+	}
+	c, err := benchcmp.NewCallbackSetup(s.Key, s.Payload)
+	if err != nil {
+		log.Fatal(err)
+	}
+	cr, err := benchcmp.RunCallback(c, *rounds, *callbacks)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("\n| callback (token endpoint answered in process) | ns/op | allocs/op |\n|---|---:|---:|\n")
+	fmt.Printf("| portcullis callback | %.0f | %.0f |\n", cr.Callback, cr.CallbackAllocs)
+	fmt.Printf("| go-oidc Verify + CookieStore.Save | %.0f | %.0f |\n", cr.Baseline, cr.BaselineAllocs)
+	fmt.Printf("| ratio | %.2f× | |\n", cr.Callback/cr.Baseline)
 }
