@@ -45,8 +45,8 @@ type cacheKey struct {
 
 type cacheEntry struct {
 	key     cacheKey
-	value   string   // the value as the browser sends it, chunks joined
-	s       *Session // owned by the cache, never handed out
+	value   string  // the value as the browser sends it, chunks joined
+	s       Session // owned by the cache, never handed out
 	expires time.Time
 	index   int // in the heap
 }
@@ -127,8 +127,9 @@ func xorWords(a, b string) uint64 {
 	return diff
 }
 
-// put remembers s (which the cache then owns) as decoded from the value
-// made of parts, until s.Expires; now is the caller's time.
+// put remembers a copy of s as decoded from the value made of parts, until
+// s.Expires; now is the caller's time. The copy lives in the entry: one
+// allocation for both.
 func (c *decodedCache) put(parts []string, s *Session, now time.Time) {
 	if c.m == nil {
 		return
@@ -140,7 +141,8 @@ func (c *decodedCache) put(parts []string, s *Session, now time.Time) {
 	if len(parts) > 1 {
 		value = strings.Join(parts, "")
 	}
-	e := &cacheEntry{key: keyOf(parts), value: value, s: s, expires: s.Expires}
+	e := &cacheEntry{key: keyOf(parts), value: value, expires: s.Expires}
+	s.cloneInto(&e.s)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old, ok := c.m[e.key]; ok {
@@ -186,7 +188,14 @@ func (h *cacheHeap) Pop() any {
 
 // clone returns a copy of s that shares nothing mutable with it.
 func (s *Session) clone() *Session {
-	cp := *s
+	cp := new(Session)
+	s.cloneInto(cp)
+	return cp
+}
+
+// cloneInto sets *cp to a copy of s that shares nothing mutable with it.
+func (s *Session) cloneInto(cp *Session) {
+	*cp = *s
 	if s.User.Groups != nil {
 		cp.User.Groups = append([]string(nil), s.User.Groups...)
 	}
@@ -199,5 +208,4 @@ func (s *Session) clone() *Session {
 			cp.User.Claims[k] = bytes.Clone(v)
 		}
 	}
-	return &cp
 }

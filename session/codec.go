@@ -170,6 +170,13 @@ func decodeSessionOwned(data []byte) (*Session, error) {
 	return decodeSessionFrom(decoder{owned: true}, data)
 }
 
+// decodeSessionArena is decodeSessionOwned of data whose capacity past its
+// length is the decoder's too (sealer.open leaves tokenRoom there): the
+// tokens re-encoded from segments are written into it.
+func decodeSessionArena(data []byte) (*Session, error) {
+	return decodeSessionFrom(decoder{owned: true, arena: data[len(data):cap(data)]}, data)
+}
+
 func decodeSessionFrom(d decoder, data []byte) (*Session, error) {
 	if len(data) == 0 || data[0] < codecVersionV1 || data[0] > codecVersion {
 		return nil, errMalformed
@@ -220,6 +227,8 @@ type decoder struct {
 	// owned: buf is the decoder's for good (decodeSessionOwned), so the
 	// strings read are views of it rather than copies.
 	owned bool
+	// arena is owned room for re-encoded tokens (decodeSessionArena).
+	arena []byte
 }
 
 func (d *decoder) uvarint() uint64 {

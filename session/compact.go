@@ -72,6 +72,17 @@ func canonicalSegment(seg string) bool {
 	return err == nil
 }
 
+// tokenRoom is the most bytes re-encoding the segment tokens of a
+// plaintext of n bytes can take: their decoded bytes are at most n, each
+// segment re-encodes to at most 4/3 of its bytes plus one character, and
+// the session holds three tokens of at most maxSegments segments.
+func tokenRoom(n int) int {
+	if n <= 0 {
+		return 0
+	}
+	return segmentEncoding.EncodedLen(n) + 3*2*maxSegments
+}
+
 // appendToken appends tok in its form.
 func appendToken(b []byte, tok string) []byte {
 	var arr [maxSegments]string
@@ -124,7 +135,13 @@ func (d *decoder) token() string {
 			raw[i], d.buf = d.buf[:l], d.buf[l:]
 			size += segmentEncoding.EncodedLen(int(l))
 		}
-		out := make([]byte, 0, size)
+		var out []byte
+		if size <= len(d.arena) {
+			// The room the sealed value's buffer keeps for this.
+			out, d.arena = d.arena[:0:size], d.arena[size:]
+		} else {
+			out = make([]byte, 0, size)
+		}
 		for i := range n {
 			if i > 0 {
 				out = append(out, '.')

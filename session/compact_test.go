@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // TestCompactTokens: a token of 2 to 5 canonical base64url segments is
@@ -89,5 +90,40 @@ func TestCompactTokensRefuses(t *testing.T) {
 	}
 	if strings.Contains(string(appendToken(nil, "YWJj.ZGVm")), "YWJj") {
 		t.Fatal("control: the segments were stored as text")
+	}
+}
+
+// TestDecodeArena: a sealed value's buffer keeps tokenRoom for the tokens
+// re-encoded from segments, and they are written there, also for the
+// worst case (three tokens of five one-byte segments); without room they
+// are allocated, with the same result.
+func TestDecodeArena(t *testing.T) {
+	now := time.Now()
+	tiny := realisticSession(now)
+	tiny.Tokens.AccessToken, tiny.Tokens.RefreshToken, tiny.Tokens.IDToken = "AA.AQ.Ag.Aw.BA", "BQ.Bg.Bw.CA.CQ", "Cg.Cw.DA.DQ.Dg"
+	for name, s := range map[string]*Session{"realistic": realisticSession(now), "five one-byte segments": tiny} {
+		t.Run(name, func(t *testing.T) {
+			enc := appendSession(nil, s)
+			for _, room := range []int{tokenRoom(len(enc)), 0} {
+				buf := make([]byte, len(enc), len(enc)+room)
+				copy(buf, enc)
+				got, err := decodeSessionArena(buf)
+				if err != nil || !equalSession(got, s) {
+					t.Fatalf("room %d: %v, %+v", room, err, got)
+				}
+				lo := uintptr(unsafe.Pointer(unsafe.SliceData(buf)))
+				hi := lo + uintptr(cap(buf))
+				for _, tok := range []string{got.Tokens.AccessToken, got.Tokens.RefreshToken, got.Tokens.IDToken} {
+					var arr [maxSegments]string
+					if _, seg := segmentsOf(tok, &arr); !seg {
+						continue
+					}
+					p := uintptr(unsafe.Pointer(unsafe.StringData(tok)))
+					if in := p >= lo+uintptr(len(enc)) && p+uintptr(len(tok)) <= hi; in != (room > 0) {
+						t.Fatalf("room %d: token %.10q… in the buffer's room: %v", room, tok, in)
+					}
+				}
+			}
+		})
 	}
 }

@@ -169,7 +169,7 @@ func (c *CookieStore) LoadAt(r *http.Request, now time.Time) (*Session, error) {
 		if s, ok = c.decode(parts, now); !ok {
 			return nil, ErrNoSession
 		}
-		c.cache.put(parts, s.clone(), now)
+		c.cache.put(parts, s, now)
 	}
 	if !s.Valid(now) {
 		return nil, ErrNoSession
@@ -201,8 +201,7 @@ func (c *CookieStore) decode(parts []string, now time.Time) (*Session, bool) {
 		if err != nil {
 			return nil, false
 		}
-		data = pt
-		s, err := decodeSessionOwned(data)
+		s, err := decodeSessionArena(pt)
 		if err != nil {
 			return nil, false
 		}

@@ -132,12 +132,15 @@ func (s *sealer) seal(name string, expires time.Time, plaintext []byte) (string,
 // open decodes and authenticates text sealed for the cookie name, refusing
 // it when expired at now or when its expiry lies beyond now+lifetime. It
 // returns the plaintext (in a fresh buffer) and the header's expiry in Unix
-// seconds.
+// seconds. The plaintext's capacity extends past its length by room
+// enough to re-encode every token in it (tokenRoom): the session decoded
+// from it then takes one buffer, not one more per token.
 func (s *sealer) open(name, text string, now time.Time, lifetime time.Duration) ([]byte, int64, error) {
 	if len(text) < sealEncoding.EncodedLen(sealMin) {
 		return nil, 0, errSeal
 	}
-	buf := make([]byte, sealEncoding.DecodedLen(len(text)))
+	n := sealEncoding.DecodedLen(len(text))
+	buf := make([]byte, n, n+tokenRoom(n-sealMin))
 	// Decode only reads its input: the text's bytes are not copied first.
 	n, err := sealEncoding.Decode(buf, unsafe.Slice(unsafe.StringData(text), len(text)))
 	if err != nil || n < sealMin || buf[0] != sealVersion {
