@@ -145,7 +145,7 @@ const homeHTML = `{{define "content"}}
 {{- else}}
 <h1 id="title">portcullis demo</h1>
 <p>This page is public. The private page needs you to sign in.</p>
-<p class="muted">The sign-in page offers stand-ins for Google and GitHub and a development provider. All three run in this process with the same test users: <span class="dev">development stand-ins</span> — nothing reaches Google or GitHub.</p>
+<p class="muted">The sign-in page offers stand-ins for Google and GitHub and a development provider. <span class="dev">Development stand-ins</span>: all three run in this process with the same test users, and nothing reaches Google or GitHub.</p>
 <div class="actions"><a class="button" href="/private">Sign in</a></div>
 {{- end}}
 </section>

@@ -76,6 +76,24 @@ func serveApp(t *testing.T, appLn net.Listener, ps ...*providers.Provider) strin
 	return appURL
 }
 
+// startUnavailableApp runs an application whose one provider cannot be
+// reached (its discovery address refuses connections), so a sign-in gets
+// the "provider unavailable" page.
+func startUnavailableApp(t *testing.T) string {
+	t.Helper()
+	down := listen(t)
+	opURL := "http://" + down.Addr().String()
+	down.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	p, err := providers.OIDC(ctx, providers.OIDCConfig{Name: "corp", DisplayName: "Corporate sign-in",
+		Issuer: opURL, ClientID: "app", ClientSecret: "app-secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return serveApp(t, listen(t), p)
+}
+
 // startDevoidcApp runs an application signing in with a devoidc server
 // (name "devoidc") offering users.
 func startDevoidcApp(t *testing.T, users []devoidc.User) *testApp {

@@ -64,6 +64,7 @@ func TestScreenshots(t *testing.T) {
 	shoot("signed-out", d.url+"/auth/logout/callback", false)
 	shoot("error-400-state", d.url+"/auth/callback/devoidc?state=unknown&code=x", false)
 	shoot("error-404", d.url+"/auth/nothing-here", false)
+	shoot("unavailable", startUnavailableApp(t)+"/private", false)
 	// Signed in as Grace (not an admin), then as Ada.
 	tb.viewport(1280, false, "light")
 	signInDemo(tb, d, "Development provider", "Grace Hopper")
