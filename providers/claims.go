@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Profile claims are decoded tolerantly: providers disagree on their JSON
@@ -52,12 +53,34 @@ func (c *profileClaims) verifiedEmail() string {
 type claimString string
 
 func (s *claimString) UnmarshalJSON(b []byte) error {
-	var v string
-	if json.Unmarshal(b, &v) != nil {
+	v, ok := jsonString(b)
+	if !ok {
 		v = ""
 	}
 	*s = claimString(v)
 	return nil
+}
+
+// jsonString decodes b as a JSON string, as json.Unmarshal into a string
+// does: ok is false for any value but a string or null (null gives "").
+// A string without escapes, control characters or invalid UTF-8, as
+// claims nearly always are, is taken as it is, without json.Unmarshal's
+// allocations; any other goes through json.Unmarshal, which unescapes it
+// and replaces invalid UTF-8.
+func jsonString(b []byte) (s string, ok bool) {
+	if n := len(b); n >= 2 && b[0] == '"' && b[n-1] == '"' {
+		plain := true
+		for _, c := range b[1 : n-1] {
+			if c < 0x20 || c == '"' || c == '\\' {
+				plain = false
+				break
+			}
+		}
+		if plain && utf8.Valid(b[1:n-1]) {
+			return string(b[1 : n-1]), true
+		}
+	}
+	return s, json.Unmarshal(b, &s) == nil
 }
 
 // claimBool is a boolean claim such as "email_verified": the JSON true, or
@@ -67,8 +90,7 @@ func (s *claimString) UnmarshalJSON(b []byte) error {
 type claimBool bool
 
 func (v *claimBool) UnmarshalJSON(b []byte) error {
-	var s string
-	if json.Unmarshal(b, &s) == nil {
+	if s, ok := jsonString(b); ok {
 		*v = claimBool(equalFoldASCII(s, "true"))
 	} else {
 		*v = string(b) == "true"

@@ -62,8 +62,12 @@ func TestClaimsDecodingTolerant(t *testing.T) {
 		{"group names at and over the bound", `{"groups":["` + long + `","` + long + `y","ok"]}`, session.User{Groups: []string{long, "ok"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var c idClaims
-			if err := json.Unmarshal([]byte(tc.payload), &c); err != nil {
+			var raw map[string]json.RawMessage
+			if err := json.Unmarshal([]byte(tc.payload), &raw); err != nil {
+				t.Fatal(err)
+			}
+			c, err := idClaimsOf(raw)
+			if err != nil {
 				t.Fatalf("decode: %v", err)
 			}
 			got := session.User{Email: c.verifiedEmail(), Name: string(c.Name), Login: string(c.PreferredUsername), Picture: string(c.Picture), Groups: c.Groups}
@@ -89,8 +93,11 @@ func TestClaimsDecodingTolerant(t *testing.T) {
 
 	// The protocol claims stay strict.
 	for _, payload := range []string{`{"azp":7}`, `{"sid":{"id":"x"}}`, `{"nonce":["n"]}`} {
-		var c idClaims
-		if err := json.Unmarshal([]byte(payload), &c); err == nil {
+		var raw map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(payload), &raw); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := idClaimsOf(raw); err == nil {
 			t.Errorf("%s decoded: a malformed protocol claim must refuse the token", payload)
 		}
 	}
@@ -495,4 +502,20 @@ func mergeClaimsForTest(c, set oidctest.Claims) oidctest.Claims {
 		out[k] = v
 	}
 	return out
+}
+
+// FuzzJSONString checks jsonString against json.Unmarshal into a string,
+// on any bytes: the same string, and success exactly when it succeeds.
+func FuzzJSONString(f *testing.F) {
+	for _, s := range []string{`"n-1"`, `""`, `"a\"b"`, `"\u00e9t\u00e9"`, `"été"`, "\"\xff\"", "\"a\tb\"", `null`, `7`, `["x"]`, `"`, `"a" `, ` "a"`, `true`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, ok := jsonString(b)
+		var want string
+		err := json.Unmarshal(b, &want)
+		if ok != (err == nil) || ok && got != want {
+			t.Errorf("jsonString(%q) = %q, %v; json.Unmarshal: %q, %v", b, got, ok, want, err)
+		}
+	})
 }

@@ -25,11 +25,11 @@ func (v *idTokenVerifier) verifyRefreshed(ctx context.Context, s *session.Sessio
 	if err != nil {
 		return err
 	}
-	var c idClaims
-	if idt.Claims(&c) != nil {
-		return errIDClaims
+	_, c, err := decodeIDClaims(idt)
+	if err != nil {
+		return err
 	}
-	if err := v.checkCommon(idt, &c); err != nil {
+	if err := v.checkCommon(idt, c); err != nil {
 		return err
 	}
 	if idt.AccessTokenHash != "" && idt.VerifyAccessToken(tok.AccessToken) != nil {

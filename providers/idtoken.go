@@ -45,22 +45,69 @@ type idTokenVerifier struct {
 	keepClaims []string
 }
 
-// idClaims are the ID token claims portcullis reads. The protocol claims
-// are strict: a token whose "nonce", "azp" or "sid" is not a string is
-// refused (a session's back-channel logout rests on "sid"). The profile
-// claims and "auth_time" decode tolerantly (claims.go).
+// idClaims are the ID token claims portcullis reads, derived by
+// decodeIDClaims from the one decoding of the verified payload. The
+// protocol claims are strict: a token whose "nonce", "azp" or "sid" is not
+// a string is refused (a session's back-channel logout rests on "sid").
+// The profile claims and "auth_time" decode tolerantly (claims.go).
 type idClaims struct {
-	Nonce           string      `json:"nonce"`
-	AuthorizedParty string      `json:"azp"`
-	SID             string      `json:"sid"`
-	AuthTime        claimTime   `json:"auth_time"`
-	ACR             claimString `json:"acr"`
-	AMR             claimGroups `json:"amr"`
+	Nonce           string
+	AuthorizedParty string
+	SID             string
+	AuthTime        claimTime
+	ACR             claimString
+	AMR             claimGroups
 	profileClaims
 }
 
 // errIDClaims is the one way decoding idClaims fails.
 var errIDClaims = errors.New("id_token: nonce, azp or sid is not a string")
+
+// decodeIDClaims decodes tok's verified payload once: every claim, raw,
+// and the typed claims idClaimsOf reads from them.
+func decodeIDClaims(tok *oidc.IDToken) (map[string]json.RawMessage, *idClaims, error) {
+	var raw map[string]json.RawMessage
+	if tok.Claims(&raw) != nil {
+		return nil, nil, errIDClaims
+	}
+	c, err := idClaimsOf(raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	return raw, c, nil
+}
+
+// idClaimsOf reads the typed claims from a payload's members. A member's
+// name matches exactly (RFC 7519 §4: claim names are case-sensitive,
+// https://www.rfc-editor.org/rfc/rfc7519#section-4); a null member is
+// absent, as encoding/json decodes it.
+func idClaimsOf(raw map[string]json.RawMessage) (*idClaims, error) {
+	c := new(idClaims)
+	for _, m := range [...]struct {
+		name string
+		dst  *string
+	}{{"nonce", &c.Nonce}, {"azp", &c.AuthorizedParty}, {"sid", &c.SID}} {
+		if v, ok := raw[m.name]; ok {
+			if *m.dst, ok = jsonString(v); !ok {
+				return nil, errIDClaims
+			}
+		}
+	}
+	// The tolerant types never fail, whatever the value (claims.go).
+	for _, m := range [...]struct {
+		name string
+		dst  json.Unmarshaler
+	}{
+		{"auth_time", &c.AuthTime}, {"acr", &c.ACR}, {"amr", &c.AMR},
+		{"email", &c.Email}, {"email_verified", &c.EmailVerified}, {"name", &c.Name},
+		{"preferred_username", &c.PreferredUsername}, {"picture", &c.Picture}, {"groups", &c.Groups},
+	} {
+		if v, ok := raw[m.name]; ok {
+			m.dst.UnmarshalJSON(v)
+		}
+	}
+	return c, nil
+}
 
 // verifyToken runs go-oidc's Verify and names the check it refused.
 func (v *idTokenVerifier) verifyToken(ctx context.Context, raw string) (*oidc.IDToken, error) {
@@ -79,22 +126,23 @@ func (v *idTokenVerifier) verifyToken(ctx context.Context, raw string) (*oidc.ID
 
 // verify checks raw completely. nonce is the flow's nonce; it must be
 // non-empty and equal the token's.
-func (v *idTokenVerifier) verify(ctx context.Context, raw, nonce string) (*oidc.IDToken, *idClaims, error) {
+// It returns the token, its claims raw and the typed claims.
+func (v *idTokenVerifier) verify(ctx context.Context, raw, nonce string) (*oidc.IDToken, map[string]json.RawMessage, *idClaims, error) {
 	tok, err := v.verifyToken(ctx, raw)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	var c idClaims
-	if tok.Claims(&c) != nil {
-		return nil, nil, errIDClaims
+	claims, c, err := decodeIDClaims(tok)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	if nonce == "" || c.Nonce == "" || subtle.ConstantTimeCompare([]byte(c.Nonce), []byte(nonce)) != 1 {
-		return nil, nil, errors.New("id_token: nonce does not match the login flow")
+		return nil, nil, nil, errors.New("id_token: nonce does not match the login flow")
 	}
-	if err := v.checkCommon(tok, &c); err != nil {
-		return nil, nil, err
+	if err := v.checkCommon(tok, c); err != nil {
+		return nil, nil, nil, err
 	}
-	return tok, &c, nil
+	return tok, claims, c, nil
 }
 
 // checkCommon holds the checks shared by login and refresh: sub, iat,
@@ -159,7 +207,7 @@ func (v *idTokenVerifier) identify(ctx context.Context, p *Provider, tok *oauth2
 	if raw == "" {
 		return nil, errNoIDToken
 	}
-	idt, c, err := v.verify(ctx, raw, nonce)
+	idt, claims, c, err := v.verify(ctx, raw, nonce)
 	if err != nil {
 		return nil, err
 	}
@@ -177,10 +225,7 @@ func (v *idTokenVerifier) identify(ctx context.Context, p *Provider, tok *oauth2
 		Login:    string(c.PreferredUsername),
 		Picture:  string(c.Picture),
 	}
-	var claims, uiClaims map[string]json.RawMessage
-	if idt.Claims(&claims) != nil {
-		return nil, errIDClaims
-	}
+	var uiClaims map[string]json.RawMessage
 	// A configured claim path (Keycloak's realm_access.roles, Entra's
 	// roles, an Auth0 namespaced claim) replaces "groups".
 	groupsPath := v.groupsClaim
