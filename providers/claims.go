@@ -68,6 +68,9 @@ func (s *claimString) UnmarshalJSON(b []byte) error {
 // allocations; any other goes through json.Unmarshal, which unescapes it
 // and replaces invalid UTF-8.
 func jsonString(b []byte) (s string, ok bool) {
+	if len(b) > 0 && b[0] > ' ' && b[0] != '"' && b[0] != 'n' {
+		return "", false // a number, an object, an array, a boolean, or no JSON
+	}
 	if n := len(b); n >= 2 && b[0] == '"' && b[n-1] == '"' {
 		plain := true
 		for _, c := range b[1 : n-1] {
