@@ -5,14 +5,11 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/x509"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"sync"
 	"time"
-
-	"github.com/go-jose/go-jose/v4"
 )
 
 // Sign in with Apple has no fixed client secret: the client_secret of
@@ -43,9 +40,11 @@ const (
 // it is due for renewal. It is safe for concurrent use: concurrent callers
 // get the same secret, minted once.
 type appleSecret struct {
-	teamID, clientID, keyID string
-	signer                  jose.Signer
-	now                     func() time.Time
+	teamID, clientID string
+	// signer signs with the .p8 key, its kid the Key ID: ES256, as
+	// parseAppleKey accepts P-256 keys only.
+	signer *assertionSigner
+	now    func() time.Time
 
 	mu     sync.Mutex
 	secret string
@@ -60,12 +59,11 @@ func newAppleSecret(teamID, clientID, keyID string, pemKey []byte, now func() ti
 	if err != nil {
 		return nil, err
 	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key},
-		(&jose.SignerOptions{}).WithHeader("kid", keyID))
+	signer, err := newAssertionSigner(key, keyID)
 	if err != nil {
 		return nil, fmt.Errorf("PrivateKey: %w", err)
 	}
-	return &appleSecret{teamID: teamID, clientID: clientID, keyID: keyID, signer: signer, now: now}, nil
+	return &appleSecret{teamID: teamID, clientID: clientID, signer: signer, now: now}, nil
 }
 
 // parseAppleKey reads a .p8 key. Its errors say what was expected; they
@@ -110,17 +108,9 @@ func (s *appleSecret) get(context.Context) (string, error) {
 	}
 	iat := now.Truncate(time.Second)
 	exp := iat.Add(appleSecretLifetime)
-	payload, err := json.Marshal(appleSecretClaims{
+	secret, err := s.signer.jwt("", appleSecretClaims{
 		Issuer: s.teamID, IssuedAt: iat.Unix(), Expiry: exp.Unix(), Audience: appleAudience, Subject: s.clientID,
 	})
-	if err != nil {
-		return "", fmt.Errorf("providers: apple client secret: %w", err)
-	}
-	jws, err := s.signer.Sign(payload)
-	if err != nil {
-		return "", fmt.Errorf("providers: apple client secret: %w", err)
-	}
-	secret, err := jws.CompactSerialize()
 	if err != nil {
 		return "", fmt.Errorf("providers: apple client secret: %w", err)
 	}

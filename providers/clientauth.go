@@ -338,11 +338,7 @@ func newAssertionSigner(key crypto.Signer, kid string) (*assertionSigner, error)
 func (s *assertionSigner) sign(clientID, issuer string, now time.Time) (string, error) {
 	jti := make([]byte, 32)
 	rand.Read(jti)
-	header, err := json.Marshal(map[string]string{"alg": s.alg, "kid": s.kid, "typ": assertionTyp})
-	if err != nil {
-		return "", err
-	}
-	claims, err := json.Marshal(map[string]any{
+	return s.jwt(assertionTyp, map[string]any{
 		"iss": clientID,
 		"sub": clientID,
 		"aud": issuer, // a string: the one audience
@@ -350,11 +346,27 @@ func (s *assertionSigner) sign(clientID, issuer string, now time.Time) (string, 
 		"iat": now.Unix(),
 		"exp": now.Add(assertionLifetime).Unix(),
 	})
+}
+
+// jwt returns the compact JWS of claims signed with s's key, its header
+// "alg", "kid" and, unless typ is empty, "typ" (RFC 7515 §7.1). It signs
+// the private_key_jwt assertions (sign) and Apple's client secret
+// (applesecret.go).
+func (s *assertionSigner) jwt(typ string, claims any) (string, error) {
+	h := map[string]string{"alg": s.alg, "kid": s.kid}
+	if typ != "" {
+		h["typ"] = typ
+	}
+	header, err := json.Marshal(h)
+	if err != nil {
+		return "", err
+	}
+	payload, err := json.Marshal(claims)
 	if err != nil {
 		return "", err
 	}
 	enc := base64.RawURLEncoding
-	input := enc.EncodeToString(header) + "." + enc.EncodeToString(claims)
+	input := enc.EncodeToString(header) + "." + enc.EncodeToString(payload)
 	sig, err := s.signature([]byte(input))
 	if err != nil {
 		return "", err
