@@ -337,22 +337,6 @@ func mergeClaims(idToken, userInfo map[string]json.RawMessage) (map[string]json.
 // nil when none is present. A kept value beyond maxKeptValue, or kept
 // claims beyond maxKeptSize together, refuse the login, naming the claim:
 // a kept claim is never truncated or silently left out.
-// checkKeptSize refuses kept claims whose names and values exceed
-// maxKeptSize together: a provider that adds claims of its own after
-// keep (Entra's tid and oid) checks the whole set again, so a login is
-// refused by name rather than failing when the session is saved.
-func checkKeptSize(kept map[string]json.RawMessage) error {
-	size := 0
-	for name, v := range kept {
-		size += len(name) + len(v)
-	}
-	if size > maxKeptSize {
-		return &claimsError{reason: "kept_claims_too_large",
-			text: fmt.Sprintf("kept claims are %d bytes together, at most %d", size, maxKeptSize)}
-	}
-	return nil
-}
-
 func keep(claims map[string]json.RawMessage, names []string) (map[string]json.RawMessage, error) {
 	var kept map[string]json.RawMessage
 	size := 0

@@ -190,7 +190,8 @@ func Entra(ctx context.Context, cfg EntraConfig) (*Provider, error) {
 			groupClaims = append(groupClaims, c)
 		}
 	}
-	for _, c := range cfg.KeepClaims {
+	keepClaims := slices.Clone(cfg.KeepClaims)
+	for _, c := range keepClaims {
 		if c == "tid" || c == "oid" {
 			return nil, fmt.Errorf("providers: %s: KeepClaims: %q is always kept for Entra; leave it out", name, c)
 		}
@@ -210,9 +211,12 @@ func Entra(ctx context.Context, cfg EntraConfig) (*Provider, error) {
 		ClientSecret: cfg.ClientSecret,
 		Scopes:       scopes,
 		AuthParams:   cfg.AuthParams,
-		KeepClaims:   cfg.KeepClaims,
-		HTTPClient:   cfg.HTTPClient,
-		Logger:       cfg.Logger,
+		// The tenant and the object id: what Microsoft says to key a
+		// user's data by (id-token-claims-reference, "Use claims to
+		// reliably identify a user"), kept within the same bounds.
+		KeepClaims: append(keepClaims, "tid", "oid"),
+		HTTPClient: cfg.HTTPClient,
+		Logger:     cfg.Logger,
 	}, rule.discover)
 	if err != nil {
 		return nil, err
@@ -311,25 +315,6 @@ func (r *entraRule) discover(ctx context.Context, client *http.Client, v *idToke
 	return doc, nil
 }
 
-// entraClaims are the Entra claims read after verification.
-type entraClaims struct {
-	TenantID  json.RawMessage `json:"tid"`
-	ObjectID  json.RawMessage `json:"oid"`
-	Email     claimString     `json:"email"`
-	EDOV      claimBool       `json:"xms_edov"`
-	Roles     claimGroups     `json:"roles"`
-	Groups    claimGroups     `json:"groups"`
-	HasGroups claimBool       `json:"hasgroups"`
-}
-
-// entraCounts are the lengths of the lists entraClaims decodes, to tell
-// whether decoding dropped entries (claimGroups keeps at most 64).
-type entraCounts struct {
-	Roles      []json.RawMessage          `json:"roles"`
-	Groups     []json.RawMessage          `json:"groups"`
-	ClaimNames map[string]json.RawMessage `json:"_claim_names"`
-}
-
 // checkToken applies the issuer rules to a token whose signature, "aud"
 // and "exp" go-oidc verified. issuer is the document's.
 func (r *entraRule) checkToken(issuer string, tok *oidc.IDToken, keyIssuer string) error {
@@ -370,51 +355,53 @@ func replacePlaceholder(template, tid string) string {
 }
 
 // identify completes a verified identity: the tenant allowlist, the
-// provider's issuer, the email, the groups.
+// provider's issuer, the email, the groups. It reads the claims the login
+// decoded (Identity.Claims: the ID token's, Entra having no UserInfo).
 func (r *entraRule) identify(p *Provider, id *Identity, groupClaims []string) error {
-	var c entraClaims
-	if err := verifiedPayload(id.Tokens.IDToken, &c); err != nil {
-		return err
-	}
-	var n entraCounts
-	verifiedPayload(id.Tokens.IDToken, &n) // odd shapes count as absent
-	var tid string
-	json.Unmarshal(c.TenantID, &tid) // checkToken made it a tenant id
+	claims := id.Claims
+	tid, _ := jsonString(claims["tid"]) // checkToken made it a tenant id
 	if r.multi && (r.allowed != nil && !slices.Contains(r.allowed, tid) || r.noConsumers && tid == entraConsumers) {
 		return fmt.Errorf("%w: not a user of an allowed Microsoft Entra tenant (tid)", ErrNotAllowed)
+	}
+	var email claimString
+	var edov, hasGroups claimBool
+	for _, m := range [...]struct {
+		name string
+		dst  json.Unmarshaler
+	}{{"email", &email}, {"xms_edov", &edov}, {"hasgroups", &hasGroups}} {
+		if v, ok := claims[m.name]; ok {
+			m.dst.UnmarshalJSON(v) // tolerant: never fails
+		}
 	}
 	u := &id.User
 	u.Issuer = p.issuer
 	u.Email = ""
-	if c.EDOV {
-		u.Email = string(c.Email)
+	if edov {
+		u.Email = string(email)
 	}
 	u.Groups, u.GroupsIncomplete = nil, false
 	for _, claim := range groupClaims {
-		list, sent := c.Roles, len(n.Roles)
+		var list claimGroups
+		list.UnmarshalJSON(claims[claim])
+		// Entries claimGroups left out (more than 64, odd ones) are
+		// groups the list lacks; an odd shape counts as absent.
+		var sent []json.RawMessage
+		json.Unmarshal(claims[claim], &sent)
+		u.GroupsIncomplete = u.GroupsIncomplete || len(list) < len(sent)
 		if claim == "groups" {
-			list, sent = c.Groups, len(n.Groups)
 			// The overage: the groups are at Microsoft Graph, not here.
-			_, overage := n.ClaimNames["groups"]
-			u.GroupsIncomplete = u.GroupsIncomplete || overage || bool(c.HasGroups)
+			u.GroupsIncomplete = u.GroupsIncomplete || distributed(claims, "groups") || bool(hasGroups)
 		}
-		u.GroupsIncomplete = u.GroupsIncomplete || len(list) < sent
 		for _, g := range list {
 			if !slices.Contains(u.Groups, g) {
 				u.Groups = append(u.Groups, g)
 			}
 		}
 	}
-	// The tenant and the object id: what Microsoft says to key a user's
-	// data by (id-token-claims-reference, "Use claims to reliably
-	// identify a user").
-	if u.Claims == nil {
-		u.Claims = map[string]json.RawMessage{}
+	// "tid" and "oid" were kept with the configured claims (Entra); an
+	// object id that is not one is left out.
+	if oid, _ := jsonString(claims["oid"]); !tenantIDRE.MatchString(oid) {
+		delete(u.Claims, "oid")
 	}
-	u.Claims["tid"] = c.TenantID
-	var oid string
-	if json.Unmarshal(c.ObjectID, &oid) == nil && tenantIDRE.MatchString(oid) {
-		u.Claims["oid"] = c.ObjectID
-	}
-	return checkKeptSize(u.Claims)
+	return nil
 }

@@ -284,6 +284,16 @@ func TestEntraLogin(t *testing.T) {
 					t.Error("no groups claim at all is not incomplete")
 				}
 			}},
+		{name: "object id not a GUID left out", fake: fakeentra.Config{User: ada, Claims: func(c map[string]any) { c["oid"] = "not-an-object-id" }},
+			cfg: allowContoso,
+			check: func(t *testing.T, id *Identity) {
+				if _, ok := id.User.Claims["oid"]; ok {
+					t.Errorf("oid %s kept, not a GUID", id.User.Claims["oid"])
+				}
+				if _, ok := id.User.Claims["tid"]; !ok {
+					t.Error("tid not kept")
+				}
+			}},
 		{name: "roles only", fake: fakeentra.Config{User: fakeentra.User{Roles: []string{"Admin"}, Groups: []string{"a1b2"}}},
 			cfg: EntraConfig{Tenant: fakeentra.Contoso, GroupClaims: []string{"roles"}},
 			check: func(t *testing.T, id *Identity) {
