@@ -2,7 +2,6 @@ package providers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 
@@ -89,17 +88,13 @@ func (e *responseError) Error() string  { return "providers: authorization respo
 func (e *responseError) Unwrap() error  { return ErrInvalidResponse }
 func (e *responseError) Reason() string { return e.reason }
 
-// exchange redeems an authorization code at the token endpoint and
-// verifies the result.
+// exchange redeems an authorization code, which Callback checked, at the
+// token endpoint and verifies the result.
 func (p *Provider) exchange(ctx context.Context, m *metadata, f Flow, code string) (*Identity, error) {
-	if code == "" {
-		return nil, errors.New("providers: empty authorization code")
-	}
 	c, tctx, err := p.tokenRequest(ctx, m, f.RedirectURL)
 	if err != nil {
 		return nil, err
 	}
-	ctx = context.WithValue(ctx, oauth2.HTTPClient, p.client)
 	tok, err := c.Exchange(tctx, code, oauth2.VerifierOption(f.Verifier))
 	if err != nil {
 		return nil, fmt.Errorf("providers: %s: exchange code: %w", p.name, tokenError(err, p.now()))
