@@ -309,33 +309,32 @@ func (r *entraRule) discover(ctx context.Context, client *http.Client, v *idToke
 		return nil, fmt.Errorf("%w: %s states the issuer %.256q, not %q as Microsoft documents for Tenant %q (is Authority right?)", errUnusableDocument, u, doc.Issuer, want, r.tenant)
 	}
 	v.issuer = doc.Issuer
-	v.checkIssuer = func(tok *oidc.IDToken, keyIssuer string) error {
-		return r.checkToken(doc.Issuer, tok, keyIssuer)
+	v.checkIssuer = func(tok *oidc.IDToken, claims map[string]json.RawMessage, keyIssuer string) error {
+		return r.checkToken(doc.Issuer, tok, claims, keyIssuer)
 	}
 	return doc, nil
 }
 
 // checkToken applies the issuer rules to a token whose signature, "aud"
-// and "exp" go-oidc verified. issuer is the document's.
-func (r *entraRule) checkToken(issuer string, tok *oidc.IDToken, keyIssuer string) error {
-	var c struct {
-		TenantID string `json:"tid"`
-	}
-	if tok.Claims(&c) != nil || !tenantIDRE.MatchString(c.TenantID) {
+// and "exp" go-oidc verified; claims are its claims, raw. issuer is the
+// document's.
+func (r *entraRule) checkToken(issuer string, tok *oidc.IDToken, claims map[string]json.RawMessage, keyIssuer string) error {
+	tid, ok := jsonString(claims["tid"])
+	if !ok || !tenantIDRE.MatchString(tid) {
 		return errors.New("id_token: tid missing or not a tenant id")
 	}
 	want := issuer
 	if r.multi {
-		want = replacePlaceholder(issuer, c.TenantID)
+		want = replacePlaceholder(issuer, tid)
 	}
 	if tok.Issuer != want {
 		return errors.New("id_token: wrong issuer (iss is not the issuer of the token's tid)")
 	}
-	if !r.multi && tok.Issuer != r.authority+"/"+c.TenantID+"/v2.0" {
+	if !r.multi && tok.Issuer != r.authority+"/"+tid+"/v2.0" {
 		return errors.New("id_token: tid is not the tenant of the issuer")
 	}
 	switch {
-	case keyIssuer != "" && replacePlaceholder(keyIssuer, c.TenantID) != tok.Issuer:
+	case keyIssuer != "" && replacePlaceholder(keyIssuer, tid) != tok.Issuer:
 		return errors.New("id_token: signed with a key of another issuer")
 	case keyIssuer == "" && r.multi:
 		// Without it, a key scoped to one tenant could sign for any.

@@ -21,11 +21,7 @@ import (
 // "auth_time", when present, equal to the original's if that had one (it
 // is the time of the original authentication, not of the refresh).
 func (v *idTokenVerifier) verifyRefreshed(ctx context.Context, s *session.Session, raw string, tok *oauth2.Token) error {
-	idt, err := v.verifyToken(ctx, raw)
-	if err != nil {
-		return err
-	}
-	_, c, err := decodeIDClaims(idt)
+	idt, _, c, err := v.verifyToken(ctx, raw)
 	if err != nil {
 		return err
 	}

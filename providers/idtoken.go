@@ -35,18 +35,18 @@ type idTokenVerifier struct {
 	groupsClaim []string
 	// checkIssuer, when set, replaces go-oidc's exact match of "iss"
 	// with issuer (verifier is then built with SkipIssuerCheck): it gets
-	// a token whose signature, "aud" and "exp" go-oidc verified, and the
-	// "issuer" member of the published key that verified it ("" if none),
-	// and refuses the token with an error. Microsoft Entra ID's tenant
-	// rules (entra.go).
-	checkIssuer func(tok *oidc.IDToken, keyIssuer string) error
+	// a token whose signature, "aud" and "exp" go-oidc verified, its
+	// claims, raw, and the "issuer" member of the published key that
+	// verified it ("" if none), and refuses the token with an error.
+	// Microsoft Entra ID's tenant rules (entra.go).
+	checkIssuer func(tok *oidc.IDToken, claims map[string]json.RawMessage, keyIssuer string) error
 	// keepClaims are the claims kept in the session
 	// (OIDCConfig.KeepClaims).
 	keepClaims []string
 }
 
 // idClaims are the ID token claims portcullis reads, derived by
-// decodeIDClaims from the one decoding of the verified payload. The
+// verifyToken from the one decoding of the verified payload. The
 // protocol claims are strict: a token whose "nonce", "azp" or "sid" is not
 // a string is refused (a session's back-channel logout rests on "sid").
 // The profile claims and "auth_time" decode tolerantly (claims.go).
@@ -62,20 +62,6 @@ type idClaims struct {
 
 // errIDClaims is the one way decoding idClaims fails.
 var errIDClaims = errors.New("id_token: nonce, azp or sid is not a string")
-
-// decodeIDClaims decodes tok's verified payload once: every claim, raw,
-// and the typed claims idClaimsOf reads from them.
-func decodeIDClaims(tok *oidc.IDToken) (map[string]json.RawMessage, *idClaims, error) {
-	var raw map[string]json.RawMessage
-	if tok.Claims(&raw) != nil {
-		return nil, nil, errIDClaims
-	}
-	c, err := idClaimsOf(raw)
-	if err != nil {
-		return nil, nil, err
-	}
-	return raw, c, nil
-}
 
 // idClaimsOf reads the typed claims from a payload's members. A member's
 // name matches exactly (RFC 7519 §4: claim names are case-sensitive,
@@ -109,30 +95,37 @@ func idClaimsOf(raw map[string]json.RawMessage) (*idClaims, error) {
 	return c, nil
 }
 
-// verifyToken runs go-oidc's Verify and names the check it refused.
-func (v *idTokenVerifier) verifyToken(ctx context.Context, raw string) (*oidc.IDToken, error) {
+// verifyToken runs go-oidc's Verify and names the check it refused, then
+// decodes the verified payload once: every claim, raw, and the typed
+// claims idClaimsOf reads from them; checkIssuer, when set, gets the raw
+// claims before the typed ones are read.
+func (v *idTokenVerifier) verifyToken(ctx context.Context, raw string) (*oidc.IDToken, map[string]json.RawMessage, *idClaims, error) {
 	ctx, rep := withKeyReport(ctx)
 	tok, err := v.verifier.Verify(ctx, raw)
 	if err != nil {
-		return nil, v.verifyError(raw, err, rep)
+		return nil, nil, nil, v.verifyError(raw, err, rep)
+	}
+	var claims map[string]json.RawMessage
+	if tok.Claims(&claims) != nil {
+		return nil, nil, nil, errIDClaims
 	}
 	if v.checkIssuer != nil {
-		if err := v.checkIssuer(tok, rep.keyIssuer); err != nil {
-			return nil, err
+		if err := v.checkIssuer(tok, claims, rep.keyIssuer); err != nil {
+			return nil, nil, nil, err
 		}
 	}
-	return tok, nil
+	c, err := idClaimsOf(claims)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return tok, claims, c, nil
 }
 
 // verify checks raw completely. nonce is the flow's nonce; it must be
 // non-empty and equal the token's.
 // It returns the token, its claims raw and the typed claims.
 func (v *idTokenVerifier) verify(ctx context.Context, raw, nonce string) (*oidc.IDToken, map[string]json.RawMessage, *idClaims, error) {
-	tok, err := v.verifyToken(ctx, raw)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	claims, c, err := decodeIDClaims(tok)
+	tok, claims, c, err := v.verifyToken(ctx, raw)
 	if err != nil {
 		return nil, nil, nil, err
 	}

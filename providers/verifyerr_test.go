@@ -141,7 +141,7 @@ func TestVerifyErrorKeyReport(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			v := &idTokenVerifier{clientID: oidctest.ClientID, issuer: op.URL, algs: []string{oidc.RS256}, maxAge: time.Hour, now: time.Now}
 			v.verifier = oidc.NewVerifier(op.URL, tc.keys, &oidc.Config{ClientID: oidctest.ClientID, SupportedSigningAlgs: v.algs, Now: v.now})
-			_, err := v.verifyToken(context.Background(), op.Sign(tc.claims, oidctest.Header{}))
+			_, _, _, err := v.verifyToken(context.Background(), op.Sign(tc.claims, oidctest.Header{}))
 			if err == nil || err.Error() != tc.want {
 				t.Fatalf("error %v, want %q", err, tc.want)
 			}
