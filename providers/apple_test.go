@@ -196,6 +196,9 @@ func TestAppleRefusesBadConfig(t *testing.T) {
 		{"SEC1 key", func(c *AppleConfig) {
 			c.PrivateKey = pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: sec1})
 		}, `"EC PRIVATE KEY"`},
+		{"not PKCS #8", func(c *AppleConfig) {
+			c.PrivateKey = pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: sec1})
+		}, "PKCS #8"},
 		{"scope", func(c *AppleConfig) { c.Scopes = []string{"profile"} }, "name and email"},
 		{"authority", func(c *AppleConfig) { c.Authority = "http://appleid.example" }, "https"},
 	} {
