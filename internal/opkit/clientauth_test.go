@@ -2,6 +2,7 @@ package opkit
 
 import (
 	"encoding/base64"
+	"errors"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -64,6 +65,8 @@ func TestClientJWTVerify(t *testing.T) {
 		{name: "too long", key: k, typ: ClientJWTType, edit: func(c map[string]any) { c["exp"] = now.Add(time.Hour).Unix() }, want: "lifetime"},
 		{name: "iat in the future", key: k, typ: ClientJWTType, edit: func(c map[string]any) { c["iat"] = now.Add(2 * time.Minute).Unix() }, want: "future"},
 		{name: "no iat", key: k, typ: ClientJWTType, edit: func(c map[string]any) { delete(c, "iat") }, want: "missing"},
+		{name: "no exp", key: k, typ: ClientJWTType, edit: func(c map[string]any) { delete(c, "exp") }, want: "exp missing"},
+		{name: "exp not after iat", key: k, typ: ClientJWTType, edit: func(c map[string]any) { c["iat"], c["exp"] = now.Unix()+30, now.Unix()+30 }, want: "not after iat"},
 		{name: "wrong iss", key: k, typ: ClientJWTType, edit: func(c map[string]any) { c["iss"] = "other" }, want: "wrong iss"},
 		{name: "wrong sub", key: k, typ: ClientJWTType, edit: func(c map[string]any) { c["sub"] = "other" }, want: "wrong sub"},
 		{name: "another key", key: other, typ: ClientJWTType, want: "bad signature"},
@@ -88,6 +91,14 @@ func TestClientJWTVerify(t *testing.T) {
 	}
 	if _, err := (ClientJWT{Key: k.Public(), KeyID: "c2", Now: now}).Verify(mustSign(t, k, good())); err == nil {
 		t.Error("wrong kid accepted")
+	}
+	rs := newTestKey(t, "c1", "RS256")
+	var e *ClientJWTError
+	if _, err := (ClientJWT{Key: rs.Public(), Alg: "ES256", Now: now}).Verify(mustSign(t, rs, good())); !errors.As(err, &e) || e.Check != "alg" {
+		t.Errorf("RS256 where ES256 is required: %v, want the alg check", err)
+	}
+	if _, err := rules.Verify("a.b"); !errors.As(err, &e) || e.Check != "malformed" {
+		t.Errorf("two parts: %v, want the malformed check", err)
 	}
 }
 
