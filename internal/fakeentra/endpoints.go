@@ -1,7 +1,6 @@
 package fakeentra
 
 import (
-	"crypto/subtle"
 	"net/http"
 	"net/url"
 	"slices"
@@ -81,21 +80,6 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, opkit.AppendQuery(redirectURI, back), http.StatusFound)
 }
 
-// clientAuthenticated accepts client_secret_basic or client_secret_post,
-// not both.
-func clientAuthenticated(r *http.Request) bool {
-	var id, secret string
-	if _, _, basic := r.BasicAuth(); basic {
-		var ok bool
-		if id, secret, ok = opkit.ClientSecretBasic(r); !ok || r.PostForm.Has("client_secret") {
-			return false
-		}
-	} else {
-		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
-	}
-	return id == ClientID && subtle.ConstantTimeCompare([]byte(secret), []byte(ClientSecret)) == 1
-}
-
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	path, _, ok := s.tenantOf(r)
 	if !ok {
@@ -106,7 +90,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		opkit.WriteError(w, http.StatusBadRequest, "invalid_request", "AADSTS900144: malformed request body.")
 		return
 	}
-	if !clientAuthenticated(r) {
+	if !opkit.ClientSecretAuth(r, ClientID, ClientSecret) {
 		opkit.WriteError(w, http.StatusUnauthorized, "invalid_client", "AADSTS7000215: Invalid client secret provided.")
 		return
 	}

@@ -107,27 +107,12 @@ func expandScopes(scope string) string {
 	return strings.Join(out, " ")
 }
 
-// clientAuthenticated accepts client_secret_basic (form-urlencoded
-// credentials, RFC 6749 §2.3.1) or client_secret_post, not both.
-func clientAuthenticated(r *http.Request) bool {
-	var id, secret string
-	if _, _, basic := r.BasicAuth(); basic {
-		var ok bool
-		if id, secret, ok = opkit.ClientSecretBasic(r); !ok || r.PostForm.Has("client_secret") {
-			return false
-		}
-	} else {
-		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
-	}
-	return id == ClientID && subtle.ConstantTimeCompare([]byte(secret), []byte(ClientSecret)) == 1
-}
-
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		opkit.WriteError(w, http.StatusBadRequest, "invalid_request", "Bad Request")
 		return
 	}
-	if !clientAuthenticated(r) {
+	if !opkit.ClientSecretAuth(r, ClientID, ClientSecret) {
 		opkit.WriteError(w, http.StatusUnauthorized, "invalid_client", "Unauthorized")
 		return
 	}

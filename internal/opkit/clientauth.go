@@ -2,6 +2,7 @@ package opkit
 
 import (
 	"crypto"
+	"crypto/subtle"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -30,6 +31,25 @@ func ClientSecretBasic(r *http.Request) (id, secret string, ok bool) {
 		return "", "", false
 	}
 	return id, secret, true
+}
+
+// ClientSecretAuth reports whether the request authenticates the client
+// id with secret by client_secret_basic ([ClientSecretBasic]) or
+// client_secret_post (RFC 6749 §2.3.1), and not by both: Basic
+// credentials that do not decode, or a body client_secret next to them,
+// fail. The secret is compared in constant time. r.ParseForm must have
+// been called.
+func ClientSecretAuth(r *http.Request, id, secret string) bool {
+	var gotID, gotSecret string
+	if _, _, basic := r.BasicAuth(); basic {
+		var ok bool
+		if gotID, gotSecret, ok = ClientSecretBasic(r); !ok || r.PostForm.Has("client_secret") {
+			return false
+		}
+	} else {
+		gotID, gotSecret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	}
+	return gotID == id && subtle.ConstantTimeCompare([]byte(gotSecret), []byte(secret)) == 1
 }
 
 // ClientJWTType is the explicit JOSE "typ" of a client authentication JWT

@@ -110,3 +110,36 @@ func mustSign(t *testing.T, k *Key, c map[string]any) string {
 	}
 	return tok
 }
+
+func TestClientSecretAuth(t *testing.T) {
+	basic := func(user, pass string) string {
+		return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+	}
+	for _, tc := range []struct {
+		name, authorization, body string
+		want                      bool
+	}{
+		{"client_secret_basic", basic("client", "s%40cret"), "grant_type=x", true},
+		{"client_secret_post", "", "client_id=client&client_secret=s%40cret", true},
+		{"both methods", basic("client", "s%40cret"), "client_secret=s%40cret", false},
+		{"wrong secret, basic", basic("client", "other"), "", false},
+		{"wrong secret, post", "", "client_id=client&client_secret=other", false},
+		{"wrong id", "", "client_id=other&client_secret=s%40cret", false},
+		{"basic that does not decode", basic("%zz", "s%40cret"), "", false},
+		{"no credentials", "", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("POST", "/token", strings.NewReader(tc.body))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if tc.authorization != "" {
+				r.Header.Set("Authorization", tc.authorization)
+			}
+			if err := r.ParseForm(); err != nil {
+				t.Fatal(err)
+			}
+			if got := ClientSecretAuth(r, "client", "s@cret"); got != tc.want {
+				t.Errorf("ClientSecretAuth = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
