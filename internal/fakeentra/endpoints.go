@@ -71,7 +71,7 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		fail("access_denied", "AADSTS50020: User account from identity provider does not exist in tenant.")
 		return
 	}
-	code := random("1.AXkA")
+	code := opkit.RandomToken("1.AXkA")
 	s.mu.Lock()
 	s.codes[code] = &grant{tenant: path, redirectURI: redirectURI, challenge: q.Get("code_challenge"), nonce: q.Get("nonce"), scope: q.Get("scope")}
 	s.mu.Unlock()
@@ -132,7 +132,7 @@ func (s *Server) issue(w http.ResponseWriter, g *grant, login bool) {
 		"scope":          g.scope,
 		"expires_in":     4166,
 		"ext_expires_in": 4166,
-		"access_token":   random("eyJ0eXAiOiJKV1Qi."),
+		"access_token":   opkit.RandomToken("eyJ0eXAiOiJKV1Qi."),
 	}
 	nonce := ""
 	if login {
@@ -140,7 +140,7 @@ func (s *Server) issue(w http.ResponseWriter, g *grant, login bool) {
 	}
 	body["id_token"] = s.idToken(nonce)
 	if slices.Contains(strings.Fields(g.scope), "offline_access") {
-		rt := random("0.AXkA")
+		rt := opkit.RandomToken("0.AXkA")
 		s.refresh[rt] = g
 		body["refresh_token"] = rt
 	}
@@ -156,7 +156,7 @@ func (s *Server) idToken(nonce string) string {
 		"aud": ClientID, "sub": u.Sub, "oid": u.OID, "name": u.Name,
 		"preferred_username": "ada@contoso.onmicrosoft.com",
 		"iat":                now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(),
-		"aio": "fake-aio", "rh": "fake-rh", "uti": random(""),
+		"aio": "fake-aio", "rh": "fake-rh", "uti": opkit.RandomToken(""),
 	}
 	if nonce != "" {
 		c["nonce"] = nonce

@@ -71,7 +71,7 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	if offline {
 		s.offlineGranted = true
 	}
-	code := random("4/0A")
+	code := opkit.RandomToken("4/0A")
 	s.codes[code] = &grant{
 		redirectURI: redirectURI, challenge: q.Get("code_challenge"), method: method,
 		nonce: q.Get("nonce"), scope: scope, refreshable: refreshable,
@@ -149,7 +149,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 
 // issue writes a token response for g; s.mu is held.
 func (s *Server) issue(w http.ResponseWriter, g *grant, login bool) {
-	access := random("ya29.")
+	access := opkit.RandomToken("ya29.")
 	s.access[access] = true
 	body := map[string]any{
 		"access_token": access,
@@ -165,7 +165,7 @@ func (s *Server) issue(w http.ResponseWriter, g *grant, login bool) {
 		body["id_token"] = s.idToken(access, nonce)
 	}
 	if login && g.refreshable && !s.cfg.NoRefreshTokens {
-		rt := random("1//0")
+		rt := opkit.RandomToken("1//0")
 		s.refresh[rt] = g
 		body["refresh_token"] = rt
 	}
