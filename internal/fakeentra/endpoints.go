@@ -144,7 +144,6 @@ func (s *Server) issue(w http.ResponseWriter, g *grant, login bool) {
 		s.refresh[rt] = g
 		body["refresh_token"] = rt
 	}
-	opkit.NoStore(w)
 	opkit.WriteJSON(w, http.StatusOK, body)
 }
 
