@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -165,7 +166,7 @@ func TestEndToEnd(t *testing.T) {
 					t.Errorf("/private lacks %q: %s", want, body)
 				}
 			}
-			if len(fake.Requests("/"+strings.TrimPrefix(cmpOr(tc.env["ENTRA_TENANT"], fakeentra.Contoso), "/")+"/oauth2/v2.0/token")) != 1 {
+			if len(fake.Requests("/"+strings.TrimPrefix(cmp.Or(tc.env["ENTRA_TENANT"], fakeentra.Contoso), "/")+"/oauth2/v2.0/token")) != 1 {
 				t.Error("the code was not redeemed once at the tenant's token endpoint")
 			}
 			if tc.admin != 0 {
@@ -175,11 +176,4 @@ func TestEndToEnd(t *testing.T) {
 			}
 		})
 	}
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
