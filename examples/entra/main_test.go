@@ -77,19 +77,8 @@ func TestPrivate(t *testing.T) {
 			}
 		}
 	})
-	t.Run("signed out", func(t *testing.T) {
-		w := exampletest.Visit(t, h, auth, "/private", nil)
-		if loc := w.Header().Get("Location"); w.Code != http.StatusSeeOther || !strings.HasPrefix(loc, "/auth/login?") {
-			t.Errorf("/private signed out: %d Location %q", w.Code, loc)
-		}
-	})
-	t.Run("public", func(t *testing.T) {
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
-		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `<a href="/private">`) {
-			t.Errorf("/: %d %s", w.Code, w.Body)
-		}
-	})
+	t.Run("signed out", func(t *testing.T) { exampletest.SignedOut(t, h, auth, "/private") })
+	t.Run("public", func(t *testing.T) { exampletest.Public(t, h) })
 }
 
 // TestEndToEnd signs in through the app's own routes against
