@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -112,15 +113,12 @@ func TestEndToEnd(t *testing.T) {
 			status: 200, want: []string{"ask Microsoft Graph"}, admin: 403},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			app := httptest.NewUnstartedServer(nil)
-			app.Start()
+			app := httptest.NewServer(nil)
 			defer app.Close()
 			fake := fakeentra.New(fakeentra.Config{RedirectURIs: []string{app.URL + "/auth/callback/entra"}, User: tc.user, Claims: tc.claims})
 			defer fake.Close()
 			env := map[string]string{"ENTRA_AUTHORITY": fake.URL, "BASE_URL": app.URL}
-			for k, v := range tc.env {
-				env[k] = v
-			}
+			maps.Copy(env, tc.env)
 			auth, err := newAuth(t.Context(), testEnv(env), discard, fake.Client())
 			if err != nil {
 				t.Fatal(err)
