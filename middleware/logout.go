@@ -37,10 +37,7 @@ func (a *Auth) serveLogoutPage(w http.ResponseWriter, r *http.Request) {
 			pg.Heading = "Sign out of " + a.s.Brand.Name + "?"
 		}
 		pg.Message = "You are signed in as " + pg.User + "."
-		pg.Action, pg.ActionLabel = a.s.prefix+"/logout", "Sign out"
-		if rt != a.s.home {
-			pg.Action += "?return_to=" + queryEscape(rt)
-		}
+		pg.Action, pg.ActionLabel = a.logoutPath(rt), "Sign out"
 		if p := a.s.providers[provider]; p != nil {
 			pg.Provider = p.DisplayName()
 		}
