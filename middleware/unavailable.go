@@ -70,7 +70,7 @@ func (a *Auth) providerDown(w http.ResponseWriter, p *providers.Provider, return
 		wait = ra.RetryAfter()
 	}
 	w.Header().Set("Retry-After", retryAfterValue(wait))
-	return &providerDown{failure: fail(ErrProviderUnavailable, "provider_down", err), name: p.DisplayName(), retry: a.signInURL(p, returnTo, su)}
+	return &providerDown{failure: fail(ErrProviderUnavailable, "provider_down", err), name: p.DisplayName(), retry: a.s.signInURL(p, returnTo, su)}
 }
 
 // flowRetry is the return path (validated again, or the default) and the
