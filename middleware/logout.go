@@ -211,11 +211,7 @@ func (a *Auth) serveLogoutCallback(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	returnTo := a.s.home
-	if v, ok := a.s.returnTo(f.ReturnTo); ok {
-		returnTo = v
-	}
-	w.Header().Set("Location", returnTo)
+	w.Header().Set("Location", a.s.returnToOr(f.ReturnTo))
 	w.WriteHeader(http.StatusSeeOther)
 }
 

@@ -79,11 +79,7 @@ func (s *settings) flowRetry(f *flow) (string, stepUp) {
 	if f == nil {
 		return s.home, stepUp{}
 	}
-	returnTo := s.home
-	if v, ok := s.returnTo(f.ReturnTo); ok {
-		returnTo = v
-	}
-	return returnTo, stepUp{maxAge: f.MaxAge, acr: f.ACR, amr: f.AMR}
+	return s.returnToOr(f.ReturnTo), stepUp{maxAge: f.MaxAge, acr: f.ACR, amr: f.AMR}
 }
 
 // isDiscoveryFailure reports whether err, from a provider method, says
