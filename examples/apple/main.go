@@ -25,6 +25,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"html/template"
@@ -47,9 +48,9 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	baseURL := env(os.Getenv, "BASE_URL", "http://127.0.0.1:8080")
+	baseURL := cmp.Or(os.Getenv("BASE_URL"), "http://127.0.0.1:8080")
 	logger.Info("listening", "url", baseURL, "return_url", baseURL+"/auth/callback/apple")
-	log.Fatal(http.ListenAndServe(env(os.Getenv, "LISTEN_ADDR", "127.0.0.1:8080"), h))
+	log.Fatal(http.ListenAndServe(cmp.Or(os.Getenv("LISTEN_ADDR"), "127.0.0.1:8080"), h))
 }
 
 // run reads the configuration with getenv and returns the application's
@@ -77,7 +78,7 @@ func newAuth(ctx context.Context, getenv func(string) string, logger *slog.Logge
 	if err != nil {
 		return nil, err
 	}
-	authority := env(getenv, "APPLE_AUTHORITY", "https://appleid.apple.com")
+	authority := cmp.Or(getenv("APPLE_AUTHORITY"), "https://appleid.apple.com")
 	apple, err := providers.Apple(ctx, providers.AppleConfig{
 		TeamID:     getenv("APPLE_TEAM_ID"),
 		ClientID:   getenv("APPLE_CLIENT_ID"),
@@ -92,7 +93,7 @@ func newAuth(ctx context.Context, getenv func(string) string, logger *slog.Logge
 		return nil, fmt.Errorf("APPLE_AUTHORITY %s: %w", authority, err)
 	}
 	return middleware.New(middleware.Config{
-		BaseURL:   env(getenv, "BASE_URL", "http://127.0.0.1:8080"),
+		BaseURL:   cmp.Or(getenv("BASE_URL"), "http://127.0.0.1:8080"),
 		Providers: []*providers.Provider{apple},
 		Keys:      keys,
 		Logger:    logger,
@@ -112,13 +113,6 @@ func routes(auth *middleware.Auth) http.Handler {
 		page.Execute(w, u)
 	})))
 	return mux
-}
-
-func env(getenv func(string) string, name, def string) string {
-	if v := getenv(name); v != "" {
-		return v
-	}
-	return def
 }
 
 var page = template.Must(template.New("page").Parse(`<!doctype html><html lang="en"><head><meta charset="utf-8">

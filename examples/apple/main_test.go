@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -129,13 +128,6 @@ func TestPrivate(t *testing.T) {
 	if body := w.Body.String(); w.Code != http.StatusOK || !strings.Contains(body, "(no verified email)") || !strings.Contains(body, "<dd>001234.abc.1234</dd>") {
 		t.Errorf("/private without email: %d %s", w.Code, body)
 	}
-	w = exampletest.Visit(t, h, auth, "/private", nil)
-	if loc := w.Header().Get("Location"); w.Code != http.StatusSeeOther || !strings.HasPrefix(loc, "/auth/login?") || !strings.Contains(loc, "return_to="+url.QueryEscape("/private")) {
-		t.Errorf("/private signed out: %d Location %q", w.Code, loc)
-	}
-	w = httptest.NewRecorder()
-	h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
-	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `<a href="/private">`) {
-		t.Errorf("/: %d %s", w.Code, w.Body)
-	}
+	exampletest.SignedOut(t, h, auth, "/private")
+	exampletest.Public(t, h)
 }

@@ -21,6 +21,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -46,8 +47,8 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	logger.Info("listening", "url", env(os.Getenv, "BASE_URL", "http://127.0.0.1:8080"))
-	log.Fatal(http.ListenAndServe(env(os.Getenv, "LISTEN_ADDR", "127.0.0.1:8080"), h))
+	logger.Info("listening", "url", cmp.Or(os.Getenv("BASE_URL"), "http://127.0.0.1:8080"))
+	log.Fatal(http.ListenAndServe(cmp.Or(os.Getenv("LISTEN_ADDR"), "127.0.0.1:8080"), h))
 }
 
 // run reads the configuration with getenv and returns the application's
@@ -63,7 +64,7 @@ func run(ctx context.Context, getenv func(string) string, logger *slog.Logger, c
 
 // newAuth builds the middleware from the environment.
 func newAuth(ctx context.Context, getenv func(string) string, logger *slog.Logger, client *http.Client) (*middleware.Auth, error) {
-	baseURL := env(getenv, "BASE_URL", "http://127.0.0.1:8080")
+	baseURL := cmp.Or(getenv("BASE_URL"), "http://127.0.0.1:8080")
 	keys, err := envkeys.SessionKeys(getenv("SESSION_KEYS"), logger)
 	if err != nil {
 		return nil, err
@@ -111,7 +112,7 @@ func configuredProviders(ctx context.Context, getenv func(string) string, logger
 		if d := getenv("GOOGLE_HOSTED_DOMAIN"); d != "" {
 			domains = []string{d}
 		}
-		issuer := env(getenv, "GOOGLE_ISSUER", "https://accounts.google.com")
+		issuer := cmp.Or(getenv("GOOGLE_ISSUER"), "https://accounts.google.com")
 		google, err := providers.Google(ctx, providers.GoogleConfig{
 			ClientID: id, ClientSecret: getenv("GOOGLE_CLIENT_SECRET"), HostedDomains: domains,
 			Issuer: issuer, HTTPClient: client, Logger: logger,
@@ -165,13 +166,6 @@ func configuredProviders(ctx context.Context, getenv func(string) string, logger
 		return nil, errors.New("no provider: set GOOGLE_CLIENT_ID, GITHUB_CLIENT_ID or OIDC_ISSUER (see go doc ./examples/buttons)")
 	}
 	return ps, nil
-}
-
-func env(getenv func(string) string, name, def string) string {
-	if v := getenv(name); v != "" {
-		return v
-	}
-	return def
 }
 
 var page = template.Must(template.New("page").Parse(`<!doctype html><html lang="en"><head><meta charset="utf-8">

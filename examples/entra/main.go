@@ -26,6 +26,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"html/template"
@@ -50,9 +51,9 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	baseURL := env(os.Getenv, "BASE_URL", "http://127.0.0.1:8080")
+	baseURL := cmp.Or(os.Getenv("BASE_URL"), "http://127.0.0.1:8080")
 	logger.Info("listening", "url", baseURL, "redirect_uri", baseURL+"/auth/callback/entra")
-	log.Fatal(http.ListenAndServe(env(os.Getenv, "LISTEN_ADDR", "127.0.0.1:8080"), h))
+	log.Fatal(http.ListenAndServe(cmp.Or(os.Getenv("LISTEN_ADDR"), "127.0.0.1:8080"), h))
 }
 
 // run reads the configuration with getenv and returns the application's
@@ -96,7 +97,7 @@ func newAuth(ctx context.Context, getenv func(string) string, logger *slog.Logge
 		return nil, fmt.Errorf("ENTRA_TENANT, ENTRA_ALLOWED_TENANTS or ENTRA_AUTHORITY: %w", err)
 	}
 	return middleware.New(middleware.Config{
-		BaseURL:   env(getenv, "BASE_URL", "http://127.0.0.1:8080"),
+		BaseURL:   cmp.Or(getenv("BASE_URL"), "http://127.0.0.1:8080"),
 		Providers: []*providers.Provider{entra},
 		Keys:      keys,
 		Logger:    logger,
@@ -135,13 +136,6 @@ func newView(u *session.User) *view {
 		v.Tenant = "(unknown)"
 	}
 	return v
-}
-
-func env(getenv func(string) string, name, def string) string {
-	if v := getenv(name); v != "" {
-		return v
-	}
-	return def
 }
 
 var page = template.Must(template.New("page").Parse(`<!doctype html><html lang="en"><head><meta charset="utf-8">

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -76,19 +78,8 @@ func TestPrivate(t *testing.T) {
 			}
 		}
 	})
-	t.Run("signed out", func(t *testing.T) {
-		w := exampletest.Visit(t, h, auth, "/private", nil)
-		if loc := w.Header().Get("Location"); w.Code != http.StatusSeeOther || !strings.HasPrefix(loc, "/auth/login?") {
-			t.Errorf("/private signed out: %d Location %q", w.Code, loc)
-		}
-	})
-	t.Run("public", func(t *testing.T) {
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
-		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `<a href="/private">`) {
-			t.Errorf("/: %d %s", w.Code, w.Body)
-		}
-	})
+	t.Run("signed out", func(t *testing.T) { exampletest.SignedOut(t, h, auth, "/private") })
+	t.Run("public", func(t *testing.T) { exampletest.Public(t, h) })
 }
 
 // TestEndToEnd signs in through the app's own routes against
@@ -122,15 +113,12 @@ func TestEndToEnd(t *testing.T) {
 			status: 200, want: []string{"ask Microsoft Graph"}, admin: 403},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			app := httptest.NewUnstartedServer(nil)
-			app.Start()
+			app := httptest.NewServer(nil)
 			defer app.Close()
 			fake := fakeentra.New(fakeentra.Config{RedirectURIs: []string{app.URL + "/auth/callback/entra"}, User: tc.user, Claims: tc.claims})
 			defer fake.Close()
 			env := map[string]string{"ENTRA_AUTHORITY": fake.URL, "BASE_URL": app.URL}
-			for k, v := range tc.env {
-				env[k] = v
-			}
+			maps.Copy(env, tc.env)
 			auth, err := newAuth(t.Context(), testEnv(env), discard, fake.Client())
 			if err != nil {
 				t.Fatal(err)
@@ -165,7 +153,7 @@ func TestEndToEnd(t *testing.T) {
 					t.Errorf("/private lacks %q: %s", want, body)
 				}
 			}
-			if len(fake.Requests("/"+strings.TrimPrefix(cmpOr(tc.env["ENTRA_TENANT"], fakeentra.Contoso), "/")+"/oauth2/v2.0/token")) != 1 {
+			if len(fake.Requests("/"+strings.TrimPrefix(cmp.Or(tc.env["ENTRA_TENANT"], fakeentra.Contoso), "/")+"/oauth2/v2.0/token")) != 1 {
 				t.Error("the code was not redeemed once at the tenant's token endpoint")
 			}
 			if tc.admin != 0 {
@@ -175,11 +163,4 @@ func TestEndToEnd(t *testing.T) {
 			}
 		})
 	}
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

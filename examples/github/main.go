@@ -17,6 +17,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"html/template"
@@ -36,9 +37,9 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	baseURL := env(os.Getenv, "BASE_URL", "http://127.0.0.1:8080")
+	baseURL := cmp.Or(os.Getenv("BASE_URL"), "http://127.0.0.1:8080")
 	logger.Info("listening", "url", baseURL, "redirect_uri", baseURL+"/auth/callback/github")
-	log.Fatal(http.ListenAndServe(env(os.Getenv, "LISTEN_ADDR", "127.0.0.1:8080"), h))
+	log.Fatal(http.ListenAndServe(cmp.Or(os.Getenv("LISTEN_ADDR"), "127.0.0.1:8080"), h))
 }
 
 // run reads the configuration with getenv and returns the application's
@@ -78,7 +79,7 @@ func newAuth(_ context.Context, getenv func(string) string, logger *slog.Logger,
 		return nil, err
 	}
 	return middleware.New(middleware.Config{
-		BaseURL:   env(getenv, "BASE_URL", "http://127.0.0.1:8080"),
+		BaseURL:   cmp.Or(getenv("BASE_URL"), "http://127.0.0.1:8080"),
 		Providers: []*providers.Provider{github},
 		Keys:      keys,
 		Logger:    logger,
@@ -98,13 +99,6 @@ func routes(auth *middleware.Auth) http.Handler {
 		page.Execute(w, u)
 	})))
 	return mux
-}
-
-func env(getenv func(string) string, name, def string) string {
-	if v := getenv(name); v != "" {
-		return v
-	}
-	return def
 }
 
 var page = template.Must(template.New("page").Parse(`<!doctype html><html lang="en"><head><meta charset="utf-8">

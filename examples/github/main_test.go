@@ -3,7 +3,6 @@ package main
 import (
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -29,20 +28,10 @@ var discard = slog.New(slog.DiscardHandler)
 // TestRequired checks that a missing or unusable variable stops the
 // program with a message naming it.
 func TestRequired(t *testing.T) {
-	for _, name := range []string{"GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET"} {
-		t.Run(name, func(t *testing.T) {
-			_, err := run(t.Context(), testEnv(map[string]string{name: ""}), discard, nil)
-			if err == nil || !strings.Contains(err.Error(), name) {
-				t.Errorf("run without %s: %v, want an error naming it", name, err)
-			}
-		})
-	}
-	t.Run("SESSION_KEYS", func(t *testing.T) {
-		_, err := run(t.Context(), testEnv(map[string]string{"SESSION_KEYS": "not base64!"}), discard, nil)
-		if err == nil || !strings.Contains(err.Error(), "SESSION_KEYS") {
-			t.Errorf("run with a bad SESSION_KEYS: %v, want an error naming it", err)
-		}
-	})
+	exampletest.Required(t, func(t *testing.T, extra map[string]string) error {
+		_, err := run(t.Context(), testEnv(extra), discard, nil)
+		return err
+	}, "GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET")
 }
 
 // TestPrivate builds the application and visits /private signed in as a
@@ -54,12 +43,9 @@ func TestPrivate(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := routes(auth)
-	get := func(t *testing.T, u *session.User) *httptest.ResponseRecorder {
-		return exampletest.Visit(t, h, auth, "/private", u)
-	}
 
 	t.Run("signed in", func(t *testing.T) {
-		w := get(t, &session.User{Provider: "github", Subject: "583231", Login: "octocat", Name: "The Octocat", Email: "octocat@example.com", Groups: []string{"acme"}})
+		w := exampletest.Visit(t, h, auth, "/private", &session.User{Provider: "github", Subject: "583231", Login: "octocat", Name: "The Octocat", Email: "octocat@example.com", Groups: []string{"acme"}})
 		body := w.Body.String()
 		if w.Code != http.StatusOK {
 			t.Fatalf("/private signed in: %d %s", w.Code, body)
@@ -71,18 +57,7 @@ func TestPrivate(t *testing.T) {
 		}
 	})
 
-	t.Run("signed out", func(t *testing.T) {
-		w := get(t, nil)
-		if loc := w.Header().Get("Location"); w.Code != http.StatusSeeOther || !strings.HasPrefix(loc, "/auth/login?") || !strings.Contains(loc, "return_to=%2Fprivate") {
-			t.Errorf("/private signed out: %d Location %q, want 303 to /auth/login?return_to=%%2Fprivate", w.Code, loc)
-		}
-	})
+	t.Run("signed out", func(t *testing.T) { exampletest.SignedOut(t, h, auth, "/private") })
 
-	t.Run("public", func(t *testing.T) {
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
-		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `<a href="/private">`) {
-			t.Errorf("/: %d %s", w.Code, w.Body)
-		}
-	})
+	t.Run("public", func(t *testing.T) { exampletest.Public(t, h) })
 }

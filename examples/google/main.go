@@ -20,6 +20,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"html/template"
@@ -42,9 +43,9 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	baseURL := env(os.Getenv, "BASE_URL", "http://127.0.0.1:8080")
+	baseURL := cmp.Or(os.Getenv("BASE_URL"), "http://127.0.0.1:8080")
 	logger.Info("listening", "url", baseURL, "redirect_uri", baseURL+"/auth/callback/google")
-	log.Fatal(http.ListenAndServe(env(os.Getenv, "LISTEN_ADDR", "127.0.0.1:8080"), h))
+	log.Fatal(http.ListenAndServe(cmp.Or(os.Getenv("LISTEN_ADDR"), "127.0.0.1:8080"), h))
 }
 
 // run reads the configuration with getenv and returns the application's
@@ -72,7 +73,7 @@ func newAuth(ctx context.Context, getenv func(string) string, logger *slog.Logge
 	if d := getenv("GOOGLE_HOSTED_DOMAIN"); d != "" {
 		domains = []string{d}
 	}
-	issuer := env(getenv, "GOOGLE_ISSUER", "https://accounts.google.com")
+	issuer := cmp.Or(getenv("GOOGLE_ISSUER"), "https://accounts.google.com")
 	google, err := providers.Google(ctx, providers.GoogleConfig{
 		ClientID:      getenv("GOOGLE_CLIENT_ID"),
 		ClientSecret:  getenv("GOOGLE_CLIENT_SECRET"),
@@ -85,7 +86,7 @@ func newAuth(ctx context.Context, getenv func(string) string, logger *slog.Logge
 		return nil, fmt.Errorf("GOOGLE_ISSUER %s: %w", issuer, err)
 	}
 	return middleware.New(middleware.Config{
-		BaseURL:   env(getenv, "BASE_URL", "http://127.0.0.1:8080"),
+		BaseURL:   cmp.Or(getenv("BASE_URL"), "http://127.0.0.1:8080"),
 		Providers: []*providers.Provider{google},
 		Keys:      keys,
 		Logger:    logger,
@@ -105,13 +106,6 @@ func routes(auth *middleware.Auth) http.Handler {
 		page.Execute(w, u)
 	})))
 	return mux
-}
-
-func env(getenv func(string) string, name, def string) string {
-	if v := getenv(name); v != "" {
-		return v
-	}
-	return def
 }
 
 var page = template.Must(template.New("page").Parse(`<!doctype html><html lang="en"><head><meta charset="utf-8">

@@ -80,7 +80,7 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		s.writeForm(w, redirectURI, fields)
 		return
 	}
-	code := random("c")
+	code := opkit.RandomToken("c")
 	s.mu.Lock()
 	s.codes[code] = &grant{
 		redirectURI: redirectURI, challenge: q.Get("code_challenge"), nonce: q.Get("nonce"),
@@ -201,7 +201,7 @@ func (s *Server) refuse(reason string) {
 
 // issue writes a token response for g; s.mu is held.
 func (s *Server) issue(w http.ResponseWriter, g *grant, login bool) {
-	access := random("a")
+	access := opkit.RandomToken("a")
 	body := map[string]any{
 		"access_token": access,
 		"token_type":   "Bearer",
@@ -209,7 +209,7 @@ func (s *Server) issue(w http.ResponseWriter, g *grant, login bool) {
 		"id_token":     s.idToken(access, g, login),
 	}
 	if login {
-		rt := random("r")
+		rt := opkit.RandomToken("r")
 		s.refresh[rt] = g
 		body["refresh_token"] = rt
 	}

@@ -42,7 +42,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/pem"
 	"net/http"
 	"net/url"
@@ -213,10 +212,4 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) serveJWKS(w http.ResponseWriter, r *http.Request) {
 	opkit.WriteJSON(w, http.StatusOK, opkit.NewJWKS(s.key))
-}
-
-func random(prefix string) string {
-	b := make([]byte, 24)
-	rand.Read(b)
-	return prefix + base64.RawURLEncoding.EncodeToString(b)
 }

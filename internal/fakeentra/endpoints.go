@@ -1,7 +1,6 @@
 package fakeentra
 
 import (
-	"crypto/subtle"
 	"net/http"
 	"net/url"
 	"slices"
@@ -72,28 +71,13 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		fail("access_denied", "AADSTS50020: User account from identity provider does not exist in tenant.")
 		return
 	}
-	code := random("1.AXkA")
+	code := opkit.RandomToken("1.AXkA")
 	s.mu.Lock()
 	s.codes[code] = &grant{tenant: path, redirectURI: redirectURI, challenge: q.Get("code_challenge"), nonce: q.Get("nonce"), scope: q.Get("scope")}
 	s.mu.Unlock()
 	back.Set("code", code)
 	back.Set("session_state", "fake-session")
 	http.Redirect(w, r, opkit.AppendQuery(redirectURI, back), http.StatusFound)
-}
-
-// clientAuthenticated accepts client_secret_basic or client_secret_post,
-// not both.
-func clientAuthenticated(r *http.Request) bool {
-	var id, secret string
-	if _, _, basic := r.BasicAuth(); basic {
-		var ok bool
-		if id, secret, ok = opkit.ClientSecretBasic(r); !ok || r.PostForm.Has("client_secret") {
-			return false
-		}
-	} else {
-		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
-	}
-	return id == ClientID && subtle.ConstantTimeCompare([]byte(secret), []byte(ClientSecret)) == 1
 }
 
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
@@ -106,7 +90,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		opkit.WriteError(w, http.StatusBadRequest, "invalid_request", "AADSTS900144: malformed request body.")
 		return
 	}
-	if !clientAuthenticated(r) {
+	if !opkit.ClientSecretAuth(r, ClientID, ClientSecret) {
 		opkit.WriteError(w, http.StatusUnauthorized, "invalid_client", "AADSTS7000215: Invalid client secret provided.")
 		return
 	}
@@ -148,7 +132,7 @@ func (s *Server) issue(w http.ResponseWriter, g *grant, login bool) {
 		"scope":          g.scope,
 		"expires_in":     4166,
 		"ext_expires_in": 4166,
-		"access_token":   random("eyJ0eXAiOiJKV1Qi."),
+		"access_token":   opkit.RandomToken("eyJ0eXAiOiJKV1Qi."),
 	}
 	nonce := ""
 	if login {
@@ -156,11 +140,10 @@ func (s *Server) issue(w http.ResponseWriter, g *grant, login bool) {
 	}
 	body["id_token"] = s.idToken(nonce)
 	if slices.Contains(strings.Fields(g.scope), "offline_access") {
-		rt := random("0.AXkA")
+		rt := opkit.RandomToken("0.AXkA")
 		s.refresh[rt] = g
 		body["refresh_token"] = rt
 	}
-	opkit.NoStore(w)
 	opkit.WriteJSON(w, http.StatusOK, body)
 }
 
@@ -172,7 +155,7 @@ func (s *Server) idToken(nonce string) string {
 		"aud": ClientID, "sub": u.Sub, "oid": u.OID, "name": u.Name,
 		"preferred_username": "ada@contoso.onmicrosoft.com",
 		"iat":                now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(),
-		"aio": "fake-aio", "rh": "fake-rh", "uti": random(""),
+		"aio": "fake-aio", "rh": "fake-rh", "uti": opkit.RandomToken(""),
 	}
 	if nonce != "" {
 		c["nonce"] = nonce

@@ -39,8 +39,6 @@
 package fakeentra
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"net/http"
 	"regexp"
 	"sync"
@@ -252,9 +250,3 @@ var signingKeys = sync.OnceValue(func() map[string]*opkit.Key {
 	}
 	return keys
 })
-
-func random(prefix string) string {
-	b := make([]byte, 24)
-	rand.Read(b)
-	return prefix + base64.RawURLEncoding.EncodeToString(b)
-}

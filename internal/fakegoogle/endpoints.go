@@ -71,7 +71,7 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	if offline {
 		s.offlineGranted = true
 	}
-	code := random("4/0A")
+	code := opkit.RandomToken("4/0A")
 	s.codes[code] = &grant{
 		redirectURI: redirectURI, challenge: q.Get("code_challenge"), method: method,
 		nonce: q.Get("nonce"), scope: scope, refreshable: refreshable,
@@ -107,27 +107,12 @@ func expandScopes(scope string) string {
 	return strings.Join(out, " ")
 }
 
-// clientAuthenticated accepts client_secret_basic (form-urlencoded
-// credentials, RFC 6749 §2.3.1) or client_secret_post, not both.
-func clientAuthenticated(r *http.Request) bool {
-	var id, secret string
-	if _, _, basic := r.BasicAuth(); basic {
-		var ok bool
-		if id, secret, ok = opkit.ClientSecretBasic(r); !ok || r.PostForm.Has("client_secret") {
-			return false
-		}
-	} else {
-		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
-	}
-	return id == ClientID && subtle.ConstantTimeCompare([]byte(secret), []byte(ClientSecret)) == 1
-}
-
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		opkit.WriteError(w, http.StatusBadRequest, "invalid_request", "Bad Request")
 		return
 	}
-	if !clientAuthenticated(r) {
+	if !opkit.ClientSecretAuth(r, ClientID, ClientSecret) {
 		opkit.WriteError(w, http.StatusUnauthorized, "invalid_client", "Unauthorized")
 		return
 	}
@@ -164,7 +149,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 
 // issue writes a token response for g; s.mu is held.
 func (s *Server) issue(w http.ResponseWriter, g *grant, login bool) {
-	access := random("ya29.")
+	access := opkit.RandomToken("ya29.")
 	s.access[access] = true
 	body := map[string]any{
 		"access_token": access,
@@ -180,7 +165,7 @@ func (s *Server) issue(w http.ResponseWriter, g *grant, login bool) {
 		body["id_token"] = s.idToken(access, nonce)
 	}
 	if login && g.refreshable && !s.cfg.NoRefreshTokens {
-		rt := random("1//0")
+		rt := opkit.RandomToken("1//0")
 		s.refresh[rt] = g
 		body["refresh_token"] = rt
 	}

@@ -33,8 +33,6 @@
 package fakegoogle
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"net/http"
 	"net/url"
 	"sync"
@@ -208,10 +206,4 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) serveJWKS(w http.ResponseWriter, r *http.Request) {
 	opkit.WriteJSON(w, http.StatusOK, opkit.NewJWKS(s.key))
-}
-
-func random(prefix string) string {
-	b := make([]byte, 24)
-	rand.Read(b)
-	return prefix + base64.RawURLEncoding.EncodeToString(b)
 }

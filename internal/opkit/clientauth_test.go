@@ -2,6 +2,7 @@ package opkit
 
 import (
 	"encoding/base64"
+	"errors"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -64,6 +65,8 @@ func TestClientJWTVerify(t *testing.T) {
 		{name: "too long", key: k, typ: ClientJWTType, edit: func(c map[string]any) { c["exp"] = now.Add(time.Hour).Unix() }, want: "lifetime"},
 		{name: "iat in the future", key: k, typ: ClientJWTType, edit: func(c map[string]any) { c["iat"] = now.Add(2 * time.Minute).Unix() }, want: "future"},
 		{name: "no iat", key: k, typ: ClientJWTType, edit: func(c map[string]any) { delete(c, "iat") }, want: "missing"},
+		{name: "no exp", key: k, typ: ClientJWTType, edit: func(c map[string]any) { delete(c, "exp") }, want: "exp missing"},
+		{name: "exp not after iat", key: k, typ: ClientJWTType, edit: func(c map[string]any) { c["iat"], c["exp"] = now.Unix()+30, now.Unix()+30 }, want: "not after iat"},
 		{name: "wrong iss", key: k, typ: ClientJWTType, edit: func(c map[string]any) { c["iss"] = "other" }, want: "wrong iss"},
 		{name: "wrong sub", key: k, typ: ClientJWTType, edit: func(c map[string]any) { c["sub"] = "other" }, want: "wrong sub"},
 		{name: "another key", key: other, typ: ClientJWTType, want: "bad signature"},
@@ -89,6 +92,14 @@ func TestClientJWTVerify(t *testing.T) {
 	if _, err := (ClientJWT{Key: k.Public(), KeyID: "c2", Now: now}).Verify(mustSign(t, k, good())); err == nil {
 		t.Error("wrong kid accepted")
 	}
+	rs := newTestKey(t, "c1", "RS256")
+	var e *ClientJWTError
+	if _, err := (ClientJWT{Key: rs.Public(), Alg: "ES256", Now: now}).Verify(mustSign(t, rs, good())); !errors.As(err, &e) || e.Check != "alg" {
+		t.Errorf("RS256 where ES256 is required: %v, want the alg check", err)
+	}
+	if _, err := rules.Verify("a.b"); !errors.As(err, &e) || e.Check != "malformed" {
+		t.Errorf("two parts: %v, want the malformed check", err)
+	}
 }
 
 func mustSign(t *testing.T, k *Key, c map[string]any) string {
@@ -98,4 +109,37 @@ func mustSign(t *testing.T, k *Key, c map[string]any) string {
 		t.Fatal(err)
 	}
 	return tok
+}
+
+func TestClientSecretAuth(t *testing.T) {
+	basic := func(user, pass string) string {
+		return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+	}
+	for _, tc := range []struct {
+		name, authorization, body string
+		want                      bool
+	}{
+		{"client_secret_basic", basic("client", "s%40cret"), "grant_type=x", true},
+		{"client_secret_post", "", "client_id=client&client_secret=s%40cret", true},
+		{"both methods", basic("client", "s%40cret"), "client_secret=s%40cret", false},
+		{"wrong secret, basic", basic("client", "other"), "", false},
+		{"wrong secret, post", "", "client_id=client&client_secret=other", false},
+		{"wrong id", "", "client_id=other&client_secret=s%40cret", false},
+		{"basic that does not decode", basic("%zz", "s%40cret"), "", false},
+		{"no credentials", "", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("POST", "/token", strings.NewReader(tc.body))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if tc.authorization != "" {
+				r.Header.Set("Authorization", tc.authorization)
+			}
+			if err := r.ParseForm(); err != nil {
+				t.Fatal(err)
+			}
+			if got := ClientSecretAuth(r, "client", "s@cret"); got != tc.want {
+				t.Errorf("ClientSecretAuth = %v, want %v", got, tc.want)
+			}
+		})
+	}
 }

@@ -1,6 +1,7 @@
 // Package opkit is the one kit the test and development OpenID providers
 // share: [github.com/portcullis-go/portcullis/providers/devoidc] and the
-// fakes internal/oidctest, internal/fakegoogle and internal/fakegithub. It
+// fakes internal/oidctest, internal/fakegoogle, internal/fakeentra,
+// internal/fakeapple and internal/fakegithub. It
 // holds the mechanics that every provider needs and that should be written
 // once, so that the fakes cannot drift apart on a security check. It is not
 // public API.
@@ -13,8 +14,9 @@
 //     ([ValidS256Challenge]) and answers by appending code, state and iss,
 //     or an error, to the registered redirect URI ([AppendQuery]);
 //   - the token endpoint reads the client's credentials
-//     ([ClientSecretBasic], or a client assertion checked by
-//     [ClientJWT.Verify]), checks the code_verifier against the stored
+//     ([ClientSecretBasic], [ClientSecretAuth], or a client assertion or
+//     client secret JWT checked by [ClientJWT.Verify]), issues codes and
+//     tokens made by [RandomToken], checks the code_verifier against the stored
 //     challenge ([VerifyS256], RFC 7636 §4.6), signs the ID token with a
 //     [Key] ([Key.Sign], JWS compact serialization, RFC 7515 §7.1) bound to
 //     the access token by [AtHash], and answers with [WriteJSON], or with
