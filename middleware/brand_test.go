@@ -3,9 +3,7 @@ package middleware
 import (
 	"html/template"
 	"maps"
-	"math"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -218,35 +216,16 @@ func pageColours(t *testing.T, body string) (light, dark map[string]string) {
 	return light, dark
 }
 
+// contrast is contrastRatio of two "#rrggbb" colours read from a page's
+// style (TestContrastRatio checks contrastRatio against known pairs).
 func contrast(t *testing.T, a, b string) float64 {
 	t.Helper()
-	la, lb := luminance(t, a), luminance(t, b)
-	if la < lb {
-		la, lb = lb, la
+	ca, okA := parseHex(a)
+	cb, okB := parseHex(b)
+	if !okA || !okB {
+		t.Fatalf("colours %q, %q: want #rrggbb", a, b)
 	}
-	return (la + 0.05) / (lb + 0.05)
-}
-
-func luminance(t *testing.T, hex string) float64 {
-	t.Helper()
-	hex = strings.TrimPrefix(hex, "#")
-	if len(hex) == 3 {
-		hex = string([]byte{hex[0], hex[0], hex[1], hex[1], hex[2], hex[2]})
-	}
-	var c [3]float64
-	for i := range c {
-		v, err := strconv.ParseUint(hex[2*i:2*i+2], 16, 8)
-		if err != nil {
-			t.Fatalf("colour %q: %v", hex, err)
-		}
-		s := float64(v) / 255
-		if s <= 0.03928 {
-			c[i] = s / 12.92
-		} else {
-			c[i] = math.Pow((s+0.055)/1.055, 2.4)
-		}
-	}
-	return 0.2126*c[0] + 0.7152*c[1] + 0.0722*c[2]
+	return contrastRatio(ca, cb)
 }
 
 func cssVars(t *testing.T, css string) map[string]string {

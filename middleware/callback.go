@@ -57,11 +57,7 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) {
 	a.emit(r.Context(), Event{Kind: EventLogin, Provider: name, User: UserRef(&s.User), Status: http.StatusSeeOther})
 	// The return path was validated when the flow started and is
 	// validated again here, at the sink.
-	returnTo := a.s.home
-	if v, ok := a.s.returnTo(f.ReturnTo); ok {
-		returnTo = v
-	}
-	w.Header().Set("Location", returnTo)
+	w.Header().Set("Location", a.s.returnToOr(f.ReturnTo))
 	w.WriteHeader(http.StatusSeeOther)
 }
 

@@ -37,11 +37,7 @@ type ChooserButton struct {
 func (s *settings) chooserPage(returnTo string) ChooserPage {
 	page := ChooserPage{Providers: make([]ChooserButton, len(s.Providers)), ReturnTo: returnTo}
 	for i, p := range s.Providers {
-		u := s.prefix + "/login/" + p.Name()
-		if returnTo != s.home {
-			u += "?return_to=" + queryEscape(returnTo)
-		}
-		page.Providers[i] = ChooserButton{Name: p.Name(), DisplayName: p.DisplayName(), Brand: p.Brand(), URL: u}
+		page.Providers[i] = ChooserButton{Name: p.Name(), DisplayName: p.DisplayName(), Brand: p.Brand(), URL: s.signInURL(p, returnTo, stepUp{})}
 	}
 	return page
 }

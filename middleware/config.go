@@ -566,3 +566,13 @@ func (s *settings) returnTo(v string) (string, bool) {
 	}
 	return v, true
 }
+
+// returnToOr is v when returnTo accepts it, the default return path
+// otherwise: for a path validated when its flow started, validated again
+// at the sink.
+func (s *settings) returnToOr(v string) string {
+	if v, ok := s.returnTo(v); ok {
+		return v
+	}
+	return s.home
+}

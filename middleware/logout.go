@@ -37,10 +37,7 @@ func (a *Auth) serveLogoutPage(w http.ResponseWriter, r *http.Request) {
 			pg.Heading = "Sign out of " + a.s.Brand.Name + "?"
 		}
 		pg.Message = "You are signed in as " + pg.User + "."
-		pg.Action, pg.ActionLabel = a.s.prefix+"/logout", "Sign out"
-		if rt != a.s.home {
-			pg.Action += "?return_to=" + queryEscape(rt)
-		}
+		pg.Action, pg.ActionLabel = a.logoutPath(rt), "Sign out"
 		if p := a.s.providers[provider]; p != nil {
 			pg.Provider = p.DisplayName()
 		}
@@ -214,11 +211,7 @@ func (a *Auth) serveLogoutCallback(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	returnTo := a.s.home
-	if v, ok := a.s.returnTo(f.ReturnTo); ok {
-		returnTo = v
-	}
-	w.Header().Set("Location", returnTo)
+	w.Header().Set("Location", a.s.returnToOr(f.ReturnTo))
 	w.WriteHeader(http.StatusSeeOther)
 }
 

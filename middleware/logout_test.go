@@ -99,13 +99,18 @@ func TestLogoutReturnPaths(t *testing.T) {
 	e := newE2E(t, false)
 	refreshApp(e)
 	same := map[string]string{"Origin": e.app.URL}
-	for _, tc := range []struct{ returnTo, want string }{
-		{"/reports?x=1", "/reports?x=1"},
-		{"//evil.example", "/"},
-		{"https://evil.example/", "/"},
-		{"/%5Cevil.example", "/"},
+	for _, tc := range []struct{ returnTo, want, action string }{
+		{"/reports?x=1", "/reports?x=1", "/auth/logout?return_to=%2Freports%3Fx%3D1"},
+		{"//evil.example", "/", "/auth/logout"},
+		{"https://evil.example/", "/", "/auth/logout"},
+		{"/%5Cevil.example", "/", "/auth/logout"},
 	} {
 		cookies := e.login()
+		// The sign-out page's form carries the validated return path.
+		page := serve(e.auth.Handler(), "GET", e.app.URL+"/auth/logout?return_to="+url.QueryEscape(tc.returnTo), nil, cookies...).Body.String()
+		if !strings.Contains(page, `action="`+tc.action+`"`) {
+			t.Errorf("return_to %q: the sign-out form's action is not %q:\n%s", tc.returnTo, tc.action, page)
+		}
 		rec := serve(e.auth.Handler(), "POST", e.app.URL+"/auth/logout?return_to="+url.QueryEscape(tc.returnTo), same, cookies...)
 		end, _ := url.Parse(rec.Header().Get("Location"))
 		if rec.Code != http.StatusSeeOther || end.Query().Get("state") == "" {

@@ -108,10 +108,8 @@ var builtinFile = map[string]string{
 // newPages parses the built-in pages and prepares their style for brand.
 // custom and chooser are the application's templates (copies), or nil.
 func newPages(s *settings) (*pages, error) {
-	p := &pages{
-		builtin: map[string]*template.Template{}, css: map[string]template.CSS{}, csp: map[string]string{},
-		custom: s.Pages, chooser: s.ChooserTemplate, brand: s.brand.Brand, logo: template.HTML(s.brand.Logo), home: s.home,
-	}
+	p := pageData(s)
+	p.builtin, p.css, p.csp = map[string]*template.Template{}, map[string]template.CSS{}, map[string]string{}
 	base, err := pageFiles.ReadFile("pages/style.css")
 	if err != nil {
 		return nil, err
@@ -143,6 +141,12 @@ func newPages(s *settings) (*pages, error) {
 	return p, nil
 }
 
+// pageData returns the pages of s without the built-in templates: enough
+// for page and replaced (checkPages needs no more).
+func pageData(s *settings) *pages {
+	return &pages{custom: s.Pages, chooser: s.ChooserTemplate, brand: s.brand.Brand, logo: template.HTML(s.brand.Logo), home: s.home}
+}
+
 // page returns the common part of page name: its name, title, brand and
 // home link. title is the page's own title, before the brand's name.
 func (p *pages) page(name, title string, status int) Page {
@@ -156,7 +160,7 @@ func (p *pages) page(name, title string, status int) Page {
 // through bad: a set that defines none of the pages, both a "chooser"
 // and ChooserTemplate, and each page that fails on sample data.
 func checkPages(s *settings, bad func(field, format string, args ...any)) {
-	p := &pages{custom: s.Pages, chooser: s.ChooserTemplate, brand: s.brand.Brand, logo: template.HTML(s.brand.Logo), home: s.home}
+	p := pageData(s)
 	if s.Pages != nil {
 		defined := 0
 		for _, name := range pageNames {

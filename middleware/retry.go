@@ -51,18 +51,19 @@ func (a *Auth) retrying(p *providers.Provider, f *flow, err error) error {
 		return err
 	}
 	returnTo, su := a.s.flowRetry(f)
-	return &attempt{failure: err, provider: p.DisplayName(), retry: a.signInURL(p, returnTo, su)}
+	return &attempt{failure: err, provider: p.DisplayName(), retry: a.s.signInURL(p, returnTo, su)}
 }
 
 // signInURL is the path that starts a sign-in with p returning to
-// returnTo (validated) with the step-up request su.
-func (a *Auth) signInURL(p *providers.Provider, returnTo string, su stepUp) string {
+// returnTo (validated) with the step-up request su: the retry links and
+// the sign-in page's buttons.
+func (s *settings) signInURL(p *providers.Provider, returnTo string, su stepUp) string {
 	q := url.Values{}
-	if returnTo != a.s.home {
+	if returnTo != s.home {
 		q.Set("return_to", returnTo)
 	}
 	su.query(q)
-	u := a.s.prefix + "/login/" + p.Name()
+	u := s.prefix + "/login/" + p.Name()
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
@@ -95,7 +96,7 @@ func (a *Auth) retryOf(r *http.Request, err error) (string, string) {
 	case "GET " + a.s.prefix + "/login/{provider}":
 		if p := a.s.providers[r.PathValue("provider")]; p != nil {
 			su, _ := stepUpParam(r.URL.Query()) // malformed: none
-			return a.signInURL(p, a.returnToParam(r), su), p.DisplayName()
+			return a.s.signInURL(p, a.returnToParam(r), su), p.DisplayName()
 		}
 	case "GET " + a.s.prefix + "/login":
 		return a.loginPath(a.returnToParam(r)), ""

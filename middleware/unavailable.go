@@ -70,7 +70,7 @@ func (a *Auth) providerDown(w http.ResponseWriter, p *providers.Provider, return
 		wait = ra.RetryAfter()
 	}
 	w.Header().Set("Retry-After", retryAfterValue(wait))
-	return &providerDown{failure: fail(ErrProviderUnavailable, "provider_down", err), name: p.DisplayName(), retry: a.signInURL(p, returnTo, su)}
+	return &providerDown{failure: fail(ErrProviderUnavailable, "provider_down", err), name: p.DisplayName(), retry: a.s.signInURL(p, returnTo, su)}
 }
 
 // flowRetry is the return path (validated again, or the default) and the
@@ -79,11 +79,7 @@ func (s *settings) flowRetry(f *flow) (string, stepUp) {
 	if f == nil {
 		return s.home, stepUp{}
 	}
-	returnTo := s.home
-	if v, ok := s.returnTo(f.ReturnTo); ok {
-		returnTo = v
-	}
-	return returnTo, stepUp{maxAge: f.MaxAge, acr: f.ACR, amr: f.AMR}
+	return s.returnToOr(f.ReturnTo), stepUp{maxAge: f.MaxAge, acr: f.ACR, amr: f.AMR}
 }
 
 // isDiscoveryFailure reports whether err, from a provider method, says
