@@ -157,7 +157,7 @@ func (c *CookieStore) Load(r *http.Request) (*Session, error) {
 // expiry, idle time and revocation at that same instant.
 func (c *CookieStore) LoadAt(r *http.Request, now time.Time) (*Session, error) {
 	var buf [MaxChunksLimit]string
-	parts, ok := c.read(r, buf[:0])
+	parts, at, ok := c.read(r, buf[:0])
 	if !ok {
 		return nil, ErrNoSession
 	}
@@ -166,7 +166,7 @@ func (c *CookieStore) LoadAt(r *http.Request, now time.Time) (*Session, error) {
 	// request either way.
 	s, ok := c.cache.get(parts, now)
 	if !ok {
-		if s, ok = c.decode(parts, now); !ok {
+		if s, ok = c.decode(parts, at, now); !ok {
 			return nil, ErrNoSession
 		}
 		c.cache.put(parts, s, now)
@@ -178,9 +178,9 @@ func (c *CookieStore) LoadAt(r *http.Request, now time.Time) (*Session, error) {
 }
 
 // decode authenticates and decodes the value made of parts (the first
-// with its count prefix), in either format.
-func (c *CookieStore) decode(parts []string, now time.Time) (*Session, bool) {
-	sep := parts[0][strings.IndexAny(parts[0], ".~")]
+// with its count prefix, its separator at parts[0][at]), in either format.
+func (c *CookieStore) decode(parts []string, at int, now time.Time) (*Session, bool) {
+	sep := parts[0][at]
 	for _, p := range parts {
 		// net/http would not have read a cookie with other bytes. The
 		// sealed format's strict base64url decoder refuses every byte
@@ -189,10 +189,20 @@ func (c *CookieStore) decode(parts []string, now time.Time) (*Session, bool) {
 			return nil, false
 		}
 	}
-	first := parts[0][strings.IndexByte(parts[0], sep)+1:]
-	encoded := first
+	encoded := parts[0][at+1:]
 	if len(parts) > 1 {
-		encoded = first + strings.Join(parts[1:], "")
+		// One copy of the chunks joined, not Join's and then another.
+		size := len(encoded)
+		for _, p := range parts[1:] {
+			size += len(p)
+		}
+		var b strings.Builder
+		b.Grow(size)
+		b.WriteString(encoded)
+		for _, p := range parts[1:] {
+			b.WriteString(p)
+		}
+		encoded = b.String()
 	}
 	var data []byte
 	switch sep {
@@ -237,34 +247,35 @@ func (c *CookieStore) bounded(s *Session) (*Session, bool) {
 }
 
 // read finds the request's chunk cookies, appended to parts: the first
-// cookie's value (with its count prefix) and then Name.1, …, checked for
-// count and size but not yet for their bytes (see findCookie).
-func (c *CookieStore) read(r *http.Request, parts []string) ([]string, bool) {
+// cookie's value (with its count prefix, which ends with the format's
+// separator at index at) and then Name.1, …, checked for count and size
+// but not yet for their bytes (see findCookie).
+func (c *CookieStore) read(r *http.Request, parts []string) (_ []string, at int, _ bool) {
 	first, ok := onlyCookie(r, c.name)
 	if !ok || len(first) < 2 {
-		return nil, false
+		return nil, 0, false
 	}
-	i := 1
+	at = 1
 	if first[1] >= '0' && first[1] <= '9' {
-		i = 2
+		at = 2
 	}
-	if len(first) <= i || first[i] != sepSealed && first[i] != sepLegacy {
-		return nil, false
+	if len(first) <= at || first[at] != sepSealed && first[at] != sepLegacy {
+		return nil, 0, false
 	}
-	n, err := strconv.Atoi(first[:i])
-	rest := len(first) - i - 1
+	n, err := strconv.Atoi(first[:at])
+	rest := len(first) - at - 1
 	if err != nil || first[0] < '1' || first[0] > '9' || n > c.maxChunks || rest == 0 || rest > chunkSize {
-		return nil, false
+		return nil, 0, false
 	}
 	parts = append(parts, first)
 	for i := 1; i < n; i++ {
 		v, ok := onlyCookie(r, c.chunkNames[i])
 		if !ok || len(v) == 0 || len(v) > chunkSize {
-			return nil, false
+			return nil, 0, false
 		}
 		parts = append(parts, v)
 	}
-	return parts, true
+	return parts, at, true
 }
 
 // canonicalBase64 reports whether the unused low bits of the last character
@@ -303,10 +314,6 @@ func onlyCookie(r *http.Request, name string) (string, bool) {
 	return cs[0].Value, true
 }
 
-func (c *CookieStore) chunkName(i int) string {
-	return c.chunkNames[i]
-}
-
 // Save implements [Store]. It writes every chunk, expires chunks of an
 // earlier, larger session that the request carried, and returns
 // [ErrTooLarge] without writing anything when the session does not fit.
@@ -343,7 +350,7 @@ func (c *CookieStore) Save(w http.ResponseWriter, r *http.Request, s *Session) e
 		if i == 0 {
 			part = prefix + part
 		}
-		http.SetCookie(w, c.cookie(c.chunkName(i), part, maxAge))
+		http.SetCookie(w, c.cookie(c.chunkNames[i], part, maxAge))
 	}
 	c.expireFrom(w, r, n)
 	return nil
@@ -366,7 +373,7 @@ func (c *CookieStore) expireFrom(w http.ResponseWriter, r *http.Request, from in
 		if !ok || seen[ck.Name] {
 			continue
 		}
-		if i, err := strconv.Atoi(rest); err == nil && i >= from && i < MaxChunksLimit && c.chunkName(i) == ck.Name {
+		if i, err := strconv.Atoi(rest); err == nil && i >= from && i < MaxChunksLimit && c.chunkNames[i] == ck.Name {
 			seen[ck.Name] = true
 			http.SetCookie(w, c.cookie(ck.Name, "", -1))
 		}

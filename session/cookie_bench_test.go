@@ -1,6 +1,7 @@
 package session
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -61,6 +62,29 @@ func BenchmarkCookieStoreSave(b *testing.B) {
 	for b.Loop() {
 		clear(w.h)
 		if err := c.Save(w, r, s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCookieStoreLoadChunked is the first Load of a session spread
+// over three cookies (a long group list): the chunks are joined before
+// the value is opened.
+func BenchmarkCookieStoreLoadChunked(b *testing.B) {
+	c := newTestStore(b, CookieConfig{})
+	c.cache = newDecodedCache(0)
+	s := benchSession(b)
+	for i := range 180 {
+		s.User.Groups = append(s.User.Groups, fmt.Sprintf("engineering-platform-team-%04d", i))
+	}
+	cookies := live(save(b, c, s))
+	if len(cookies) != 3 {
+		b.Fatalf("%d cookies, want 3", len(cookies))
+	}
+	r := requestWith(cookies...)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Load(r); err != nil {
 			b.Fatal(err)
 		}
 	}
