@@ -339,6 +339,12 @@ func TestCookieStoreRefuses(t *testing.T) {
 	// now: only the header's bound refuses it.
 	future := realisticSession(now.Add(time.Hour))
 	future.Expires = future.Created.Add(50 * time.Minute)
+	// Ending well within Lifetime, so that a header a minute later than
+	// its Expires passes the header's bound: only the check that the two
+	// agree refuses it. (s ends at now+Lifetime: a later header on it is
+	// refused by the bound first.)
+	short := realisticSession(now)
+	short.Expires = now.Add(30 * time.Minute)
 
 	toStd := strings.NewReplacer("-", "+", "_", "/").Replace(v)
 	for _, tc := range []struct {
@@ -376,6 +382,7 @@ func TestCookieStoreRefuses(t *testing.T) {
 		{"value under another cookie name", other.Name() + "=" + v},
 		{"flow-cookie keys", name + "=" + sealed(flow, name, s.Expires, payload)},
 		{"header expiry later than the session's", name + "=" + sealed(c.sealer, name, s.Expires.Add(time.Minute), payload)},
+		{"header expiry later than the session's, within Lifetime", name + "=" + sealed(c.sealer, name, short.Expires.Add(time.Minute), appendSession(nil, short))},
 		{"header expiry earlier than the session's", name + "=" + sealed(c.sealer, name, s.Expires.Add(-time.Minute), payload)},
 		{"header expiry beyond Lifetime", name + "=" + sealed(c.sealer, name, now.Add(2*time.Hour), payload)},
 		{"ends beyond now+Lifetime", name + "=" + sealed(c.sealer, name, future.Expires, appendSession(nil, future))},
@@ -392,7 +399,10 @@ func TestCookieStoreRefuses(t *testing.T) {
 	}
 	// The same value under the right name loads, so each case above fails
 	// for what it changed.
-	for what, value := range map[string]string{"saved": v, "sealed here": sealed(c.sealer, name, s.Expires, payload), "legacy": legacy} {
+	for what, value := range map[string]string{
+		"saved": v, "sealed here": sealed(c.sealer, name, s.Expires, payload), "legacy": legacy,
+		"short session": sealed(c.sealer, name, short.Expires, appendSession(nil, short)),
+	} {
 		if _, err := c.Load(requestHeader(name + "=" + value)); err != nil {
 			t.Fatalf("control: Load of the untouched %s value: %v", what, err)
 		}
